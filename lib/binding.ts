@@ -1,0 +1,89 @@
+/**
+ * Loads the native addon and declares its surface by hand. Everything native goes through here;
+ * the rest of lib/ validates arguments before calling in.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { AdvtrainError } from './errors.js';
+import { packageRoot } from './paths.js';
+
+export interface NativeDeviceInfo {
+  index: number;
+  name: string;
+  computeCapability: string;
+  totalMemoryMB: number;
+  multiprocessors: number;
+}
+
+export interface NativeInfo {
+  torchVersion: string;
+  napiVersion: number;
+  buildType: string;
+  numThreads: number;
+  parallelInfo: string;
+  torchConfig: string;
+  cudaCompiled: boolean;
+  cuda: boolean;
+  cudaDeviceCount: number;
+  devices: NativeDeviceInfo[];
+}
+
+/** The native surface; grown by each exposed class (see native/binding/exports.cc). */
+export interface NativeAddon {
+  setErrorClass(cls: typeof AdvtrainError): void;
+  info(): NativeInfo;
+  matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;
+  testing: {
+    raise(kind: string): Promise<void>;
+  };
+}
+
+const require = createRequire(import.meta.url);
+let addon: NativeAddon | undefined;
+
+/** Where the addon may be; ADVTRAIN_ADDON overrides (a node-gyp build elsewhere, say). */
+export function addonCandidates(): string[] {
+  const list = [join(packageRoot, 'build', 'Release', 'advtrain.node'), join(packageRoot, 'build', 'Debug', 'advtrain.node')];
+  return process.env.ADVTRAIN_ADDON ? [process.env.ADVTRAIN_ADDON, ...list] : list;
+}
+
+/** Loads (once) and returns the addon; throws ERR_ADDON_MISSING explaining why it could not be loaded. */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const problems: string[] = [];
+  for (const path of addonCandidates()) {
+    if (!existsSync(path)) {
+      problems.push(`${path}: not built`);
+      continue;
+    }
+    try {
+      const loaded = require(path) as NativeAddon;
+      loaded.setErrorClass(AdvtrainError);
+      addon = loaded;
+      return loaded;
+    } catch (err) {
+      problems.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  throw new AdvtrainError(
+    [
+      'advtrain: the native addon could not be loaded.',
+      ...problems.map((p) => `  - ${p}`),
+      'Rebuild it with `npm rebuild advtrain` (or `npm run build:native` in a checkout); it needs libtorch:',
+      '`node scripts/libtorch.mjs` shows which one the build finds. A "cannot open shared object file" above',
+      'means the libtorch it was built against has moved: rebuild, or put its lib/ on LD_LIBRARY_PATH.',
+    ].join('\n'),
+    'ERR_ADDON_MISSING',
+  );
+}
+
+/** True when the addon loads (tests use it to skip native tiers with a reason). */
+export function hasNative(): boolean {
+  try {
+    native();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,39 @@
+/** A CLI command: its options (node:util parseArgs shapes) and what it runs. Exit codes: 0 ok, 1 failure, 2 usage. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  help: string;
+  default?: string | boolean;
+}
+
+export type ParsedArgs = Record<string, string | boolean | string[] | undefined>;
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Returns the exit code. */
+  run(args: ParsedArgs, positionals: string[]): Promise<number>;
+}
+
+/** Thrown for bad command-line usage: printed with the command's help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function helpText(cmd: Command): string {
+  const lines = [`${cmd.summary}`, '', `usage: ${cmd.usage}`, '', 'options:'];
+  const entries = Object.entries(cmd.options);
+  const width = Math.max(...entries.map(([k, o]) => k.length + (o.type === 'string' ? 6 : 0)), 6);
+  for (const [k, o] of entries) {
+    const flag = `--${k}${o.type === 'string' ? ' VALUE' : ''}`;
+    lines.push(`  ${flag.padEnd(width + 4)}${o.help}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`);
+  }
+  lines.push(`  ${'--help'.padEnd(width + 4)}show this help`);
+  return lines.join('\n');
+}

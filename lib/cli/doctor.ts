@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { native } from '../binding.js';
+import { info } from '../info.js';
+import { packageRoot } from '../paths.js';
+import type { Command } from './command.js';
+
+interface Discovery {
+  found: boolean;
+  source?: string;
+  cmakeDir?: string;
+  libDir?: string;
+  version?: string;
+  cuda?: boolean;
+  tried: string[];
+}
+
+// A CPU below this is almost surely on the reference BLAS (Debian without libopenblas0): ~40x slower.
+const SLOW_BLAS_GFLOPS = 20;
+
+export const doctor: Command = {
+  name: 'doctor',
+  summary: 'Show the native build, libtorch, devices and BLAS speed',
+  usage: 'advtrain doctor [--json] [--no-bench]',
+  options: {
+    json: { type: 'boolean', help: 'print one JSON object' },
+    'no-bench': { type: 'boolean', help: 'skip the 1024x1024 matmul timing' },
+  },
+  async run(args) {
+    const { discoverLibtorch } = (await import(pathToFileURL(join(packageRoot, 'scripts', 'libtorch.mjs')).href)) as {
+      discoverLibtorch(): Discovery;
+    };
+    const discovery = discoverLibtorch();
+    const build = info();
+    const report: Record<string, unknown> = { ...build, libtorch: discovery };
+    if (!args['no-bench']) {
+      const device = build.cuda ? 'cuda' : 'cpu';
+      const cpu = await native().matmulBench(1024, 10, 'cpu');
+      report.matmulCpuGflops = Math.round(cpu.gflops * 10) / 10;
+      if (device === 'cuda') report.matmulCudaGflops = Math.round((await native().matmulBench(4096, 20, 'cuda')).gflops);
+    }
+    const warnings: string[] = [];
+    if (typeof report.matmulCpuGflops === 'number' && report.matmulCpuGflops < SLOW_BLAS_GFLOPS) {
+      warnings.push(`CPU matmul runs at ${report.matmulCpuGflops} GFLOP/s: libtorch is probably on the reference BLAS; install libopenblas0`);
+    }
+    if (build.cudaCompiled && !build.cuda) warnings.push('built with CUDA but no GPU is visible');
+    report.warnings = warnings;
+    if (args.json) {
+      console.log(JSON.stringify(report));
+      return 0;
+    }
+    const rows: [string, string][] = [
+      ['advtrain', build.version],
+      ['libtorch', `${build.torchVersion} (${discovery.found ? `${discovery.source}: ${discovery.cmakeDir}` : 'not found now'})`],
+      ['build', `${build.buildType}, N-API ${build.napiVersion}, CUDA ${build.cudaCompiled ? 'compiled' : 'not compiled'}`],
+      ['threads', String(build.numThreads)],
+      ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
+    ];
+    if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);
+    if (report.matmulCudaGflops !== undefined) rows.push(['cuda matmul', `${report.matmulCudaGflops} GFLOP/s (4096^2 fp32)`]);
+    const width = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    for (const w of warnings) console.log(`warning: ${w}`);
+    return 0;
+  },
+};

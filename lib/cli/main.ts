@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/** The `advtrain` command line. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AdvtrainError } from '../errors.js';
+import { type Command, helpText, type ParsedArgs, UsageError } from './command.js';
+import { doctor } from './doctor.js';
+
+const commands: Command[] = [doctor];
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return ['usage: advtrain <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}`), '', 'advtrain <command> --help shows the options of a command.'].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topHelp());
+    return name ? 0 : 2;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`advtrain: unknown command '${name}'\n\n${topHelp()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(helpText(cmd));
+    return 0;
+  }
+  let parsed: { values: ParsedArgs; positionals: string[] };
+  try {
+    const options = Object.fromEntries(
+      Object.entries(cmd.options).map(([k, o]) => [k, Object.fromEntries(Object.entries({ type: o.type, multiple: o.multiple, short: o.short, default: o.default }).filter(([, v]) => v !== undefined))]),
+    );
+    parsed = parseArgs({ args: rest, options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
+  } catch (err) {
+    console.error(`advtrain ${cmd.name}: ${(err as Error).message}\n\n${helpText(cmd)}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(parsed.values, parsed.positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`advtrain ${cmd.name}: ${err.message}\n\n${helpText(cmd)}`);
+      return 2;
+    }
+    if (err instanceof AdvtrainError) {
+      console.error(`advtrain ${cmd.name}: ${err.message} [${err.code}]`);
+      return 1;
+    }
+    console.error(`advtrain ${cmd.name}: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  }
+}
+
+// Runs only as the entry point (`advtrain ...` or `node dist/lib/cli/main.js ...`), not when imported by tests.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,6 @@
+/**
+ * advtrain: adversarial training of BERT-family encoders from Node.js.
+ * @packageDocumentation
+ */
+export { AdvtrainError, type ErrorCode } from './errors.js';
+export { info, type Info } from './info.js';

@@ -1,0 +1,158 @@
+// Module entry: registers the exposed classes and the small synchronous/diagnostic functions.
+#include <napi.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "binding/addon_data.h"
+#include "binding/errors.h"
+#include "binding/exports.h"
+#include "binding/worker.h"
+#include "common/device.h"
+#include "common/error.h"
+
+#ifdef ADVTRAIN_WITH_CUDA
+#include "kernels/device_query.h"
+#endif
+
+namespace advtrain {
+
+AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+namespace {
+
+// libtorch starts with one intra-op thread on some builds; use every core unless told otherwise.
+void configureThreads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int n = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* env = std::getenv("ADVTRAIN_NUM_THREADS")) n = std::atoi(env);
+    if (n > 0) at::set_num_threads(n);
+  });
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  addonData(info.Env()).errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("torchVersion", TORCH_VERSION);
+  out.Set("napiVersion", NAPI_VERSION);
+  out.Set("buildType", ADVTRAIN_BUILD_TYPE);
+  out.Set("numThreads", at::get_num_threads());
+  out.Set("parallelInfo", at::get_parallel_info());
+  out.Set("torchConfig", at::show_config());
+  Napi::Array devices = Napi::Array::New(env);
+  bool cudaCompiled = false;
+  int deviceCount = 0;
+#ifdef ADVTRAIN_WITH_CUDA
+  cudaCompiled = true;
+  kernels::CudaDeviceProps props[16];
+  int n = kernels::queryCudaDevices(props, 16);
+  deviceCount = n > 0 ? n : 0;
+  for (int i = 0; i < deviceCount && i < 16; ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("index", i);
+    d.Set("name", props[i].name);
+    d.Set("computeCapability", std::to_string(props[i].major) + "." + std::to_string(props[i].minor));
+    d.Set("totalMemoryMB", props[i].totalMemoryMB);
+    d.Set("multiprocessors", props[i].multiprocessors);
+    devices.Set(static_cast<uint32_t>(i), d);
+  }
+#endif
+  out.Set("cudaCompiled", cudaCompiled);
+  out.Set("cuda", cudaCompiled && deviceCount > 0 && at::hasCUDA());
+  out.Set("cudaDeviceCount", deviceCount);
+  out.Set("devices", devices);
+  return out;
+}
+
+struct MatmulResult {
+  double msPerIter;
+  double gflops;
+};
+
+// Times an n x n float32 matmul: `advtrain doctor` uses it to catch a reference-BLAS libtorch (40x slower).
+Napi::Value MatmulBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t n = info[0].As<Napi::Number>().Int64Value();
+  const int iters = info[1].As<Napi::Number>().Int32Value();
+  const std::string deviceSpec = info[2].As<Napi::String>();
+  return PromiseWorker<MatmulResult>::start(
+      env,
+      [=] {
+        at::NoGradGuard noGrad;
+        at::Device device = parseDevice(deviceSpec);
+        at::Tensor a = at::randn({n, n}, at::TensorOptions().device(device));
+        at::Tensor b = at::randn({n, n}, at::TensorOptions().device(device));
+        at::Tensor c = at::mm(a, b);  // warm-up: BLAS thread pool, CUDA context
+        synchronize(device);
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < iters; ++i) c = at::mm(a, b);
+        synchronize(device);
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+        return MatmulResult{ms, 2.0 * n * n * n / (ms * 1e6)};
+      },
+      [](Napi::Env env, MatmulResult& r) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("msPerIter", r.msPerIter);
+        o.Set("gflops", r.gflops);
+        return o;
+      });
+}
+
+// Raises one kind of native exception inside a worker, so tests can check every branch of the
+// single translation point (describeCurrentException) end to end.
+Napi::Value RaiseForTest(const Napi::CallbackInfo& info) {
+  const std::string kind = info[0].As<Napi::String>();
+  return PromiseWorker<int>::start(
+      info.Env(),
+      [kind]() -> int {
+        if (kind == "c10") TORCH_CHECK(false, "shape mismatch raised for test");
+        if (kind == "index") TORCH_CHECK_INDEX(false, "index 7 is out of bounds for test");
+        if (kind == "value") TORCH_CHECK_VALUE(false, "bad value raised for test");
+        if (kind == "cuda-oom") TORCH_CHECK_WITH(OutOfMemoryError, false, "CUDA out of memory. Tried to allocate 1.00 GiB (test)");
+        if (kind == "legacy-cuda-oom") TORCH_CHECK(false, "CUDA out of memory. Tried to allocate 2.00 GiB (test)");
+        if (kind == "bad-alloc") throw std::bad_alloc();
+        if (kind == "std") throw std::runtime_error("std::runtime_error raised for test");
+        if (kind == "checkpoint") fail(kErrCheckpoint, "model.safetensors: tensor 'x' raised for test");
+        if (kind == "real-shape") {
+          // A genuine libtorch failure, not a synthetic one: multiplying incompatible shapes.
+          at::mm(at::ones({2, 3}), at::ones({2, 3}));
+        }
+        throw 42;  // a non-std exception
+      },
+      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+}
+
+}  // namespace
+
+Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
+  configureThreads();
+  env.SetInstanceData(new AddonData());
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("matmulBench", Napi::Function::New(env, MatmulBench, "matmulBench"));
+  Napi::Object testing = Napi::Object::New(env);
+  testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
+  exports.Set("testing", testing);
+  registerExports(env, exports);
+  return exports;
+}
+
+}  // namespace advtrain
+
+static Napi::Object InitAdvtrain(Napi::Env env, Napi::Object exports) { return advtrain::initAddon(env, exports); }
+
+NODE_API_MODULE(advtrain, InitAdvtrain)

@@ -1,0 +1,7 @@
+#include "binding/exports.h"
+
+namespace advtrain {
+
+void registerExports(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace advtrain

@@ -1,0 +1,57 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+// @ts-expect-error plain .mjs build script without types
+import { discoverLibtorch, notFoundMessage } from '../../scripts/libtorch.mjs';
+
+interface Found {
+  found: boolean;
+  source?: string;
+  cmakeDir?: string;
+  libDir?: string;
+  cuda?: boolean;
+  tried: string[];
+}
+const discover = discoverLibtorch as (env: Record<string, string>) => Found;
+
+// A fake unpacked libtorch: share/cmake/Torch/TorchConfig.cmake and lib/libtorch.so.
+function fakeLibtorch(root: string, cuda = false): string {
+  mkdirSync(join(root, 'share', 'cmake', 'Torch'), { recursive: true });
+  mkdirSync(join(root, 'lib'), { recursive: true });
+  mkdirSync(join(root, 'include', 'torch'), { recursive: true });
+  writeFileSync(join(root, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '# fake\n');
+  writeFileSync(join(root, 'lib', 'libtorch.so'), '');
+  if (cuda) writeFileSync(join(root, 'lib', 'libtorch_cuda.so'), '');
+  return root;
+}
+
+t.test('LIBTORCH wins over everything after it', async (t) => {
+  const dir = t.testdir();
+  const a = fakeLibtorch(join(dir, 'a'), true);
+  const b = fakeLibtorch(join(dir, 'b'));
+  const r = discover({ LIBTORCH: a, Torch_DIR: join(b, 'share', 'cmake', 'Torch'), PYTHON: '/nonexistent/python' });
+  t.equal(r.found, true);
+  t.equal(r.source, 'LIBTORCH');
+  t.equal(r.libDir, join(a, 'lib'));
+  t.equal(r.cuda, true);
+});
+
+t.test('Torch_DIR, then CMAKE_PREFIX_PATH', async (t) => {
+  const dir = t.testdir();
+  const b = fakeLibtorch(join(dir, 'b'));
+  const r1 = discover({ Torch_DIR: join(b, 'share', 'cmake', 'Torch'), PYTHON: '/nonexistent/python' });
+  t.equal(r1.source, 'Torch_DIR');
+  t.equal(r1.cuda, false);
+  const r2 = discover({ CMAKE_PREFIX_PATH: `/nowhere:${join(b, 'share', 'cmake')}`, PYTHON: '/nonexistent/python' });
+  t.equal(r2.source, 'CMAKE_PREFIX_PATH');
+  t.ok(r2.tried.some((x) => x.includes('/nowhere')), 'the missing entry is listed as tried');
+});
+
+t.test('a candidate without TorchConfig.cmake is skipped and reported', async (t) => {
+  const r = discover({ LIBTORCH: '/definitely/not/here', PYTHON: '/nonexistent/python' });
+  t.match(r.tried[0], /LIBTORCH: \/definitely\/not\/here \(no TorchConfig.cmake\)/);
+  t.match(r.tried.join('\n'), /nonexistent\/python.*no importable torch/);
+  const msg = notFoundMessage(r.tried) as string;
+  t.match(msg, /apt-get install libtorch-dev/);
+  t.match(msg, /LIBTORCH/);
+});
