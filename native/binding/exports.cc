@@ -1,7 +1,9 @@
 #include "binding/exports.h"
 
+#include "binding/model_wrap.h"
+
 namespace advtrain {
 
-void registerExports(Napi::Env env, Napi::Object exports) {}
+void registerExports(Napi::Env env, Napi::Object exports) { ModelWrap::init(env, exports); }
 
 }  // namespace advtrain

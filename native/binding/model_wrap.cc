@@ -1,0 +1,311 @@
+#include "binding/model_wrap.h"
+
+#include <ATen/ATen.h>
+
+#include "binding/addon_data.h"
+#include "binding/convert.h"
+#include "common/device.h"
+#include "io/safetensors.h"
+
+namespace advtrain {
+
+namespace {
+
+Activation activationOf(const std::string& s) {
+  if (s == "gelu") return Activation::Gelu;
+  if (s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return Activation::GeluTanh;
+  if (s == "relu") return Activation::Relu;
+  if (s == "silu" || s == "swish") return Activation::Silu;
+  if (s == "tanh") return Activation::Tanh;
+  if (s == "quick_gelu") return Activation::QuickGelu;
+  fail(kErrInvalidArg, "unsupported activation " + s);
+}
+
+Task taskOf(const std::string& s) {
+  if (s == "base") return Task::Base;
+  if (s == "sequence-classification") return Task::SequenceClassification;
+  if (s == "regression") return Task::Regression;
+  if (s == "multiple-choice") return Task::MultipleChoice;
+  if (s == "token-classification") return Task::TokenClassification;
+  if (s == "question-answering") return Task::QuestionAnswering;
+  if (s == "masked-lm") return Task::MaskedLM;
+  fail(kErrInvalidArg, "unknown task " + s);
+}
+
+at::ScalarType dtypeOf(const std::string& s) { return s == "bfloat16" ? at::kBFloat16 : at::kFloat; }
+
+struct ForwardOut {
+  at::Tensor logits, sequence, loss, perExampleLoss;
+  std::vector<at::Tensor> hidden, attentions;
+};
+
+at::Tensor hostFloat(const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); }
+
+}  // namespace
+
+ModelConfig modelConfigFromJs(const Napi::Object& o) {
+  ModelConfig c;
+  const std::string family = o.Get("modelType").As<Napi::String>();
+  c.family = family == "roberta" ? Family::Roberta : family == "electra" ? Family::Electra : Family::Bert;
+  c.task = taskOf(o.Get("task").As<Napi::String>());
+  auto i64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Int64Value(); };
+  auto f64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); };
+  c.vocabSize = i64("vocabSize");
+  c.hiddenSize = i64("hiddenSize");
+  c.embeddingSize = i64("embeddingSize");
+  c.numLayers = i64("numLayers");
+  c.numHeads = i64("numHeads");
+  c.intermediateSize = i64("intermediateSize");
+  c.maxPositions = i64("maxPositions");
+  c.typeVocabSize = i64("typeVocabSize");
+  c.padTokenId = i64("padTokenId");
+  c.numLabels = i64("numLabels");
+  c.hiddenAct = activationOf(o.Get("hiddenAct").As<Napi::String>());
+  c.hiddenDropout = f64("hiddenDropout");
+  c.attentionDropout = f64("attentionDropout");
+  c.classifierDropout = f64("classifierDropout");
+  c.layerNormEps = f64("layerNormEps");
+  c.initializerRange = f64("initializerRange");
+  c.summaryActivation = activationOf(optString(o, "summaryActivation", "gelu"));
+  c.summaryLastDropout = optNumber(o, "summaryLastDropout", 0.1);
+  return c;
+}
+
+void ModelWrap::init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "NativeModel",
+                                   {
+                                       InstanceMethod<&ModelWrap::Parameters>("parameters"),
+                                       InstanceMethod<&ModelWrap::Aliases>("aliases"),
+                                       InstanceMethod<&ModelWrap::NumParameters>("numParameters"),
+                                       InstanceMethod<&ModelWrap::LoadTensors>("loadTensors"),
+                                       InstanceMethod<&ModelWrap::Forward>("forward"),
+                                       InstanceMethod<&ModelWrap::Save>("save"),
+                                       InstanceMethod<&ModelWrap::Dispose>("dispose"),
+                                       InstanceAccessor<&ModelWrap::Disposed>("disposed"),
+                                   });
+  addonData(env).modelClass = Napi::Persistent(cls);
+  exports.Set("NativeModel", cls);
+  exports.Set("createModel", Napi::Function::New(env, &ModelWrap::Create, "createModel"));
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw makeError(info.Env(), {kErrInvalidArg, "NativeModel cannot be constructed directly; use createModel() or loadModel()"});
+  }
+  handle_ = *info[0].As<Napi::External<std::shared_ptr<ModelHandle>>>().Data();
+}
+
+std::shared_ptr<ModelHandle> ModelWrap::live(const char* op) const {
+  if (!handle_) fail(kErrDisposed, std::string("Model has been disposed; cannot call ") + op + "()");
+  return handle_;
+}
+
+ModelWrap* ModelWrap::unwrap(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(addonData(env).modelClass.Value())) {
+    throw makeError(env, {kErrInvalidArg, "expected a NativeModel"});
+  }
+  return Napi::ObjectWrap<ModelWrap>::Unwrap(v.As<Napi::Object>());
+}
+
+// createModel(config, { device, dtype, seed }) -> Promise<NativeModel>
+Napi::Value ModelWrap::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    ModelConfig cfg = modelConfigFromJs(info[0].As<Napi::Object>());
+    Napi::Object opts = info[1].As<Napi::Object>();
+    const std::string device = optString(opts, "device", "cpu");
+    const at::ScalarType dtype = dtypeOf(optString(opts, "dtype", "float32"));
+    const uint64_t seed = static_cast<uint64_t>(optNumber(opts, "seed", 0));
+    using Ptr = std::shared_ptr<ModelHandle>;
+    return PromiseWorker<Ptr>::start(
+        env,
+        [=] {
+          auto h = std::make_shared<ModelHandle>();
+          h->model = std::make_unique<TransformerModel>(cfg, parseDevice(device), dtype, seed);
+          return h;
+        },
+        [](Napi::Env env, Ptr& h) -> Napi::Value {
+          auto* holder = new Ptr(h);
+          auto ext = Napi::External<Ptr>::New(env, holder, [](Napi::Env, Ptr* p) { delete p; });
+          return addonData(env).modelClass.New({ext});
+        });
+  });
+}
+
+Napi::Value ModelWrap::Parameters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("parameters");
+    const auto& params = h->model->params();
+    Napi::Array out = Napi::Array::New(env, params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("name", params[i].name);
+      p.Set("shape", shapeToJs(env, params[i].tensor.sizes()));
+      p.Set("decay", params[i].decay);
+      out.Set(static_cast<uint32_t>(i), p);
+    }
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::Aliases(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const auto& aliases = live("aliases")->model->head().aliases();
+    Napi::Array out = Napi::Array::New(env, aliases.size());
+    for (size_t i = 0; i < aliases.size(); ++i) {
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, aliases[i].first);
+      pair.Set(1u, aliases[i].second);
+      out.Set(static_cast<uint32_t>(i), pair);
+    }
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::NumParameters(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(live("numParameters")->model->numParameters())); });
+}
+
+// loadTensors([{ param, file, key, dtype, shape, begin, end }]) -> Promise<void>
+Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("loadTensors");
+    Napi::Array entries = info[0].As<Napi::Array>();
+    std::vector<std::pair<std::string, TensorSource>> jobs;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      Napi::Object e = entries.Get(i).As<Napi::Object>();
+      TensorSource s;
+      s.file = e.Get("file").As<Napi::String>();
+      s.name = e.Get("key").As<Napi::String>();
+      s.dtype = e.Get("dtype").As<Napi::String>();
+      s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
+      s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
+      s.end = e.Get("end").As<Napi::Number>().Int64Value();
+      jobs.emplace_back(e.Get("param").As<Napi::String>(), std::move(s));
+    }
+    auto lease = h->busy.acquire("loadTensors");
+    return PromiseWorker<int>::start(
+        env,
+        [h, jobs]() {
+          at::NoGradGuard noGrad;
+          for (const auto& [param, src] : jobs) {
+            const NamedParam* p = h->model->find(param);
+            if (!p) fail(kErrCheckpoint, src.file + ": no parameter '" + param + "' for tensor '" + src.name + "'");
+            at::Tensor t = readTensor(src);
+            if (t.sizes() != p->tensor.sizes()) {
+              fail(kErrCheckpoint, src.file + ": tensor '" + src.name + "' has shape " + c10::str(t.sizes()) + " but " + param + " needs " + c10::str(p->tensor.sizes()));
+            }
+            p->tensor.copy_(t);
+          }
+          return 0;
+        },
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// forward(batch, { outputHiddenStates, outputAttentions, precision, training, perExampleLoss }) -> Promise<result>
+Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("forward");
+    Batch batch = batchFromJs(info[0].As<Napi::Object>());
+    Napi::Object opts = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+    const bool wantHidden = optBool(opts, "outputHiddenStates", false);
+    const bool wantAttn = optBool(opts, "outputAttentions", false);
+    const bool wantPerExample = optBool(opts, "perExampleLoss", false);
+    Compute compute;
+    compute.dtype = optString(opts, "precision", "fp32") == "bf16" ? at::kBFloat16 : h->model->dtype();
+    auto lease = h->busy.acquire("forward");
+    return PromiseWorker<ForwardOut>::start(
+        env,
+        [h, batch, compute, wantHidden, wantAttn, wantPerExample]() {
+          at::NoGradGuard noGrad;
+          const TransformerModel& m = *h->model;
+          Batch b = batch.to(m.device());
+          EncoderTrace trace;
+          trace.hidden = wantHidden;
+          trace.attentions = wantAttn;
+          ForwardResult r = m.forward(b, Perturbation{}, compute, &trace);
+          ForwardOut out;
+          out.logits = r.logits.defined() ? hostFloat(r.logits) : at::Tensor();
+          out.sequence = hostFloat(r.sequence);
+          for (auto& t : trace.hiddenStates) out.hidden.push_back(hostFloat(t));
+          for (auto& t : trace.attentionProbs) out.attentions.push_back(hostFloat(t));
+          if (b.hasLabels() && m.config().task != Task::Base) {
+            out.loss = hostFloat(m.loss(r.logits, b));
+            if (wantPerExample) out.perExampleLoss = hostFloat(m.loss(r.logits, b, true));
+          }
+          return out;
+        },
+        [wantHidden, wantAttn](Napi::Env env, ForwardOut& r) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          if (r.logits.defined()) {
+            o.Set("logits", toFloat32Array(env, r.logits));
+            o.Set("logitsShape", shapeToJs(env, r.logits.sizes()));
+          }
+          o.Set("lastHiddenState", toFloat32Array(env, r.sequence));
+          o.Set("hiddenShape", shapeToJs(env, r.sequence.sizes()));
+          auto list = [&](const std::vector<at::Tensor>& ts) {
+            Napi::Array a = Napi::Array::New(env, ts.size());
+            for (size_t i = 0; i < ts.size(); ++i) a.Set(static_cast<uint32_t>(i), toFloat32Array(env, ts[i]));
+            return a;
+          };
+          if (wantHidden) o.Set("hiddenStates", list(r.hidden));
+          if (wantAttn) {
+            o.Set("attentions", list(r.attentions));
+            if (!r.attentions.empty()) o.Set("attentionShape", shapeToJs(env, r.attentions[0].sizes()));
+          }
+          if (r.loss.defined()) o.Set("loss", r.loss.item<double>());
+          if (r.perExampleLoss.defined()) o.Set("perExampleLoss", toFloat32Array(env, r.perExampleLoss));
+          return o;
+        },
+        std::shared_ptr<void>(lease));
+  });
+}
+
+// save(path, metadata: [key, value][]) -> Promise<void>; writes model.safetensors atomically.
+Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("save");
+    const std::string path = info[0].As<Napi::String>();
+    std::vector<std::pair<std::string, std::string>> meta{{"format", "pt"}};
+    if (info[1].IsArray()) {
+      Napi::Array a = info[1].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Array kv = a.Get(i).As<Napi::Array>();
+        meta.emplace_back(kv.Get(0u).As<Napi::String>(), kv.Get(1u).As<Napi::String>());
+      }
+    }
+    auto lease = h->busy.acquire("save");
+    return PromiseWorker<int>::start(
+        env,
+        [h, path, meta]() {
+          std::vector<std::pair<std::string, at::Tensor>> tensors;
+          for (const auto& p : h->model->params()) tensors.emplace_back(p.name, p.tensor);
+          writeSafetensorsAtomic(path, tensors, meta);
+          return 0;
+        },
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (handle_) {
+      if (handle_->busy.busy()) fail(kErrBusy, "Model is busy running " + handle_->busy.running() + "; await it before calling dispose()");
+      const bool cuda = handle_->model->device().is_cuda();
+      handle_.reset();  // trainers holding the handle keep it alive until they are disposed too
+      if (cuda) releaseCachedMemory();
+    }
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ModelWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_); }
+
+}  // namespace advtrain

@@ -1,0 +1,56 @@
+// Model configuration: a plain copy of the fields of config.json that the forward pass uses.
+// lib/model/config.ts reads and validates config.json; this side trusts it.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace advtrain {
+
+enum class Family { Bert, Roberta, Electra };
+
+enum class Task {
+  Base,                    // encoder only (BertModel): pooler for BERT/RoBERTa
+  SequenceClassification,  // cross-entropy over numLabels
+  Regression,              // sequence classification with numLabels = 1 and MSE
+  MultipleChoice,          // [B, C, L] flattened, one score per choice
+  TokenClassification,     // per-token labels, -100 ignored
+  QuestionAnswering,       // start/end logits
+  MaskedLM,                // decoder tied to the word embeddings
+};
+
+enum class Activation { Gelu, GeluTanh, Relu, Silu, Tanh, QuickGelu };
+
+struct ModelConfig {
+  Family family = Family::Bert;
+  Task task = Task::Base;
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  int64_t embeddingSize = 0;  // ELECTRA may differ from hiddenSize (embeddings_project); else == hiddenSize
+  int64_t numLayers = 0;
+  int64_t numHeads = 0;
+  int64_t intermediateSize = 0;
+  int64_t maxPositions = 0;
+  int64_t typeVocabSize = 0;
+  int64_t padTokenId = 0;
+  int64_t numLabels = 2;
+  Activation hiddenAct = Activation::Gelu;
+  double hiddenDropout = 0.1;
+  double attentionDropout = 0.1;
+  double classifierDropout = 0.1;  // config.classifier_dropout, or hidden_dropout_prob when null
+  double layerNormEps = 1e-12;
+  double initializerRange = 0.02;
+  // ELECTRA multiple choice (SequenceSummary): activation of the summary projection and its last dropout.
+  Activation summaryActivation = Activation::Gelu;
+  double summaryLastDropout = 0.1;
+};
+
+inline const char* familyPrefix(Family f) {
+  switch (f) {
+    case Family::Bert: return "bert";
+    case Family::Roberta: return "roberta";
+    case Family::Electra: return "electra";
+  }
+  return "bert";
+}
+
+}  // namespace advtrain

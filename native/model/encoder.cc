@@ -1,0 +1,90 @@
+#include "model/encoder.h"
+
+namespace advtrain {
+
+Encoder::Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& prefix) : cfg_(cfg) {
+  const std::string e = prefix + "embeddings.";
+  const int64_t E = cfg.embeddingSize, H = cfg.hiddenSize;
+  // Registration order follows transformers' state_dict order.
+  wordEmb_ = pb.normal(e + "word_embeddings.weight", {cfg.vocabSize, E}, true, cfg.padTokenId);
+  posEmb_ = pb.normal(e + "position_embeddings.weight", {cfg.maxPositions, E}, true,
+                      cfg.family == Family::Roberta ? cfg.padTokenId : -1);
+  typeEmb_ = pb.normal(e + "token_type_embeddings.weight", {cfg.typeVocabSize, E});
+  embNorm_ = pb.layerNorm(e + "LayerNorm", E, cfg.layerNormEps);
+  if (cfg.family == Family::Electra && E != H) {
+    project_ = true;
+    embProject_ = pb.linear(prefix + "embeddings_project", E, H);
+  }
+  for (int64_t i = 0; i < cfg.numLayers; ++i) {
+    const std::string l = prefix + "encoder.layer." + std::to_string(i) + ".";
+    EncoderLayer L;
+    L.query = pb.linear(l + "attention.self.query", H, H);
+    L.key = pb.linear(l + "attention.self.key", H, H);
+    L.value = pb.linear(l + "attention.self.value", H, H);
+    L.attnOut = pb.linear(l + "attention.output.dense", H, H);
+    L.attnNorm = pb.layerNorm(l + "attention.output.LayerNorm", H, cfg.layerNormEps);
+    L.intermediate = pb.linear(l + "intermediate.dense", H, cfg.intermediateSize);
+    L.output = pb.linear(l + "output.dense", cfg.intermediateSize, H);
+    L.outNorm = pb.layerNorm(l + "output.LayerNorm", H, cfg.layerNormEps);
+    layers_.push_back(std::move(L));
+  }
+}
+
+at::Tensor Encoder::wordEmbeddings(const at::Tensor& ids) const {
+  return at::embedding(wordEmb_, ids, cfg_.padTokenId);
+}
+
+at::Tensor Encoder::positionIds(const Batch& b) const {
+  const int64_t L = b.seqLen();
+  if (cfg_.family == Family::Roberta) {
+    // create_position_ids_from_input_ids: padding keeps padding_idx, real tokens count from padding_idx + 1.
+    at::Tensor real = b.inputIds.ne(cfg_.padTokenId).to(at::kLong);
+    return at::cumsum(real, 1) * real + cfg_.padTokenId;
+  }
+  return at::arange(L, b.inputIds.options()).unsqueeze(0).expand({b.rows(), L});
+}
+
+at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
+                          EncoderTrace* trace) const {
+  at::Tensor x = words + at::embedding(typeEmb_, b.tokenTypeIds) + at::embedding(posEmb_, positionIds(b), cfg_.family == Family::Roberta ? cfg_.padTokenId : -1);
+  x = dropout(layerNorm(x, embNorm_), cfg_.hiddenDropout, c);
+  if (embeddingDelta.defined()) x = x + embeddingDelta;
+  if (trace && trace->hidden && !project_) trace->hiddenStates.push_back(x);
+  if (project_) {
+    x = linear(x, embProject_, c).to(at::kFloat);
+    if (trace && trace->hidden) trace->hiddenStates.push_back(x);
+  }
+  return x;
+}
+
+at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const {
+  const EncoderLayer& L = layers_[static_cast<size_t>(i)];
+  const int64_t N = h.size(0), T = h.size(1), heads = cfg_.numHeads, d = cfg_.hiddenSize / heads;
+  auto split = [&](const at::Tensor& t) { return t.view({N, T, heads, d}).transpose(1, 2); };
+  at::Tensor q = split(linear(h, L.query, c));
+  at::Tensor k = split(linear(h, L.key, c));
+  at::Tensor v = split(linear(h, L.value, c));
+  at::Tensor ctx = attention(q, k, v, bias, cfg_.attentionDropout, c, probs);
+  at::Tensor a = layerNorm(dropout(linear(ctx, L.attnOut, c), cfg_.hiddenDropout, c) + h, L.attnNorm);
+  at::Tensor f = linear(activate(linear(a, L.intermediate, c), cfg_.hiddenAct), L.output, c);
+  return layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);
+}
+
+at::Tensor Encoder::layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace) const {
+  for (int64_t i = from; i < to; ++i) {
+    at::Tensor probs;
+    h = layer(i, h, bias, c, trace && trace->attentions ? &probs : nullptr);
+    if (trace && trace->hidden) trace->hiddenStates.push_back(h);
+    if (trace && trace->attentions) trace->attentionProbs.push_back(probs);
+  }
+  return h;
+}
+
+at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const {
+  at::Tensor words = wordEmbeddings(b.inputIds);
+  if (p.wordDelta.defined()) words = words + p.wordDelta;
+  at::Tensor h = embed(b, words, p.embeddingDelta, c, trace);
+  return layers(h, attentionBias(b.attentionMask, c.dtype), 0, numLayers(), c, trace);
+}
+
+}  // namespace advtrain

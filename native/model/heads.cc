@@ -1,0 +1,147 @@
+#include "model/heads.h"
+
+namespace advtrain {
+
+namespace {
+
+bool usesPooler(const ModelConfig& cfg) {
+  if (cfg.family == Family::Electra) return false;
+  switch (cfg.task) {
+    case Task::Base:
+    case Task::MultipleChoice: return true;
+    case Task::SequenceClassification:
+    case Task::Regression: return cfg.family == Family::Bert;
+    default: return false;
+  }
+}
+
+at::Tensor firstToken(const at::Tensor& seq) { return seq.select(1, 0); }
+
+}  // namespace
+
+Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, const at::Tensor& wordEmbedding) : cfg_(cfg) {
+  const int64_t H = cfg.hiddenSize;
+  hasPooler_ = usesPooler(cfg);
+  if (hasPooler_) pooler_ = pb.linear(base + "pooler.dense", H, H);
+  const bool bert = cfg.family == Family::Bert;
+  const std::string wordName = base + "embeddings.word_embeddings.weight";
+  switch (cfg.task) {
+    case Task::Base: break;
+    case Task::SequenceClassification:
+    case Task::Regression:
+      if (bert) {
+        out_ = pb.linear("classifier", H, cfg.numLabels);
+      } else {
+        dense_ = pb.linear("classifier.dense", H, H);
+        out_ = pb.linear("classifier.out_proj", H, cfg.numLabels);
+      }
+      break;
+    case Task::MultipleChoice:
+      if (cfg.family == Family::Electra) dense_ = pb.linear("sequence_summary.summary", H, H);
+      out_ = pb.linear("classifier", H, 1);
+      break;
+    case Task::TokenClassification: out_ = pb.linear("classifier", H, cfg.numLabels); break;
+    case Task::QuestionAnswering: out_ = pb.linear("qa_outputs", H, 2); break;
+    case Task::MaskedLM:
+      decoder_ = wordEmbedding;
+      if (bert) {
+        dense_ = pb.linear("cls.predictions.transform.dense", H, H);
+        mlmNorm_ = pb.layerNorm("cls.predictions.transform.LayerNorm", H, cfg.layerNormEps);
+        mlmBias_ = pb.zeros("cls.predictions.bias", {cfg.vocabSize});
+        aliases_ = {{"cls.predictions.decoder.weight", wordName}, {"cls.predictions.decoder.bias", "cls.predictions.bias"}};
+      } else if (cfg.family == Family::Roberta) {
+        dense_ = pb.linear("lm_head.dense", H, H);
+        mlmNorm_ = pb.layerNorm("lm_head.layer_norm", H, cfg.layerNormEps);
+        mlmBias_ = pb.zeros("lm_head.bias", {cfg.vocabSize});
+        aliases_ = {{"lm_head.decoder.weight", wordName}, {"lm_head.decoder.bias", "lm_head.bias"}};
+      } else {
+        // ElectraForMaskedLM: generator_predictions (H -> E) and a generator_lm_head tied to the embeddings.
+        dense_ = pb.linear("generator_predictions.dense", H, cfg.embeddingSize);
+        mlmNorm_ = pb.layerNorm("generator_predictions.LayerNorm", cfg.embeddingSize, cfg.layerNormEps);
+        mlmBias_ = pb.zeros("generator_lm_head.bias", {cfg.vocabSize});
+        aliases_ = {{"generator_lm_head.weight", wordName}};
+      }
+      break;
+  }
+}
+
+at::Tensor Head::pooled(const at::Tensor& sequence, const Compute& c) const {
+  if (!hasPooler_) return {};
+  return at::tanh(linear(firstToken(sequence), pooler_, c));
+}
+
+at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c, bool labeledOnly) const {
+  const bool bert = cfg_.family == Family::Bert;
+  switch (cfg_.task) {
+    case Task::Base: return pooled(seq, c);
+    case Task::SequenceClassification:
+    case Task::Regression: {
+      if (bert) return linear(dropout(pooled(seq, c), cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+      // RobertaClassificationHead (tanh) / ElectraClassificationHead (gelu) on the first token.
+      at::Tensor x = dropout(firstToken(seq), cfg_.classifierDropout, c);
+      x = linear(x, dense_, c);
+      x = cfg_.family == Family::Roberta ? at::tanh(x) : activate(x, Activation::Gelu);
+      return linear(dropout(x, cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+    }
+    case Task::MultipleChoice: {
+      at::Tensor x;
+      if (cfg_.family == Family::Electra) {
+        // SequenceSummary: first token, projection, activation, last dropout.
+        x = dropout(activate(linear(firstToken(seq), dense_, c), cfg_.summaryActivation), cfg_.summaryLastDropout, c);
+      } else {
+        x = dropout(pooled(seq, c), bert ? cfg_.classifierDropout : cfg_.hiddenDropout, c);
+      }
+      return linear(x, out_, c).to(at::kFloat).view({-1, b.numChoices});
+    }
+    case Task::TokenClassification: return linear(dropout(seq, cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+    case Task::QuestionAnswering: return linear(seq, out_, c).to(at::kFloat);
+    case Task::MaskedLM: {
+      at::Tensor x = seq;
+      if (labeledOnly) x = seq.flatten(0, 1).index({b.labels.flatten().ne(-100)});
+      x = linear(x, dense_, c);
+      x = bert ? activate(x, cfg_.hiddenAct) : activate(x, Activation::Gelu);
+      x = layerNorm(x, mlmNorm_);
+      return at::linear(x.to(c.dtype), decoder_.to(c.dtype), mlmBias_.to(c.dtype)).to(at::kFloat);
+    }
+  }
+  return {};
+}
+
+at::Tensor Head::loss(const at::Tensor& logits, const Batch& b, bool perExample) const {
+  const auto reduction = perExample ? at::Reduction::None : at::Reduction::Mean;
+  switch (cfg_.task) {
+    case Task::Base: TORCH_CHECK(false, "a base encoder (no task head) has no loss");
+    case Task::Regression: {
+      at::Tensor d = at::pow(logits.squeeze(-1) - b.labels.to(at::kFloat), 2);
+      return perExample ? d : d.mean();
+    }
+    case Task::SequenceClassification:
+    case Task::MultipleChoice: return at::cross_entropy_loss(logits, b.labels, {}, reduction, -100);
+    case Task::QuestionAnswering: {
+      // Positions outside the sequence are clamped to L and ignored, as transformers does.
+      const int64_t L = logits.size(1);
+      at::Tensor s = b.startPositions.clamp(0, L), e = b.endPositions.clamp(0, L);
+      at::Tensor ls = at::cross_entropy_loss(logits.select(2, 0), s, {}, reduction, L);
+      at::Tensor le = at::cross_entropy_loss(logits.select(2, 1), e, {}, reduction, L);
+      return (ls + le) / 2;
+    }
+    case Task::TokenClassification:
+    case Task::MaskedLM: {
+      const bool compact = cfg_.task == Task::MaskedLM && logits.dim() == 2;  // labeledOnly logits [M, V]
+      at::Tensor labels = b.labels.flatten();
+      at::Tensor flat = compact ? logits : logits.flatten(0, 1);
+      if (compact) labels = labels.index({labels.ne(-100)});
+      if (!perExample) return at::cross_entropy_loss(flat, labels, {}, at::Reduction::Mean, -100);
+      // Per example: mean over its labeled tokens.
+      at::Tensor tok = at::cross_entropy_loss(flat, labels, {}, at::Reduction::None, -100);
+      at::Tensor rowLabels = b.labels.ne(-100);
+      at::Tensor full = compact ? at::zeros({rowLabels.numel()}, tok.options()).index_put({rowLabels.flatten()}, tok) : tok;
+      full = full.view(rowLabels.sizes());
+      at::Tensor counts = rowLabels.sum(1).to(at::kFloat);
+      return full.sum(1) / counts.clamp_min(1.0);
+    }
+  }
+  return {};
+}
+
+}  // namespace advtrain

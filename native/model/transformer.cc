@@ -1,0 +1,40 @@
+#include "model/transformer.h"
+
+namespace advtrain {
+
+TransformerModel::TransformerModel(const ModelConfig& cfg, const at::Device& device, at::ScalarType dtype, uint64_t seed)
+    : cfg_(cfg), device_(device), dtype_(dtype) {
+  ParamBuilder pb(params_, at::TensorOptions().device(device).dtype(dtype), cfg.initializerRange, seed);
+  // A bare encoder saves without prefix (BertModel layout); heads sit beside "<family>.".
+  const std::string base = cfg.task == Task::Base ? "" : std::string(familyPrefix(cfg.family)) + ".";
+  encoder_ = std::make_unique<Encoder>(cfg, pb, base);
+  head_ = std::make_unique<Head>(cfg, pb, base, encoder_->wordEmbeddingWeight());
+  for (size_t i = 0; i < params_.size(); ++i) index_[params_[i].name] = i;
+}
+
+const NamedParam* TransformerModel::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &params_[it->second];
+}
+
+int64_t TransformerModel::numParameters() const {
+  int64_t n = 0;
+  for (const auto& p : params_) n += p.tensor.numel();
+  return n;
+}
+
+ForwardResult TransformerModel::forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace,
+                                        bool labeledOnly) const {
+  ForwardResult r;
+  r.sequence = encoder_->forward(b, p, c, trace);
+  r.logits = head_->forward(r.sequence, b, c, labeledOnly);
+  return r;
+}
+
+void TransformerModel::zeroGrad() {
+  for (auto& p : params_) {
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad() = at::Tensor();
+  }
+}
+
+}  // namespace advtrain

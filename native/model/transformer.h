@@ -1,0 +1,57 @@
+// A complete model: encoder plus task head, its parameters under transformers' names.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "model/batch.h"
+#include "model/config.h"
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "model/layers.h"
+
+namespace advtrain {
+
+struct ForwardResult {
+  at::Tensor sequence;  // last hidden state [N, L, H], float32
+  at::Tensor logits;    // task logits, float32 (see Head::forward)
+};
+
+class TransformerModel {
+ public:
+  TransformerModel(const ModelConfig& cfg, const at::Device& device, at::ScalarType dtype, uint64_t seed);
+
+  const ModelConfig& config() const { return cfg_; }
+  const at::Device& device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+  const Encoder& encoder() const { return *encoder_; }
+  const Head& head() const { return *head_; }
+
+  std::vector<NamedParam>& params() { return params_; }
+  const std::vector<NamedParam>& params() const { return params_; }
+  // The parameter registered under `name`, or nullptr.
+  const NamedParam* find(const std::string& name) const;
+  int64_t numParameters() const;
+
+  // Forward with an optional perturbation and trace; `labeledOnly` as in Head::forward.
+  ForwardResult forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace = nullptr,
+                        bool labeledOnly = false) const;
+  at::Tensor loss(const at::Tensor& logits, const Batch& b, bool perExample = false) const { return head_->loss(logits, b, perExample); }
+
+  // Zeroes every parameter gradient (set to undefined, as optimizer.zero_grad(set_to_none=True)).
+  void zeroGrad();
+
+ private:
+  ModelConfig cfg_;
+  at::Device device_;
+  at::ScalarType dtype_;
+  std::vector<NamedParam> params_;
+  std::unordered_map<std::string, size_t> index_;
+  std::unique_ptr<Encoder> encoder_;
+  std::unique_ptr<Head> head_;
+};
+
+}  // namespace advtrain
