@@ -29,8 +29,49 @@ export interface NativeInfo {
   devices: NativeDeviceInfo[];
 }
 
+export interface NativeParam {
+  name: string;
+  shape: number[];
+  decay: boolean;
+}
+
+export interface NativeForwardOutput {
+  logits?: Float32Array;
+  logitsShape?: number[];
+  lastHiddenState: Float32Array;
+  hiddenShape: number[];
+  hiddenStates?: Float32Array[];
+  attentions?: Float32Array[];
+  attentionShape?: number[];
+  loss?: number;
+  perExampleLoss?: Float32Array;
+}
+
+export interface NativeTensorSource {
+  param: string;
+  file: string;
+  key: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** native/binding/model_wrap.cc */
+export interface NativeModel {
+  parameters(): NativeParam[];
+  aliases(): [string, string][];
+  numParameters(): number;
+  loadTensors(entries: NativeTensorSource[]): Promise<void>;
+  forward(batch: object, options: object): Promise<NativeForwardOutput>;
+  save(path: string, metadata: [string, string][]): Promise<void>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
 /** The native surface; grown by each exposed class (see native/binding/exports.cc). */
 export interface NativeAddon {
+  createModel(config: object, options: { device: string; dtype: string; seed: number }): Promise<NativeModel>;
   setErrorClass(cls: typeof AdvtrainError): void;
   info(): NativeInfo;
   matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;

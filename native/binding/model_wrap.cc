@@ -219,6 +219,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     const bool wantPerExample = optBool(opts, "perExampleLoss", false);
     Compute compute;
     compute.dtype = optString(opts, "precision", "fp32") == "bf16" ? at::kBFloat16 : h->model->dtype();
+    compute.allowSdpa = optString(opts, "attention", "auto") != "math";
     auto lease = h->busy.acquire("forward");
     return PromiseWorker<ForwardOut>::start(
         env,

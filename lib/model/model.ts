@@ -1,0 +1,260 @@
+/**
+ * The Model class: a BERT, RoBERTa or ELECTRA encoder with a task head, held natively. Load one from a
+ * Hugging Face folder or create one randomly initialised; run it; save it back as an HF folder.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { native, type NativeForwardOutput, type NativeModel } from '../binding.js';
+import { resolveDevice, type DeviceName } from '../device.js';
+import { AdvtrainError, invalidArg } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { boolean, integer, knownKeys, object, oneOf } from '../validate.js';
+import { prepareBatch, type LabeledBatch } from './batch.js';
+import { configToJson, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, type Task, TASKS } from './config.js';
+import { checkpointTensors, mapCheckpointKeys, type KeyMapping } from './weights.js';
+
+export type DType = 'float32' | 'bfloat16';
+
+export interface ModelOptions {
+  /** `'cpu'` (default), `'cuda'` or `'cuda:N'`. */
+  device?: string;
+  /** Parameter storage; `'bfloat16'` halves memory for inference (training keeps fp32 master weights). */
+  dtype?: DType;
+  /** Overrides the task inferred from config.json's `architectures`. */
+  task?: Task;
+  /** Number of labels of a classification head (default: from config.json). */
+  numLabels?: number;
+  /** Label names by id (sets numLabels). */
+  labels?: string[];
+  /** Seed of the random initialisation of parameters the checkpoint lacks (default 0). */
+  seed?: number;
+}
+
+export interface LoadOptions extends ModelOptions {
+  /** Re-initialise parameters whose checkpoint shape differs instead of failing. */
+  ignoreMismatchedSizes?: boolean;
+}
+
+/** Keys transformers would report when loading the same folder. */
+export interface LoadReport {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+  mismatchedKeys: KeyMapping['mismatchedKeys'];
+}
+
+export interface ForwardOptions {
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+  /** `'bf16'` computes matmuls in bfloat16 (CUDA); default fp32. */
+  precision?: 'fp32' | 'bf16';
+  /** Also return the loss of each example (needs labels). */
+  perExampleLoss?: boolean;
+  /** `'math'` forces the explicit softmax(QK^T)V path; `'auto'` (default) uses SDPA on libtorch >= 2. */
+  attention?: 'auto' | 'math';
+}
+
+export interface ForwardOutput {
+  /** Task logits, row-major with shape `logitsShape` (absent for a base model without pooler). */
+  logits: Float32Array;
+  logitsShape: number[];
+  lastHiddenState: Float32Array;
+  /** [rows, seqLen, hidden] */
+  hiddenShape: [number, number, number];
+  /** Embedding output and each layer's output, each of `hiddenShape`. */
+  hiddenStates?: Float32Array[];
+  /** Attention probabilities per layer, [rows, heads, seqLen, seqLen]. */
+  attentions?: Float32Array[];
+  /** Mean task loss when the batch has labels. */
+  loss?: number;
+  perExampleLoss?: Float32Array;
+}
+
+/** Something that can write tokenizer files into a model folder. */
+export interface FolderTokenizer {
+  save(dir: string): void | Promise<void>;
+}
+
+const MODEL_OPTION_KEYS = ['device', 'dtype', 'task', 'numLabels', 'labels', 'seed'] as const;
+
+function checkModelOptions(options: unknown, extra: readonly string[] = []): ModelOptions & LoadOptions {
+  const o = object('options', options ?? {}) as LoadOptions;
+  knownKeys('options', o as Record<string, unknown>, [...MODEL_OPTION_KEYS, ...extra]);
+  if (o.dtype !== undefined) oneOf('options.dtype', o.dtype, ['float32', 'bfloat16'] as const);
+  if (o.task !== undefined) oneOf('options.task', o.task, TASKS);
+  if (o.numLabels !== undefined) integer('options.numLabels', o.numLabels, { min: 1 });
+  if (o.labels !== undefined && (!Array.isArray(o.labels) || o.labels.length === 0 || !o.labels.every((l) => typeof l === 'string'))) {
+    throw invalidArg('options.labels', 'a non-empty array of label names', o.labels);
+  }
+  if (o.seed !== undefined) integer('options.seed', o.seed, { min: 0, max: 2 ** 53 - 1 });
+  if (o.ignoreMismatchedSizes !== undefined) boolean('options.ignoreMismatchedSizes', o.ignoreMismatchedSizes);
+  return o;
+}
+
+/**
+ * A transformer encoder with its task head. Long operations return Promises and run off the event
+ * loop; one operation at a time (a second one while the first runs is an ERR_BUSY error).
+ */
+export class Model {
+  /** Attached when the model came from a folder with tokenizer files; saved with the model. */
+  tokenizer?: FolderTokenizer;
+  /** Missing/unexpected keys of the checkpoint it was loaded from (empty for createModel). */
+  readonly loadReport: LoadReport;
+
+  private constructor(
+    private readonly handle: NativeModel,
+    readonly config: ModelConfig,
+    readonly device: DeviceName,
+    readonly dtype: DType,
+    loadReport?: LoadReport,
+  ) {
+    this.loadReport = loadReport ?? { missingKeys: [], unexpectedKeys: [], mismatchedKeys: [] };
+  }
+
+  /** @internal */
+  static async _create(config: ModelConfig, options: ModelOptions, report?: LoadReport): Promise<Model> {
+    const device = resolveDevice('options.device', options.device);
+    const dtype = options.dtype ?? 'float32';
+    const nativeConfig = { ...config, raw: undefined, id2label: undefined };
+    const handle = await native().createModel(nativeConfig, { device, dtype, seed: options.seed ?? 0 });
+    return new Model(handle, config, device, dtype, report);
+  }
+
+  /** @internal The native handle, for trainers. */
+  get _native(): NativeModel {
+    return this.handle;
+  }
+
+  get task(): Task {
+    return this.config.task;
+  }
+
+  /** True after dispose(). */
+  get disposed(): boolean {
+    return this.handle.disposed;
+  }
+
+  /** Number of parameters (tied weights counted once). */
+  numParameters(): number {
+    return this.handle.numParameters();
+  }
+
+  /** Parameter names (transformers' names) and shapes, in state_dict order. */
+  parameters(): { name: string; shape: number[] }[] {
+    return this.handle.parameters().map(({ name, shape }) => ({ name, shape }));
+  }
+
+  /**
+   * Runs the model in eval mode (no dropout, no gradients).
+   *
+   * @example
+   * ```ts
+   * const tok = await loadTokenizer('bert-dir');
+   * const out = await model.forward(tok.encodeBatch(['a fine film', 'dull']), { outputHiddenStates: true });
+   * console.log(out.logitsShape, out.hiddenStates?.length);
+   * ```
+   */
+  async forward(batch: LabeledBatch, options: ForwardOptions = {}): Promise<ForwardOutput> {
+    const o = object('options', options) as ForwardOptions;
+    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention']);
+    if (o.precision !== undefined) oneOf('options.precision', o.precision, ['fp32', 'bf16'] as const);
+    if (o.attention !== undefined) oneOf('options.attention', o.attention, ['auto', 'math'] as const);
+    if (o.precision === 'bf16' && this.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast is a CUDA feature)", o.precision);
+    const nb = prepareBatch(batch, this.config);
+    const out: NativeForwardOutput = await this.handle.forward(nb, o);
+    return {
+      logits: out.logits ?? new Float32Array(0),
+      logitsShape: out.logitsShape ?? [0],
+      lastHiddenState: out.lastHiddenState,
+      hiddenShape: out.hiddenShape as [number, number, number],
+      hiddenStates: out.hiddenStates,
+      attentions: out.attentions,
+      loss: out.loss,
+      perExampleLoss: out.perExampleLoss,
+    };
+  }
+
+  /**
+   * Writes the model as a Hugging Face folder: model.safetensors (transformers' key layout, tied
+   * weights once), config.json and the tokenizer when one is attached. Each file is replaced
+   * atomically, weights first.
+   *
+   * @example
+   * ```ts
+   * await model.save('out/my-model'); // AutoModelForSequenceClassification.from_pretrained('out/my-model')
+   * ```
+   */
+  async save(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a folder path', dir);
+    mkdirSync(dir, { recursive: true });
+    await this.handle.save(join(dir, 'model.safetensors'), [['advtrain', 'model']]);
+    writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config), null, 2)}\n`);
+    if (this.tokenizer) await this.tokenizer.save(dir);
+  }
+
+  /** Frees the native weights (CUDA memory included). Later calls fail with ERR_DISPOSED. */
+  dispose(): void {
+    this.handle.dispose();
+  }
+}
+
+/**
+ * Loads a Hugging Face folder: config.json plus model.safetensors (or sharded safetensors).
+ * Keys are matched as transformers does; parameters the checkpoint lacks (a new head) are
+ * initialised normal(0, initializer_range) and listed in `model.loadReport.missingKeys`.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel('checkpoints/bert-mini', { task: 'sequence-classification', numLabels: 2 });
+ * ```
+ */
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<Model> {
+  if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a model folder path', dir);
+  const o = checkModelOptions(options, ['ignoreMismatchedSizes']);
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new AdvtrainError(`${configPath}: not found (a model folder needs config.json)`, 'ERR_CHECKPOINT');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new AdvtrainError(`${configPath}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
+  }
+  const config = parseConfig(json, configPath, { task: o.task, numLabels: o.numLabels, labels: o.labels });
+  const tensors = checkpointTensors(dir);
+  const model = await Model._create(config, o);
+  try {
+    const mapping = mapCheckpointKeys(config, model._native.parameters(), model._native.aliases(), tensors, o.ignoreMismatchedSizes ?? false);
+    await model._native.loadTensors(
+      [...mapping.assignments].map(([param, t]) => ({ param, file: t.file, key: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end })),
+    );
+    const report: LoadReport = { missingKeys: mapping.missingKeys, unexpectedKeys: mapping.unexpectedKeys, mismatchedKeys: mapping.mismatchedKeys };
+    Object.assign(model, { loadReport: report });
+    if (report.missingKeys.length) process.emitWarning(`${dir}: newly initialised (not in the checkpoint): ${report.missingKeys.join(', ')}`, 'AdvtrainLoadWarning');
+    if (report.unexpectedKeys.length) process.emitWarning(`${dir}: checkpoint weights not used: ${report.unexpectedKeys.join(', ')}`, 'AdvtrainLoadWarning');
+    return model;
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Creates a randomly initialised model from a config.json-shaped object (transformers' field names)
+ * or a named size (`'tiny' | 'mini' | 'small' | 'base'`, BERT) with a vocabulary size.
+ *
+ * @example
+ * ```ts
+ * const model = await createModel({ model_type: 'bert', ...MODEL_SIZES.mini, vocab_size: 30522 }, { task: 'sequence-classification' });
+ * ```
+ */
+export async function createModel(config: Record<string, unknown>, options: ModelOptions = {}): Promise<Model> {
+  const o = checkModelOptions(options);
+  const cfg = parseConfig(object('config', config), 'config', { task: o.task ?? 'sequence-classification', numLabels: o.numLabels, labels: o.labels });
+  return Model._create(cfg, o);
+}
+
+/** A BERT config.json object of a named size (see MODEL_SIZES) for `createModel`. */
+export function sizedConfig(size: ModelSize, vocabSize: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  oneOf('size', size, Object.keys(MODEL_SIZES) as ModelSize[]);
+  integer('vocabSize', vocabSize, { min: 1 });
+  return { model_type: 'bert', ...MODEL_SIZES[size], vocab_size: vocabSize, ...extra };
+}

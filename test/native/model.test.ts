@@ -1,0 +1,184 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { AdvtrainError } from '../../lib/errors.js';
+import type { ModelType, Task } from '../../lib/model/config.js';
+import { createModel, loadModel, type Model } from '../../lib/model/model.js';
+import { readSafetensorsHeader } from '../../lib/model/safetensors.js';
+import { randomBatch, tinyConfig } from '../helpers/models.js';
+import { nativeSkipReason } from '../helpers/native.js';
+
+const skip = nativeSkipReason();
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const families: ModelType[] = ['bert', 'roberta', 'electra'];
+const tasks: Task[] = ['base', 'sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
+
+function batchFor(type: ModelType, task: Task) {
+  const pad = type === 'roberta' ? 1 : 0;
+  const lengths = task === 'multiple-choice' ? [9, 6, 4, 9, 7, 3] : [9, 6, 4];
+  return randomBatch({ task, lengths, seqLen: 9, pad, numChoices: task === 'multiple-choice' ? 3 : undefined, types: type !== 'roberta' });
+}
+
+t.test('every family and task: forward shapes, finite loss, save/load round trip', { skip }, async (t) => {
+  for (const type of families) {
+    for (const task of tasks) {
+      const model = await createModel(tinyConfig(type), { task, numLabels: task === 'token-classification' ? 5 : 3, seed: 7 });
+      const batch = batchFor(type, task);
+      const out = await model.forward(batch, { outputHiddenStates: true, outputAttentions: true, perExampleLoss: task !== 'base' });
+      const rows = batch.inputIds.length / batch.seqLen;
+      const expected: Record<Task, number[]> = {
+        base: type === 'electra' ? [0] : [rows, 32],
+        'sequence-classification': [3, 3],
+        regression: [3, 1],
+        'multiple-choice': [2, 3],
+        'token-classification': [rows, 9, 5],
+        'question-answering': [rows, 9, 2],
+        'masked-lm': [rows, 9, 60],
+      };
+      t.same(out.logitsShape, expected[task], `${type}/${task} logits shape`);
+      t.same(out.hiddenShape, [rows, 9, 32], `${type}/${task} hidden shape`);
+      t.equal(out.hiddenStates?.length, 3, `${type}/${task} embedding output + 2 layers`);
+      t.equal(out.attentions?.length, 2);
+      if (task !== 'base') {
+        t.ok(Number.isFinite(out.loss), `${type}/${task} loss ${out.loss}`);
+        const per = out.perExampleLoss!;
+        t.equal(per.length, batch.batchSize === 2 && task === 'multiple-choice' ? 2 : task === 'token-classification' || task === 'masked-lm' || task === 'question-answering' ? rows : batch.batchSize);
+      }
+      const dir = t.testdir();
+      await model.save(dir);
+      const again = await loadModel(dir);
+      t.same(again.loadReport, { missingKeys: [], unexpectedKeys: [], mismatchedKeys: [] }, `${type}/${task} loads back without key problems`);
+      t.equal(again.task, task);
+      const out2 = await again.forward(batch);
+      t.equal(maxAbsDiff(out.lastHiddenState, out2.lastHiddenState), 0, `${type}/${task} same hidden state after reload`);
+      if (out.logits.length) t.equal(maxAbsDiff(out.logits, out2.logits), 0, `${type}/${task} same logits after reload`);
+      model.dispose();
+      again.dispose();
+    }
+  }
+});
+
+t.test('saved folders use transformers key names and config fields', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'masked-lm' });
+  const dir = t.testdir();
+  await model.save(dir);
+  const header = readSafetensorsHeader(join(dir, 'model.safetensors'));
+  t.ok(header.tensors.has('bert.encoder.layer.1.attention.self.query.weight'));
+  t.ok(header.tensors.has('cls.predictions.transform.LayerNorm.weight'));
+  t.notOk(header.tensors.has('cls.predictions.decoder.weight'), 'tied decoder saved once, as transformers does');
+  t.equal(header.metadata.format, 'pt');
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  t.same(cfg.architectures, ['BertForMaskedLM']);
+  t.equal(cfg.hidden_size, 32);
+  model.dispose();
+});
+
+t.test('loading maps prefixes, legacy names and tied aliases; reports missing and unexpected keys', { skip }, async (t) => {
+  // A base model saved without prefix loads into a classification model: the head is new.
+  const base = await createModel(tinyConfig('bert'), { task: 'base', seed: 3 });
+  const dir = t.testdir();
+  await base.save(dir);
+  const cls = await loadModel(dir, { task: 'sequence-classification', numLabels: 4 });
+  t.same(cls.loadReport.missingKeys, ['classifier.weight', 'classifier.bias']);
+  t.same(cls.loadReport.unexpectedKeys, []);
+  const b = randomBatch({ task: 'base', lengths: [5, 3], seqLen: 5 });
+  const h1 = await base.forward(b);
+  const h2 = await cls.forward(b);
+  t.equal(maxAbsDiff(h1.lastHiddenState, h2.lastHiddenState), 0, 'encoder weights came through the prefix mapping');
+
+  // A classification checkpoint loaded as a base model: the head is unexpected.
+  const dir2 = t.testdir();
+  await cls.save(dir2);
+  const back = await loadModel(dir2, { task: 'base' });
+  t.same(back.loadReport.unexpectedKeys, ['classifier.weight', 'classifier.bias']);
+  t.same(back.loadReport.missingKeys, []);
+
+  // A wrong label count is a size mismatch naming the tensor, unless ignored.
+  await t.rejects(loadModel(dir2, { numLabels: 2 }), { code: 'ERR_CHECKPOINT', message: /size mismatch for classifier\.weight.*\[4, 32\].*\[2, 32\]/ });
+  const re = await loadModel(dir2, { numLabels: 2, ignoreMismatchedSizes: true });
+  t.same(re.loadReport.mismatchedKeys.map((m) => m.key), ['classifier.weight', 'classifier.bias']);
+  for (const m of [base, cls, back, re]) m.dispose();
+});
+
+t.test('legacy gamma/beta names load', { skip }, async (t) => {
+  const m = await createModel(tinyConfig('bert'), { task: 'base', seed: 4 });
+  const dir = t.testdir();
+  await m.save(dir);
+  // Rewrite the header keys LayerNorm.weight -> LayerNorm.gamma (same byte length change is fine: rebuild the file).
+  const file = join(dir, 'model.safetensors');
+  const buf = readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const renamed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(header)) renamed[k.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta')] = v;
+  let h = Buffer.from(JSON.stringify(renamed));
+  h = Buffer.concat([h, Buffer.alloc((8 - ((h.length + 8) % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  writeFileSync(file, Buffer.concat([len, h, buf.subarray(8 + n)]));
+  const again = await loadModel(dir);
+  t.same(again.loadReport.missingKeys, []);
+  const b = randomBatch({ task: 'base', lengths: [4], seqLen: 4 });
+  t.equal(maxAbsDiff((await m.forward(b)).lastHiddenState, (await again.forward(b)).lastHiddenState), 0);
+  m.dispose();
+  again.dispose();
+});
+
+t.test('invalid inputs are ERR_INVALID_ARG naming the field, expected and actual', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 3 });
+  const good = randomBatch({ task: 'sequence-classification', lengths: [5, 3], seqLen: 5 });
+  await t.rejects(model.forward({ ...good, inputIds: new Int32Array(9) }), { code: 'ERR_INVALID_ARG', message: /Int32Array of length 10 for batch\.inputIds but received Int32Array of length 9/ });
+  const ids = good.inputIds.slice();
+  ids[3] = 60;
+  await t.rejects(model.forward({ ...good, inputIds: ids }), { code: 'ERR_INVALID_ARG', message: /in \[0, 59\] for batch\.inputIds\[3\] but received 60/ });
+  await t.rejects(model.forward({ ...good, seqLen: 40, inputIds: new Int32Array(80) }), { code: 'ERR_INVALID_ARG', message: /<= 32 for batch\.seqLen but received 40/ });
+  await t.rejects(model.forward({ ...good, labels: Int32Array.from([0, 3]) }), { message: /batch\.labels\[1\]/ });
+  await t.rejects(model.forward({ ...good, attentionMask: new Int32Array(10).fill(2) }), { message: /batch\.attentionMask\[0\]/ });
+  await t.rejects(model.forward(good, { precision: 'bf16' }), { code: 'ERR_INVALID_ARG', message: /on the CPU/ });
+  await t.rejects(model.forward(good, { outputHiddenState: true } as never), { message: /options\.outputHiddenState/ });
+  t.rejects(createModel({ ...tinyConfig('bert'), hidden_size: 30 }), { code: 'ERR_CHECKPOINT', message: /hidden_size.*multiple of num_attention_heads/ });
+  model.dispose();
+});
+
+t.test('a disposed model refuses calls; a busy model refuses a second call', { skip }, async (t) => {
+  const model: Model = await createModel(tinyConfig('bert', { num_hidden_layers: 4, hidden_size: 128, intermediate_size: 512 }), { task: 'sequence-classification', numLabels: 3 });
+  const big = randomBatch({ task: 'sequence-classification', lengths: Array(32).fill(32), seqLen: 32 });
+  const first = model.forward(big);
+  await t.rejects(model.forward(big), { code: 'ERR_BUSY', message: /Model is busy running forward\(\); await it before calling forward\(\)/ });
+  t.throws(() => model.dispose(), { code: 'ERR_BUSY' });
+  await first;
+  model.dispose();
+  t.equal(model.disposed, true);
+  const err = await model.forward(big).catch((e: unknown) => e);
+  t.ok(err instanceof AdvtrainError);
+  t.equal((err as AdvtrainError).code, 'ERR_DISPOSED');
+  t.match((err as AdvtrainError).message, /disposed; cannot call forward\(\)/);
+  t.throws(() => model.numParameters(), { code: 'ERR_DISPOSED' });
+  t.doesNotThrow(() => model.dispose(), 'dispose twice is harmless');
+});
+
+t.test('math attention and SDPA agree (SDPA exists on libtorch >= 2)', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', seed: 9 });
+  const b = randomBatch({ task: 'sequence-classification', lengths: [9, 5, 2], seqLen: 9 });
+  const a = await model.forward(b, { attention: 'math' });
+  const s = await model.forward(b, { attention: 'auto' });
+  t.ok(maxAbsDiff(a.lastHiddenState, s.lastHiddenState) < 1e-5);
+  t.ok(maxAbsDiff(a.logits, s.logits) < 1e-5);
+  model.dispose();
+});
+
+t.test('RoBERTa positions skip padding: right-padding does not change real-token outputs', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('roberta'), { task: 'base', seed: 5 });
+  const short = { inputIds: Int32Array.from([0, 7, 8, 9, 2]), batchSize: 1, seqLen: 5 };
+  const padded = { inputIds: Int32Array.from([0, 7, 8, 9, 2, 1, 1]), attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 0]), batchSize: 1, seqLen: 7 };
+  const a = await model.forward(short);
+  const b = await model.forward(padded);
+  t.ok(maxAbsDiff(a.lastHiddenState, b.lastHiddenState.subarray(0, 5 * 32)) < 1e-5);
+  model.dispose();
+});
