@@ -69,9 +69,26 @@ export interface NativeModel {
   readonly disposed: boolean;
 }
 
+export interface NativeStepOutcome {
+  metrics: Record<string, number>;
+  skipped: boolean;
+  step: number;
+}
+
+/** native/binding/trainer_wrap.cc */
+export interface NativeTrainer {
+  step(batches: object[]): Promise<NativeStepOutcome>;
+  saveState(path: string): Promise<void>;
+  loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;
+  dispose(): void;
+  readonly lr: number;
+  readonly stepCount: number;
+}
+
 /** The native surface; grown by each exposed class (see native/binding/exports.cc). */
 export interface NativeAddon {
   createModel(config: object, options: { device: string; dtype: string; seed: number }): Promise<NativeModel>;
+  NativeTrainer: new (model: NativeModel, config: object) => NativeTrainer;
   setErrorClass(cls: typeof AdvtrainError): void;
   info(): NativeInfo;
   matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;

@@ -9,3 +9,6 @@ export type { Batch, LabeledBatch } from './model/batch.js';
 export { MODEL_SIZES, parseConfig, configToJson, architectureOf, type ModelConfig, type ModelType, type ModelSize, type Task } from './model/config.js';
 export { Model, loadModel, createModel, sizedConfig, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput } from './model/model.js';
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from './model/safetensors.js';
+export { Trainer, arraySource, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult } from './train/trainer.js';
+export { resolveMethod, presets, METHOD_NAMES, METHOD_DEFAULTS, type MethodConfig, type MethodName } from './train/methods.js';
+export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train/config.js';

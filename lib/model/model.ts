@@ -191,6 +191,18 @@ export class Model {
     if (this.tokenizer) await this.tokenizer.save(dir);
   }
 
+  /**
+   * @internal Copies a checkpoint folder's tensors into this model (loadModel, resuming a run).
+   * Parameters the folder lacks keep their values.
+   */
+  async _loadWeights(dir: string, tensors = checkpointTensors(dir), ignoreMismatchedSizes = false): Promise<LoadReport> {
+    const mapping = mapCheckpointKeys(this.config, this.handle.parameters(), this.handle.aliases(), tensors, ignoreMismatchedSizes);
+    await this.handle.loadTensors(
+      [...mapping.assignments].map(([param, t]) => ({ param, file: t.file, key: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end })),
+    );
+    return { missingKeys: mapping.missingKeys, unexpectedKeys: mapping.unexpectedKeys, mismatchedKeys: mapping.mismatchedKeys };
+  }
+
   /** Frees the native weights (CUDA memory included). Later calls fail with ERR_DISPOSED. */
   dispose(): void {
     this.handle.dispose();
@@ -222,11 +234,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const tensors = checkpointTensors(dir);
   const model = await Model._create(config, o);
   try {
-    const mapping = mapCheckpointKeys(config, model._native.parameters(), model._native.aliases(), tensors, o.ignoreMismatchedSizes ?? false);
-    await model._native.loadTensors(
-      [...mapping.assignments].map(([param, t]) => ({ param, file: t.file, key: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end })),
-    );
-    const report: LoadReport = { missingKeys: mapping.missingKeys, unexpectedKeys: mapping.unexpectedKeys, mismatchedKeys: mapping.mismatchedKeys };
+    const report = await model._loadWeights(dir, tensors, o.ignoreMismatchedSizes ?? false);
     Object.assign(model, { loadReport: report });
     if (report.missingKeys.length) process.emitWarning(`${dir}: newly initialised (not in the checkpoint): ${report.missingKeys.join(', ')}`, 'AdvtrainLoadWarning');
     if (report.unexpectedKeys.length) process.emitWarning(`${dir}: checkpoint weights not used: ${report.unexpectedKeys.join(', ')}`, 'AdvtrainLoadWarning');

@@ -1,9 +1,13 @@
 #include "binding/exports.h"
 
 #include "binding/model_wrap.h"
+#include "binding/trainer_wrap.h"
 
 namespace advtrain {
 
-void registerExports(Napi::Env env, Napi::Object exports) { ModelWrap::init(env, exports); }
+void registerExports(Napi::Env env, Napi::Object exports) {
+  ModelWrap::init(env, exports);
+  TrainerWrap::init(env, exports);
+}
 
 }  // namespace advtrain

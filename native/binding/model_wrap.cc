@@ -300,6 +300,7 @@ Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
     if (handle_) {
       if (handle_->busy.busy()) fail(kErrBusy, "Model is busy running " + handle_->busy.running() + "; await it before calling dispose()");
       const bool cuda = handle_->model->device().is_cuda();
+      handle_->disposed.store(true);
       handle_.reset();  // trainers holding the handle keep it alive until they are disposed too
       if (cuda) releaseCachedMemory();
     }

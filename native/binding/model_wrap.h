@@ -12,6 +12,8 @@ namespace advtrain {
 struct ModelHandle {
   std::unique_ptr<TransformerModel> model;
   BusyFlag busy{"Model"};
+  // Set by Model.dispose(); the weights are freed once no trainer holds the handle either.
+  std::atomic<bool> disposed{false};
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {

@@ -1,0 +1,394 @@
+/**
+ * The Trainer: the outer loop (epochs, evaluation, callbacks, checkpoints, logging) in TypeScript,
+ * one native Promise per optimizer step; each method's inner loop runs natively.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { native, type NativeTrainer } from '../binding.js';
+import { AdvtrainError, invalidArg } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { prepareBatch, type LabeledBatch } from '../model/batch.js';
+import type { Model } from '../model/model.js';
+import { readSafetensorsHeader } from '../model/safetensors.js';
+import { integer, knownKeys, object, string } from '../validate.js';
+import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
+
+/** What one optimizer step reports. Methods add `cleanLoss`, `advLoss`, `deltaNorm`, `repCos`. */
+export interface StepResult {
+  /** Optimizer steps attempted so far (this one included). */
+  step: number;
+  loss: number;
+  lr: number;
+  /** Total gradient 2-norm before clipping. */
+  gradNorm: number;
+  /** True when the loss or gradient was not finite: no update was applied. */
+  skipped: boolean;
+  /** Milliseconds the native step took. */
+  ms: number;
+  cleanLoss?: number;
+  advLoss?: number;
+  deltaNorm?: number;
+  repCos?: number;
+  [figure: string]: number | boolean | undefined;
+}
+
+/** Where training stands; saved with checkpoints (trainer_state.json). */
+export interface TrainerState {
+  globalStep: number;
+  epoch: number;
+  /** Next batch of `epoch` to train on. */
+  batchInEpoch: number;
+  maxSteps: number;
+  logHistory: Record<string, number>[];
+  consecutiveNonFinite: number;
+  skippedSteps: number;
+}
+
+/** Callbacks set these to steer the loop (as transformers' TrainerControl). */
+export interface TrainerControl {
+  shouldStop: boolean;
+  shouldSave: boolean;
+  shouldEvaluate: boolean;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/** HF-style hooks. Each receives the state and a control object it may change. */
+export interface TrainerCallback {
+  onStepEnd?(state: Readonly<TrainerState>, control: TrainerControl, step: StepResult): Awaitable<void>;
+  onEvaluate?(state: Readonly<TrainerState>, control: TrainerControl, metrics: Record<string, number>): Awaitable<void>;
+  onLog?(state: Readonly<TrainerState>, control: TrainerControl, logs: Record<string, number>): Awaitable<void>;
+  onSave?(state: Readonly<TrainerState>, control: TrainerControl, checkpointDir: string): Awaitable<void>;
+}
+
+/** Training data that can be replayed deterministically and resumed mid-epoch. */
+export interface BatchSource {
+  /** Batches per epoch. */
+  readonly length: number;
+  /** The batches of `epoch` (same seed and epoch give the same order), from index `start`. */
+  epoch(epoch: number, start: number): Iterable<LabeledBatch>;
+}
+
+/** A fixed list of batches as a BatchSource (the same order every epoch). */
+export function arraySource(batches: LabeledBatch[]): BatchSource {
+  return { length: batches.length, epoch: (_e, start) => batches.slice(start) };
+}
+
+export interface FitOptions {
+  /** Epochs to run (default 1); maxSteps wins when both are given. */
+  epochs?: number;
+  /** Optimizer steps to run in total. */
+  maxSteps?: number;
+  /** Evaluated every `evalEvery` steps and at the end. */
+  evalData?: Iterable<LabeledBatch>;
+  evalEvery?: number;
+  /** Checkpoint every `saveEvery` steps (and at the end) into outputDir/checkpoint-<step>. */
+  saveEvery?: number;
+  /** Where checkpoints and the final model go. */
+  outputDir?: string;
+  /** Log (onLog) every `logEvery` steps; default 10. */
+  logEvery?: number;
+  /** Aborting finishes the running step, saves a checkpoint (with outputDir) and returns. */
+  signal?: AbortSignal;
+  /** A checkpoint folder to continue from exactly. */
+  resumeFrom?: string;
+}
+
+export interface FitResult {
+  state: TrainerState;
+  stopReason: 'completed' | 'maxSteps' | 'aborted' | 'callback';
+  /** Last evaluation, when evalData was given. */
+  evalMetrics?: Record<string, number>;
+}
+
+export interface TrainerOptions extends TrainingConfig {
+  model: Model;
+  callbacks?: TrainerCallback[];
+}
+
+const TRAINER_KEYS = ['model', 'callbacks', ...CONFIG_KEYS] as const;
+
+/**
+ * Trains a model with one of advtrain's methods.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer({ model, method: { name: 'freelb', steps: 3 }, optimizer: { name: 'adamw', lr: 2e-5 } });
+ * const m = await trainer.step(batch);          // one optimizer step
+ * await trainer.fit(source, { epochs: 3, outputDir: 'runs/sst2', evalData: dev });
+ * ```
+ */
+export class Trainer {
+  readonly model: Model;
+  /** The validated, frozen configuration (saved with checkpoints). */
+  readonly config: Readonly<ResolvedConfig>;
+  readonly state: TrainerState;
+  private readonly callbacks: TrainerCallback[];
+  private nativeTrainer?: NativeTrainer;
+  private totalSteps?: number;
+
+  constructor(options: TrainerOptions) {
+    const o = object('options', options) as unknown as TrainerOptions;
+    knownKeys('options', o as unknown as Record<string, unknown>, TRAINER_KEYS);
+    if (!o.model || typeof o.model.forward !== 'function') throw invalidArg('options.model', 'a Model', o.model);
+    if (o.model.task === 'base') throw invalidArg('options.model', 'a model with a task head (loaded with a task)', o.model.task);
+    this.model = o.model;
+    this.config = resolveConfig(o);
+    if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
+    this.callbacks = o.callbacks ?? [];
+    this.state = { globalStep: 0, epoch: 0, batchInEpoch: 0, maxSteps: 0, logHistory: [], consecutiveNonFinite: 0, skippedSteps: 0 };
+  }
+
+  /** The learning rate the next step will use. */
+  get lr(): number {
+    return this.ensureNative().lr;
+  }
+
+  private ensureNative(): NativeTrainer {
+    if (this.nativeTrainer) return this.nativeTrainer;
+    const c = this.config;
+    const total = c.scheduler.totalSteps ?? this.totalSteps;
+    if (c.scheduler.name !== 'constant' && total === undefined) {
+      throw invalidArg('scheduler.totalSteps', `a step count for the ${c.scheduler.name} schedule when step() is called outside fit()`, undefined);
+    }
+    const warmupSteps = c.scheduler.warmupSteps ?? Math.ceil((c.scheduler.warmupRatio ?? 0) * (total ?? 0));
+    this.nativeTrainer = new (native().NativeTrainer)(this.model._native, {
+      optimizer: c.optimizer,
+      scheduler: { name: c.scheduler.name, warmupSteps, totalSteps: total ?? 0 },
+      method: c.method,
+      maxGradNorm: c.maxGradNorm,
+      seed: c.seed,
+      precision: c.precision,
+    });
+    return this.nativeTrainer;
+  }
+
+  /**
+   * One optimizer step: `gradientAccumulation` micro-batches (an array), or one batch when it is 1.
+   * A step whose loss or gradient is not finite is skipped (weights untouched) and counted; after
+   * `maxNonFiniteSteps` in a row it throws ERR_NON_FINITE.
+   */
+  async step(batch: LabeledBatch | LabeledBatch[]): Promise<StepResult> {
+    const list = Array.isArray(batch) ? batch : [batch];
+    if (list.length < 1 || list.length > this.config.gradientAccumulation) {
+      throw invalidArg('batch', `1 to ${this.config.gradientAccumulation} micro-batches (gradientAccumulation)`, batch);
+    }
+    const prepared = list.map((b, i) => prepareBatch(b, this.model.config, list.length > 1 ? `batch[${i}]` : 'batch', true));
+    const nt = this.ensureNative();
+    const t0 = performance.now();
+    const out = await nt.step(prepared);
+    const ms = performance.now() - t0;
+    const result: StepResult = { ...out.metrics, step: out.step, loss: out.metrics.loss ?? Number.NaN, lr: out.metrics.lr ?? 0, gradNorm: out.metrics.gradNorm ?? 0, skipped: out.skipped, ms };
+    this.state.globalStep = out.step;
+    if (out.skipped) {
+      this.state.skippedSteps++;
+      this.state.consecutiveNonFinite++;
+      if (this.state.consecutiveNonFinite >= this.config.maxNonFiniteSteps) {
+        throw new AdvtrainError(
+          `${this.state.consecutiveNonFinite} steps in a row had a non-finite loss or gradient (last loss ${result.loss}); ` +
+            `no update was applied since step ${out.step - this.state.consecutiveNonFinite}, so the weights are intact. ` +
+            'Lower the learning rate or the attack step size, keep maxGradNorm on, or start the attack later (advBeginStep).',
+          'ERR_NON_FINITE',
+        );
+      }
+    } else {
+      this.state.consecutiveNonFinite = 0;
+    }
+    return result;
+  }
+
+  /**
+   * Iterates the training loop one optimizer step at a time; `fit` is built on it.
+   *
+   * @example
+   * ```ts
+   * for await (const s of trainer.steps(source, { maxSteps: 100 })) console.log(s.step, s.loss);
+   * ```
+   */
+  async *steps(train: BatchSource | LabeledBatch[], options: Pick<FitOptions, 'epochs' | 'maxSteps' | 'signal'> = {}): AsyncGenerator<StepResult> {
+    const source = Array.isArray(train) ? arraySource(train) : train;
+    if (!source || typeof source.epoch !== 'function' || !(source.length > 0)) throw invalidArg('train', 'a non-empty BatchSource or batch array', train);
+    const accum = this.config.gradientAccumulation;
+    const stepsPerEpoch = Math.ceil(source.length / accum);
+    const epochs = integer('options.epochs', options.epochs ?? 1, { min: 1 });
+    const maxSteps = options.maxSteps === undefined ? epochs * stepsPerEpoch : integer('options.maxSteps', options.maxSteps, { min: 1 });
+    this.state.maxSteps = maxSteps;
+    if (!this.nativeTrainer) this.totalSteps = maxSteps;
+    while (this.state.globalStep < maxSteps) {
+      let group: LabeledBatch[] = [];
+      let index = this.state.batchInEpoch;
+      for (const b of source.epoch(this.state.epoch, this.state.batchInEpoch)) {
+        group.push(b);
+        index++;
+        if (group.length < accum && index < source.length) continue;
+        if (options.signal?.aborted) return;
+        const r = await this.step(group);
+        group = [];
+        this.state.batchInEpoch = index;
+        yield r;
+        if (this.state.globalStep >= maxSteps || options.signal?.aborted) break;
+      }
+      if (this.state.globalStep >= maxSteps || options.signal?.aborted) {
+        if (this.state.batchInEpoch >= source.length) this.nextEpoch();
+        return;
+      }
+      this.nextEpoch();
+    }
+  }
+
+  private nextEpoch(): void {
+    this.state.epoch++;
+    this.state.batchInEpoch = 0;
+  }
+
+  /**
+   * Trains for `epochs` or `maxSteps`, evaluating, logging and checkpointing as asked.
+   */
+  async fit(train: BatchSource | LabeledBatch[], options: FitOptions = {}): Promise<FitResult> {
+    const o = object('options', options) as FitOptions;
+    knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'logEvery', 'signal', 'resumeFrom']);
+    const logEvery = integer('options.logEvery', o.logEvery ?? 10, { min: 1 });
+    const evalEvery = o.evalEvery === undefined ? 0 : integer('options.evalEvery', o.evalEvery, { min: 1 });
+    const saveEvery = o.saveEvery === undefined ? 0 : integer('options.saveEvery', o.saveEvery, { min: 1 });
+    if (saveEvery && !o.outputDir) throw invalidArg('options.outputDir', 'a folder when saveEvery is set', o.outputDir);
+    if (o.outputDir !== undefined) string('options.outputDir', o.outputDir);
+    if (o.resumeFrom !== undefined) await this.resume(o.resumeFrom);
+    const control: TrainerControl = { shouldStop: false, shouldSave: false, shouldEvaluate: false };
+    let stopReason: FitResult['stopReason'] = 'completed';
+    let evalMetrics: Record<string, number> | undefined;
+    let window: StepResult[] = [];
+    for await (const s of this.steps(train, o)) {
+      window.push(s);
+      for (const cb of this.callbacks) await cb.onStepEnd?.(this.state, control, s);
+      if (s.step % logEvery === 0 || s.step === this.state.maxSteps) {
+        await this.log(control, summarise(window));
+        window = [];
+      }
+      if ((evalEvery && s.step % evalEvery === 0) || control.shouldEvaluate) {
+        control.shouldEvaluate = false;
+        if (o.evalData) evalMetrics = await this.runEvaluation(o.evalData, control);
+      }
+      if (o.outputDir && ((saveEvery && s.step % saveEvery === 0) || control.shouldSave)) {
+        control.shouldSave = false;
+        await this.saveCheckpoint(o.outputDir, control);
+      }
+      if (control.shouldStop) {
+        stopReason = 'callback';
+        break;
+      }
+    }
+    if (o.signal?.aborted) stopReason = 'aborted';
+    else if (stopReason === 'completed' && this.state.globalStep >= this.state.maxSteps && o.maxSteps !== undefined) stopReason = 'maxSteps';
+    if (window.length) await this.log(control, summarise(window));
+    if (o.evalData && stopReason !== 'aborted' && (!evalEvery || this.state.globalStep % evalEvery !== 0)) evalMetrics = await this.runEvaluation(o.evalData, control);
+    if (o.outputDir) {
+      await this.saveCheckpoint(o.outputDir, control);
+      if (stopReason !== 'aborted') await this.model.save(o.outputDir);
+    }
+    return { state: this.state, stopReason, evalMetrics };
+  }
+
+  private async log(control: TrainerControl, logs: Record<string, number>): Promise<void> {
+    const entry = { step: this.state.globalStep, epoch: this.state.epoch, ...logs };
+    this.state.logHistory.push(entry);
+    for (const cb of this.callbacks) await cb.onLog?.(this.state, control, entry);
+  }
+
+  private async runEvaluation(data: Iterable<LabeledBatch>, control: TrainerControl): Promise<Record<string, number>> {
+    const metrics = await this.evaluate(data);
+    await this.log(control, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval_${k}`, v])));
+    for (const cb of this.callbacks) await cb.onEvaluate?.(this.state, control, metrics);
+    return metrics;
+  }
+
+  /**
+   * Mean loss of the model (eval mode) over `data`, weighted by examples.
+   */
+  async evaluate(data: Iterable<LabeledBatch>): Promise<Record<string, number>> {
+    let sum = 0;
+    let n = 0;
+    for (const b of data) {
+      const out = await this.model.forward(b);
+      if (out.loss === undefined) throw invalidArg('data', 'batches with labels', b);
+      sum += out.loss * b.batchSize;
+      n += b.batchSize;
+    }
+    return { loss: n ? sum / n : Number.NaN, examples: n };
+  }
+
+  /**
+   * Writes outputDir/checkpoint-<step> atomically: the model folder, the native trainer state
+   * (optimizer, schedule, method state, RNG) and trainer_state.json. Returns its path.
+   */
+  async saveCheckpoint(outputDir: string, control?: TrainerControl): Promise<string> {
+    mkdirSync(outputDir, { recursive: true });
+    const nt = this.ensureNative();
+    const final = join(outputDir, `checkpoint-${this.state.globalStep}`);
+    const tmp = join(outputDir, `.${basename(final)}.tmp-${randomBytes(4).toString('hex')}`);
+    mkdirSync(tmp);
+    try {
+      await this.model.save(tmp);
+      await nt.saveState(join(tmp, 'trainer_state.safetensors'));
+      writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps }, null, 2)}\n`);
+      fsyncDir(tmp);
+      if (existsSync(final)) {
+        const old = `${tmp}.old`;
+        renameSync(final, old);
+        renameSync(tmp, final);
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        renameSync(tmp, final);
+      }
+      fsyncDir(outputDir);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    for (const cb of this.callbacks) await cb.onSave?.(this.state, control ?? { shouldStop: false, shouldSave: false, shouldEvaluate: false }, final);
+    return final;
+  }
+
+  /** Restores weights, optimizer, schedule, method state, RNG and data position from a checkpoint. */
+  async resume(dir: string): Promise<void> {
+    const stateFile = join(dir, 'trainer_state.json');
+    if (!existsSync(stateFile)) throw new AdvtrainError(`${stateFile}: not found (resumeFrom needs a checkpoint folder written by fit)`, 'ERR_CHECKPOINT');
+    let saved: { state: TrainerState; config: ResolvedConfig; totalSteps?: number };
+    try {
+      saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    } catch (err) {
+      throw new AdvtrainError(`${stateFile}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
+    }
+    for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision'] as const) {
+      if (JSON.stringify(saved.config[key]) !== JSON.stringify(this.config[key])) {
+        throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(saved.config[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
+      }
+    }
+    if (this.nativeTrainer) throw new AdvtrainError('resume must come before the first step of this trainer', 'ERR_INVALID_ARG');
+    this.totalSteps = saved.totalSteps;
+    await this.model._loadWeights(dir);
+    const nt = this.ensureNative();
+    const header = readSafetensorsHeader(join(dir, 'trainer_state.safetensors'));
+    await nt.loadState([...header.tensors.values()].map((e) => ({ file: header.file, key: e.name, dtype: e.dtype, shape: e.shape, begin: e.begin, end: e.end })));
+    Object.assign(this.state, saved.state);
+  }
+
+  /** Frees the native trainer (optimizer state). The model stays usable. */
+  dispose(): void {
+    this.nativeTrainer?.dispose();
+    this.nativeTrainer = undefined;
+  }
+}
+
+function summarise(window: StepResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const keys = new Set<string>();
+  for (const s of window) for (const [k, v] of Object.entries(s)) if (typeof v === 'number' && k !== 'step') keys.add(k);
+  for (const k of keys) {
+    const vals = window.map((s) => s[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length) out[k] = vals.reduce((a, b) => a + b, 0) / vals.length;
+  }
+  out.lr = window[window.length - 1]!.lr;
+  out.skipped = window.filter((s) => s.skipped).length;
+  return out;
+}

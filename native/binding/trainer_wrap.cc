@@ -1,0 +1,191 @@
+#include "binding/trainer_wrap.h"
+
+#include "binding/addon_data.h"
+#include "binding/convert.h"
+#include "io/safetensors.h"
+
+namespace advtrain {
+
+namespace {
+
+MethodOptions methodOptionsFromJs(const Napi::Object& o) {
+  MethodOptions m;
+  m.name = optString(o, "name", m.name);
+  m.steps = static_cast<int64_t>(optNumber(o, "steps", static_cast<double>(m.steps)));
+  m.stepSize = optNumber(o, "stepSize", m.stepSize);
+  m.epsilon = optNumber(o, "epsilon", m.epsilon);
+  m.initMag = optNumber(o, "initMag", m.initMag);
+  m.norm = optString(o, "norm", m.norm);
+  m.cleanWeight = optNumber(o, "cleanWeight", m.cleanWeight);
+  m.syncDropout = optBool(o, "syncDropout", m.syncDropout);
+  m.cleanLoss = optBool(o, "cleanLoss", m.cleanLoss);
+  m.advBeginStep = static_cast<int64_t>(optNumber(o, "advBeginStep", static_cast<double>(m.advBeginStep)));
+  m.replays = static_cast<int64_t>(optNumber(o, "replays", static_cast<double>(m.replays)));
+  m.outer = static_cast<int64_t>(optNumber(o, "outer", static_cast<double>(m.outer)));
+  m.inner = static_cast<int64_t>(optNumber(o, "inner", static_cast<double>(m.inner)));
+  m.noiseStd = optNumber(o, "noiseStd", m.noiseStd);
+  m.tau = optNumber(o, "tau", m.tau);
+  m.lambdaS = optNumber(o, "lambdaS", m.lambdaS);
+  m.normEps = optNumber(o, "normEps", m.normEps);
+  m.normalize = optString(o, "normalize", m.normalize);
+  Napi::Value breg = o.Get("bregman");
+  if (breg.IsObject()) {
+    m.bregman = true;
+    m.bregmanMu = optNumber(breg.As<Napi::Object>(), "mu", m.bregmanMu);
+    m.bregmanBeta = optNumber(breg.As<Napi::Object>(), "beta", m.bregmanBeta);
+  }
+  m.representation = optString(o, "representation", m.representation);
+  m.creatMinus = optBool(o, "creatMinus", m.creatMinus);
+  return m;
+}
+
+Napi::Value outcomeToJs(Napi::Env env, const StepOutcome& r) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object metrics = Napi::Object::New(env);
+  for (const auto& [k, v] : r.metrics) metrics.Set(k, v);
+  o.Set("metrics", metrics);
+  o.Set("skipped", r.skipped);
+  o.Set("step", static_cast<double>(r.step));
+  return o;
+}
+
+}  // namespace
+
+TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
+  TrainerConfig c;
+  Napi::Object opt = o.Get("optimizer").As<Napi::Object>();
+  c.optimizer.name = optString(opt, "name", "adamw");
+  c.optimizer.lr = optNumber(opt, "lr", c.optimizer.lr);
+  c.optimizer.weightDecay = optNumber(opt, "weightDecay", 0.0);
+  c.optimizer.beta1 = optNumber(opt, "beta1", 0.9);
+  c.optimizer.beta2 = optNumber(opt, "beta2", 0.999);
+  c.optimizer.eps = optNumber(opt, "eps", 1e-8);
+  c.optimizer.momentum = optNumber(opt, "momentum", 0.0);
+  c.optimizer.nesterov = optBool(opt, "nesterov", false);
+  Napi::Object sch = o.Get("scheduler").As<Napi::Object>();
+  c.schedule.name = optString(sch, "name", "constant");
+  c.schedule.warmupSteps = static_cast<int64_t>(optNumber(sch, "warmupSteps", 0));
+  c.schedule.totalSteps = static_cast<int64_t>(optNumber(sch, "totalSteps", 0));
+  c.method = methodOptionsFromJs(o.Get("method").As<Napi::Object>());
+  c.maxGradNorm = optNumber(o, "maxGradNorm", 0.0);
+  c.seed = static_cast<uint64_t>(optNumber(o, "seed", 0));
+  c.bf16 = optString(o, "precision", "fp32") == "bf16";
+  return c;
+}
+
+void TrainerWrap::init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "NativeTrainer",
+                                   {
+                                       InstanceMethod<&TrainerWrap::Step>("step"),
+                                       InstanceMethod<&TrainerWrap::SaveState>("saveState"),
+                                       InstanceMethod<&TrainerWrap::LoadState>("loadState"),
+                                       InstanceMethod<&TrainerWrap::Dispose>("dispose"),
+                                       InstanceAccessor<&TrainerWrap::Lr>("lr"),
+                                       InstanceAccessor<&TrainerWrap::StepCount>("stepCount"),
+                                   });
+  addonData(env).trainerClass = Napi::Persistent(cls);
+  exports.Set("NativeTrainer", cls);
+}
+
+// new NativeTrainer(model, config)
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+  Napi::Env env = info.Env();
+  guarded(env, [&] {
+    auto model = ModelWrap::unwrap(info[0])->live("Trainer");
+    if (model->busy.busy()) fail(kErrBusy, "Model is busy running " + model->busy.running() + "; await it before creating a Trainer");
+    auto st = std::make_shared<State>();
+    st->model = model;
+    st->trainer = std::make_unique<Trainer>(*model->model, trainerConfigFromJs(info[1].As<Napi::Object>()));
+    state_ = st;
+    return 0;
+  });
+}
+
+std::shared_ptr<TrainerWrap::State> TrainerWrap::live(const char* op) const {
+  if (!state_) fail(kErrDisposed, std::string("Trainer has been disposed; cannot call ") + op + "()");
+  if (state_->model->disposed.load()) fail(kErrDisposed, std::string("the Trainer's model has been disposed; cannot call ") + op + "()");
+  return state_;
+}
+
+// step([batch, ...]) -> Promise<{ metrics, skipped, step }>: one optimizer step over the micro-batches.
+Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto st = live("step");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<Batch> batches;
+    for (uint32_t i = 0; i < arr.Length(); ++i) batches.push_back(batchFromJs(arr.Get(i).As<Napi::Object>()));
+    auto lease = st->model->busy.acquire("step");
+    return PromiseWorker<StepOutcome>::start(
+        env, [st, batches]() { return st->trainer->step(batches); },
+        [](Napi::Env env, StepOutcome& r) { return outcomeToJs(env, r); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// saveState(path) -> Promise<void>: optimizer, schedule, method and RNG state as safetensors, atomically.
+Napi::Value TrainerWrap::SaveState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto st = live("saveState");
+    const std::string path = info[0].As<Napi::String>();
+    auto lease = st->model->busy.acquire("saveState");
+    return PromiseWorker<int>::start(
+        env,
+        [st, path]() {
+          writeSafetensorsAtomic(path, st->trainer->state(), {{"format", "pt"}, {"advtrain", "trainer-state"}});
+          return 0;
+        },
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// loadState([{ key, file, dtype, shape, begin, end }]) -> Promise<void>
+Napi::Value TrainerWrap::LoadState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto st = live("loadState");
+    Napi::Array entries = info[0].As<Napi::Array>();
+    std::vector<TensorSource> sources;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      Napi::Object e = entries.Get(i).As<Napi::Object>();
+      TensorSource s;
+      s.file = e.Get("file").As<Napi::String>();
+      s.name = e.Get("key").As<Napi::String>();
+      s.dtype = e.Get("dtype").As<Napi::String>();
+      s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
+      s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
+      s.end = e.Get("end").As<Napi::Number>().Int64Value();
+      sources.push_back(std::move(s));
+    }
+    auto lease = st->model->busy.acquire("loadState");
+    return PromiseWorker<int>::start(
+        env,
+        [st, sources]() {
+          std::map<std::string, at::Tensor> state;
+          for (const auto& s : sources) state[s.name] = readTensor(s);
+          st->trainer->loadState(state);
+          return 0;
+        },
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+Napi::Value TrainerWrap::Lr(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), live("lr")->trainer->currentLr()); });
+}
+
+Napi::Value TrainerWrap::StepCount(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(live("stepCount")->trainer->stepCount())); });
+}
+
+Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (state_) {
+      if (state_->model->busy.busy()) fail(kErrBusy, "Trainer is busy running " + state_->model->busy.running() + "; await it before calling dispose()");
+      state_.reset();
+    }
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace advtrain

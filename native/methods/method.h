@@ -1,0 +1,85 @@
+// The extension point of the trainer: a method computes one micro-batch's gradients (its inner loop
+// lives here, in C++) and reports its figures. Each method file cites its paper and says where it departs.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/batch.h"
+#include "model/transformer.h"
+
+namespace advtrain {
+
+// Every option of every method; lib/train/methods.ts validates them per method and fills defaults.
+struct MethodOptions {
+  std::string name = "vanilla";
+  int64_t steps = 1;
+  double stepSize = 0.1;
+  double epsilon = 0.0;
+  double initMag = 0.0;
+  std::string norm = "l2";  // "l2" | "linf"
+  double cleanWeight = 0.0;
+  // freelb
+  bool syncDropout = true;
+  bool cleanLoss = false;
+  int64_t advBeginStep = 0;
+  // freeat / yopo
+  int64_t replays = 1;
+  int64_t outer = 1;
+  int64_t inner = 1;
+  // rpt / smart
+  double noiseStd = 1e-5;
+  double tau = 1.0;
+  double lambdaS = 1.0;
+  double normEps = 1e-6;
+  std::string normalize = "inf-token";
+  bool bregman = false;
+  double bregmanMu = 1.0;
+  double bregmanBeta = 0.99;
+  // creat
+  std::string representation = "tokens";
+  bool creatMinus = false;
+};
+
+// Scalar figures of a step, kept on the device until the step ends (one host sync per step).
+class StepMetrics {
+ public:
+  void set(const std::string& name, const at::Tensor& value) { values_[name] = value.detach().to(at::kFloat).reshape({}); }
+  const std::map<std::string, at::Tensor>& values() const { return values_; }
+
+ private:
+  std::map<std::string, at::Tensor> values_;
+};
+
+struct StepContext {
+  TransformerModel& model;
+  Compute compute;          // training mode, precision
+  double lossScale = 1.0;   // 1 / number of micro-batches of this optimizer step
+  int64_t globalStep = 0;   // optimizer steps completed before this one
+  // Clips, steps the optimizer and the schedule, zeroes gradients: for methods whose every replay is
+  // an update (FreeAT). Returns false when the update was skipped for a non-finite gradient.
+  std::function<bool()> applyUpdate;
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  // Accumulates this micro-batch's gradients (scaled by ctx.lossScale) into the parameters' .grad.
+  virtual StepMetrics accumulate(const Batch& b, StepContext& ctx) = 0;
+  // True when accumulate() applies its own updates through ctx.applyUpdate.
+  virtual bool updatesItself() const { return false; }
+  // Called after each optimizer update (SMART's EMA teacher).
+  virtual void afterUpdate(TransformerModel& model) {}
+  // Tensors saved in checkpoints (TextAT's table, SMART's teacher) and their restore.
+  virtual std::vector<std::pair<std::string, at::Tensor>> state() const { return {}; }
+  virtual void loadState(const std::map<std::string, at::Tensor>& state) {}
+};
+
+std::unique_ptr<Method> makeMethod(const MethodOptions& options, TransformerModel& model);
+
+}  // namespace advtrain

@@ -1,0 +1,50 @@
+// PGD-K adversarial training (Madry et al., ICLR 2018, "Towards Deep Learning Models Resistant to
+// Adversarial Attacks"), in the word-embedding space as FreeLB's baselines and CreAT's "AT" use it.
+// The K attack passes take gradients wrt delta only (no parameter gradients), then one full pass
+// trains on cleanWeight * L(x) + (1 - cleanWeight) * L(x + delta*). cleanWeight 0 is Madry's
+// objective; 0.5 is the "AT" of the CreAT paper.
+#include "methods/perturbation.h"
+#include "methods/registry.h"
+
+namespace advtrain {
+
+namespace {
+
+class Pgd : public Method {
+ public:
+  explicit Pgd(const MethodOptions& o) : o_(o), norm_(normOf(o.norm)) {}
+
+  StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
+    TransformerModel& model = ctx.model;
+    const at::Tensor mask = tokenMask(b);
+    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()));
+    for (int64_t k = 0; k < o_.steps; ++k) {
+      at::Tensor attack = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
+      delta = project(ascend(delta, gradWrt(attack, delta), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
+    }
+    delta = delta.detach();
+    StepMetrics m;
+    at::Tensor adv = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
+    at::Tensor total = adv * (1.0 - o_.cleanWeight);
+    if (o_.cleanWeight > 0.0) {
+      at::Tensor clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
+      total = total + clean * o_.cleanWeight;
+      m.set("cleanLoss", clean);
+    }
+    (total * ctx.lossScale).backward();
+    m.set("loss", total);
+    m.set("advLoss", adv);
+    m.set("deltaNorm", exampleNorm(delta, norm_).mean());
+    return m;
+  }
+
+ private:
+  MethodOptions o_;
+  Norm norm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> makePgd(const MethodOptions& o, TransformerModel&) { return std::make_unique<Pgd>(o); }
+
+}  // namespace advtrain

@@ -1,0 +1,13 @@
+// Constructors of the methods; registry.cc maps names to them.
+#pragma once
+#include <memory>
+
+#include "methods/method.h"
+
+namespace advtrain {
+
+std::unique_ptr<Method> makeVanilla(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makePgd(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeFreeLb(const MethodOptions& o, TransformerModel& model);
+
+}  // namespace advtrain

@@ -1,0 +1,102 @@
+#include "train/optimizer.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace advtrain {
+
+Optimizer::Optimizer(const OptimizerConfig& cfg, std::vector<NamedParam>& params) : cfg_(cfg), params_(params) {}
+
+void Optimizer::ensureState() {
+  if (!m_.empty()) return;
+  // Allocated before the first update touches a weight: an allocation failure leaves weights intact.
+  at::NoGradGuard noGrad;
+  const bool adam = cfg_.name == "adamw";
+  for (const auto& p : params_) {
+    m_.push_back(at::zeros_like(p.tensor, at::MemoryFormat::Preserve).to(at::kFloat));
+    if (adam) v_.push_back(at::zeros_like(p.tensor, at::MemoryFormat::Preserve).to(at::kFloat));
+  }
+}
+
+void Optimizer::step(double lr) {
+  at::NoGradGuard noGrad;
+  ensureState();
+  ++steps_;
+  std::vector<at::Tensor> ps, gs, ms, vs, decay;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const at::Tensor& g = params_[i].tensor.grad();
+    if (!g.defined()) continue;
+    ps.push_back(params_[i].tensor);
+    gs.push_back(g.to(at::kFloat));
+    ms.push_back(m_[i]);
+    if (!v_.empty()) vs.push_back(v_[i]);
+    if (params_[i].decay && cfg_.weightDecay != 0.0) decay.push_back(params_[i].tensor);
+  }
+  if (ps.empty()) return;
+  if (cfg_.name == "adamw") {
+    if (!decay.empty()) at::_foreach_mul_(decay, 1.0 - lr * cfg_.weightDecay);
+    at::_foreach_mul_(ms, cfg_.beta1);
+    at::_foreach_add_(ms, gs, 1.0 - cfg_.beta1);
+    at::_foreach_mul_(vs, cfg_.beta2);
+    at::_foreach_addcmul_(vs, gs, gs, 1.0 - cfg_.beta2);
+    const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(steps_));
+    const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(steps_));
+    std::vector<at::Tensor> denom = at::_foreach_sqrt(vs);
+    at::_foreach_div_(denom, std::sqrt(bc2));
+    at::_foreach_add_(denom, cfg_.eps);
+    at::_foreach_addcdiv_(ps, ms, denom, -lr / bc1);
+  } else {
+    // torch.optim.SGD: coupled L2 weight decay, momentum buffer, optional Nesterov.
+    if (cfg_.weightDecay != 0.0) {
+      for (size_t i = 0; i < ps.size(); ++i) gs[i] = gs[i].add(ps[i].to(at::kFloat), cfg_.weightDecay);
+    }
+    if (cfg_.momentum != 0.0) {
+      if (steps_ == 1) {
+        for (size_t i = 0; i < ms.size(); ++i) ms[i].copy_(gs[i]);
+      } else {
+        at::_foreach_mul_(ms, cfg_.momentum);
+        at::_foreach_add_(ms, gs);
+      }
+      if (cfg_.nesterov) {
+        for (size_t i = 0; i < gs.size(); ++i) gs[i] = gs[i].add(ms[i], cfg_.momentum);
+      } else {
+        gs = ms;
+      }
+    }
+    at::_foreach_add_(ps, gs, -lr);
+  }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Optimizer::state() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  out.emplace_back("step", at::tensor({steps_}, at::kLong));
+  const std::string first = cfg_.name == "adamw" ? "exp_avg." : "momentum_buffer.";
+  for (size_t i = 0; i < m_.size(); ++i) out.emplace_back(first + params_[i].name, m_[i]);
+  for (size_t i = 0; i < v_.size(); ++i) out.emplace_back("exp_avg_sq." + params_[i].name, v_[i]);
+  return out;
+}
+
+void Optimizer::loadState(const std::map<std::string, at::Tensor>& state) {
+  at::NoGradGuard noGrad;
+  auto it = state.find("step");
+  if (it == state.end()) fail(kErrCheckpoint, "optimizer state has no 'step'");
+  steps_ = it->second.item<int64_t>();
+  m_.clear();
+  v_.clear();
+  if (steps_ == 0) return;
+  ensureState();
+  const std::string first = cfg_.name == "adamw" ? "exp_avg." : "momentum_buffer.";
+  auto load = [&](std::vector<at::Tensor>& slots, const std::string& prefix) {
+    for (size_t i = 0; i < slots.size(); ++i) {
+      auto s = state.find(prefix + params_[i].name);
+      if (s == state.end()) fail(kErrCheckpoint, "optimizer state has no '" + prefix + params_[i].name + "'");
+      if (s->second.sizes() != slots[i].sizes()) fail(kErrCheckpoint, "optimizer state '" + prefix + params_[i].name + "' has the wrong shape");
+      slots[i].copy_(s->second);
+    }
+  };
+  load(m_, first);
+  if (cfg_.name == "adamw") load(v_, "exp_avg_sq.");
+}
+
+}  // namespace advtrain

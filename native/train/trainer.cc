@@ -1,0 +1,143 @@
+#include "train/trainer.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace advtrain {
+
+namespace {
+
+// Total 2-norm of all gradients (clip_grad_norm_'s figure), as a device scalar.
+at::Tensor gradNorm(const std::vector<NamedParam>& params) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.tensor.grad().defined()) grads.push_back(p.tensor.grad());
+  }
+  if (grads.empty()) return at::zeros({});
+  std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
+  return at::stack(norms).to(at::kFloat).norm(2);
+}
+
+void scaleGrads(std::vector<NamedParam>& params, const at::Tensor& factor) {
+  std::vector<at::Tensor> grads;
+  for (auto& p : params) {
+    if (p.tensor.grad().defined()) grads.push_back(p.tensor.mutable_grad());
+  }
+  if (!grads.empty()) at::_foreach_mul_(grads, factor.item<double>());
+}
+
+}  // namespace
+
+Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
+    : model_(model), cfg_(cfg), optimizer_(cfg.optimizer, model.params()), method_(makeMethod(cfg.method, model)) {
+  at::manual_seed(cfg.seed);
+}
+
+double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_); }
+
+bool Trainer::update(double* gradNormOut) {
+  at::NoGradGuard noGrad;
+  auto& params = model_.params();
+  at::Tensor norm = gradNorm(params);
+  const double n = norm.item<double>();  // the step's one host synchronisation
+  *gradNormOut = n;
+  const double lr = currentLr();
+  ++scheduleStep_;
+  if (!std::isfinite(n)) {
+    model_.zeroGrad();
+    return false;
+  }
+  if (cfg_.maxGradNorm > 0.0 && n > cfg_.maxGradNorm) {
+    scaleGrads(params, at::scalar_tensor(cfg_.maxGradNorm / (n + 1e-6)));
+  }
+  optimizer_.step(lr);
+  model_.zeroGrad();
+  method_->afterUpdate(model_);
+  return true;
+}
+
+StepOutcome Trainer::step(const std::vector<Batch>& microBatches) {
+  StepContext ctx{model_};
+  ctx.compute.training = true;
+  ctx.compute.dtype = cfg_.bf16 ? at::kBFloat16 : model_.dtype();
+  ctx.lossScale = 1.0 / static_cast<double>(microBatches.size());
+  ctx.globalStep = scheduleStep_;
+  StepOutcome out;
+  bool anySkipped = false;
+  double lastNorm = 0.0;
+  ctx.applyUpdate = [&]() {
+    const bool ok = update(&lastNorm);
+    anySkipped = anySkipped || !ok;
+    return ok;
+  };
+  std::map<std::string, at::Tensor> sums;
+  model_.zeroGrad();
+  try {
+    for (const Batch& mb : microBatches) {
+      Batch b = mb.to(model_.device());
+      StepMetrics m = method_->accumulate(b, ctx);
+      for (const auto& [k, v] : m.values()) sums[k] = sums.count(k) ? sums[k] + v : v;
+    }
+  } catch (...) {
+    model_.zeroGrad();  // a failed step leaves the weights and the next step's gradients untouched
+    throw;
+  }
+  if (!method_->updatesItself()) ctx.applyUpdate();
+  for (const auto& [k, v] : sums) out.metrics[k] = (v / static_cast<double>(microBatches.size())).item<double>();
+  // A non-finite loss is a skipped step even if the gradient happened to be finite.
+  auto loss = out.metrics.find("loss");
+  if (loss != out.metrics.end() && !std::isfinite(loss->second)) anySkipped = true;
+  out.metrics["gradNorm"] = lastNorm;
+  out.metrics["lr"] = cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_ - 1);
+  out.skipped = anySkipped;
+  out.step = scheduleStep_;
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  out.emplace_back("trainer.schedule_step", at::tensor({scheduleStep_}, at::kLong));
+  for (auto& [k, v] : optimizer_.state()) out.emplace_back("optimizer." + k, v);
+  for (auto& [k, v] : method_->state()) out.emplace_back("method." + k, v);
+  {
+    at::Generator cpu = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    out.emplace_back("rng.cpu", cpu.get_state());
+  }
+  if (model_.device().is_cuda()) {
+    at::Generator g = at::globalContext().defaultGenerator(model_.device());
+    std::lock_guard<std::mutex> lock(g.mutex());
+    out.emplace_back("rng.cuda", g.get_state());
+  }
+  return out;
+}
+
+void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
+  auto take = [&](const std::string& prefix) {
+    std::map<std::string, at::Tensor> sub;
+    for (const auto& [k, v] : state) {
+      if (k.rfind(prefix, 0) == 0) sub[k.substr(prefix.size())] = v.to(model_.device());
+    }
+    return sub;
+  };
+  auto it = state.find("trainer.schedule_step");
+  if (it == state.end()) fail(kErrCheckpoint, "trainer state has no 'trainer.schedule_step'");
+  scheduleStep_ = it->second.item<int64_t>();
+  optimizer_.loadState(take("optimizer."));
+  method_->loadState(take("method."));
+  auto cpu = state.find("rng.cpu");
+  if (cpu != state.end()) {
+    at::Generator g = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(cpu->second.to(at::kCPU, at::kByte));
+  }
+  auto cuda = state.find("rng.cuda");
+  if (cuda != state.end() && model_.device().is_cuda()) {
+    at::Generator g = at::globalContext().defaultGenerator(model_.device());
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(cuda->second.to(at::kCPU, at::kByte));
+  }
+}
+
+}  // namespace advtrain

@@ -1,0 +1,57 @@
+// The native trainer: one optimizer step per call (micro-batches for gradient accumulation), the
+// method's inner loop, clipping, the non-finite guard, the schedule, and checkpointable state.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "methods/method.h"
+#include "model/transformer.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+
+namespace advtrain {
+
+struct TrainerConfig {
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  MethodOptions method;
+  double maxGradNorm = 0.0;  // 0 = no clipping
+  uint64_t seed = 0;
+  bool bf16 = false;
+};
+
+struct StepOutcome {
+  std::map<std::string, double> metrics;  // method figures averaged over micro-batches, plus lr, gradNorm
+  bool skipped = false;                   // non-finite loss or gradient: no update was applied
+  int64_t step = 0;                       // optimizer steps attempted so far
+};
+
+class Trainer {
+ public:
+  Trainer(TransformerModel& model, const TrainerConfig& cfg);
+
+  StepOutcome step(const std::vector<Batch>& microBatches);
+
+  std::vector<std::pair<std::string, at::Tensor>> state() const;
+  void loadState(const std::map<std::string, at::Tensor>& state);
+
+  double currentLr() const;
+  int64_t stepCount() const { return scheduleStep_; }
+
+ private:
+  // Clip, check, update, advance the schedule, zero gradients. Returns false when skipped.
+  bool update(double* gradNormOut);
+
+  TransformerModel& model_;
+  TrainerConfig cfg_;
+  Optimizer optimizer_;
+  std::unique_ptr<Method> method_;
+  int64_t scheduleStep_ = 0;
+};
+
+}  // namespace advtrain
