@@ -45,6 +45,7 @@ class FreeLb : public Method {
       if (t == passes - 1) break;
       delta = project(ascend(delta, delta.grad(), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
     }
+    record(delta);
     m.set("loss", total);
     m.set("advLoss", last);
     m.set("deltaNorm", exampleNorm(delta.detach(), norm_).mean());

@@ -78,6 +78,15 @@ class Method {
   // Tensors saved in checkpoints (TextAT's table, SMART's teacher) and their restore.
   virtual std::vector<std::pair<std::string, at::Tensor>> state() const { return {}; }
   virtual void loadState(const std::map<std::string, at::Tensor>& state) {}
+
+  // The last step's final perturbation [N, L, E], still on the device (undefined for vanilla).
+  const at::Tensor& lastPerturbation() const { return last_; }
+
+ protected:
+  void record(const at::Tensor& delta) { last_ = delta.detach(); }
+
+ private:
+  at::Tensor last_;
 };
 
 std::unique_ptr<Method> makeMethod(const MethodOptions& options, TransformerModel& model);

@@ -16,6 +16,11 @@ class Pgd : public Method {
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
+    StepMetrics m;
+    // The clean pass comes first and keeps its graph, as CreAT's loop does: with tau 0 CreAT is this
+    // method with cleanWeight 0.5, pass for pass and random draw for random draw.
+    at::Tensor clean;
+    if (o_.cleanWeight > 0.0) clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
     const at::Tensor mask = tokenMask(b);
     at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {
@@ -23,12 +28,11 @@ class Pgd : public Method {
       delta = project(ascend(delta, gradWrt(attack, delta), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
     }
     delta = delta.detach();
-    StepMetrics m;
+    record(delta);
     at::Tensor adv = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
     at::Tensor total = adv * (1.0 - o_.cleanWeight);
-    if (o_.cleanWeight > 0.0) {
-      at::Tensor clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
-      total = total + clean * o_.cleanWeight;
+    if (clean.defined()) {
+      total = clean * o_.cleanWeight + total;
       m.set("cleanLoss", clean);
     }
     (total * ctx.lossScale).backward();

@@ -9,5 +9,11 @@ namespace advtrain {
 std::unique_ptr<Method> makeVanilla(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makePgd(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeFreeLb(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeFreeAt(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeYopo(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeRpt(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeSmart(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeTextAt(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeCreat(const MethodOptions& o, TransformerModel& model);
 
 }  // namespace advtrain

@@ -29,10 +29,16 @@ void scaleGrads(std::vector<NamedParam>& params, const at::Tensor& factor) {
 
 }  // namespace
 
-Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
-    : model_(model), cfg_(cfg), optimizer_(cfg.optimizer, model.params()), method_(makeMethod(cfg.method, model)) {
+namespace {
+// Seeds libtorch's generators before the method draws anything (TextAT's table).
+const TrainerConfig& seeded(const TrainerConfig& cfg) {
   at::manual_seed(cfg.seed);
+  return cfg;
 }
+}  // namespace
+
+Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
+    : model_(model), cfg_(seeded(cfg)), optimizer_(cfg.optimizer, model.params()), method_(makeMethod(cfg.method, model)) {}
 
 double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_); }
 

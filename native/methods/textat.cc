@@ -1,0 +1,101 @@
+// TextAT, token-aware virtual adversarial training (Li & Qiu, AAAI 2021, "Token-Aware Virtual
+// Adversarial Training in Natural Language Understanding"; code LinyangLee/Token-Aware-VAT).
+// A global table T [vocab, E] = U(-1, 1) * initMag / sqrt(E) persists across batches (and checkpoints).
+// Per batch: a per-sentence delta_s (FreeLB's masked l2 start) and a token-aware delta_t = T[ids],
+// normalised by its Frobenius norm over the batch's real tokens. K passes as FreeLB; between passes
+//   delta_s += stepSize * g_s / ||g_s||_F (per example), delta_t += stepSize * g_t / ||g_t||_2 (per token),
+//   delta_t,i *= ||delta_t,i|| / max_j ||delta_t,j|| (token-level normalisation within each sentence),
+//   both scaled by min(1, epsilon / ||delta_s + delta_t||_F) (joint projection);
+// after the last pass delta_t is added back into T's rows.
+// Departures from the official code: each pass backpropagates loss / K as FreeLB does (the official
+// loop backpropagates the full loss K times); padding carries no perturbation and the write-back
+// touches only the rows of real tokens (the official code also writes the padding rows).
+#include "common/error.h"
+#include "methods/perturbation.h"
+#include "methods/registry.h"
+
+#include <cmath>
+
+namespace advtrain {
+
+namespace {
+
+class TextAt : public Method {
+ public:
+  TextAt(const MethodOptions& o, TransformerModel& model) : o_(o) {
+    const int64_t V = model.config().vocabSize, E = model.config().embeddingSize;
+    // Drawn from the trainer-seeded CPU generator: the same seed gives the same table on every device.
+    table_ = (at::empty({V, E}).uniform_(-1.0, 1.0) * (o.initMag / std::sqrt(static_cast<double>(E)))).to(model.device());
+  }
+
+  StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
+    TransformerModel& model = ctx.model;
+    StepMetrics m;
+    const int64_t E = model.config().embeddingSize;
+    const at::Tensor mask = tokenMask(b);
+    at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()));
+    at::Tensor dt;
+    {
+      at::NoGradGuard noGrad;
+      dt = table_.index_select(0, b.inputIds.flatten()).view({b.rows(), b.seqLen(), E}) * mask;
+      dt = dt / dt.norm().clamp_min(1e-12);
+    }
+    dt.requires_grad_(true);
+    at::Tensor total = at::zeros({}, at::TensorOptions().device(model.device()));
+    at::Tensor last;
+    const int64_t K = o_.steps;
+    for (int64_t t = 0; t < K; ++t) {
+      at::Tensor loss = model.loss(model.forward(b, Perturbation{ds + dt, {}}, ctx.compute, nullptr, true).logits, b);
+      (loss * (ctx.lossScale / static_cast<double>(K))).backward();
+      total = total + loss.detach() / static_cast<double>(K);
+      last = loss;
+      if (t == K - 1) break;
+      at::NoGradGuard noGrad;
+      at::Tensor gs = ds.grad() * mask, gt = dt.grad() * mask;
+      at::Tensor nextS = ds.detach() + o_.stepSize * gs / exampleNorm(gs, Norm::L2).clamp_min(1e-8).view({-1, 1, 1});
+      at::Tensor nextT = dt.detach() + o_.stepSize * gt / gt.norm(2, {-1}, true).clamp_min(1e-8);
+      // token-level normalisation: each token's norm relative to the sentence's largest
+      at::Tensor tokNorm = nextT.norm(2, {-1}, true);
+      nextT = nextT * (tokNorm / tokNorm.amax({1}, true).clamp_min(1e-12));
+      if (o_.epsilon > 0) {
+        at::Tensor n = exampleNorm(nextS + nextT, Norm::L2);
+        at::Tensor f = at::where(n > o_.epsilon, o_.epsilon / n.clamp_min(1e-30), at::ones_like(n)).view({-1, 1, 1});
+        nextS = nextS * f;
+        nextT = nextT * f;
+      }
+      ds = nextS.requires_grad_(true);
+      dt = nextT.requires_grad_(true);
+    }
+    {
+      at::NoGradGuard noGrad;
+      at::Tensor real = b.attentionMask.flatten().ne(0);
+      at::Tensor ids = b.inputIds.flatten().index({real});
+      table_.index_put_({ids}, dt.detach().flatten(0, 1).index({real}), /*accumulate=*/true);
+    }
+    at::Tensor delta = (ds + dt).detach();
+    record(delta);
+    m.set("loss", total);
+    m.set("advLoss", last);
+    m.set("deltaNorm", exampleNorm(delta, Norm::L2).mean());
+    return m;
+  }
+
+  std::vector<std::pair<std::string, at::Tensor>> state() const override { return {{"table", table_}}; }
+
+  void loadState(const std::map<std::string, at::Tensor>& state) override {
+    auto it = state.find("table");
+    if (it == state.end()) fail(kErrCheckpoint, "TextAT state has no 'table'");
+    if (it->second.sizes() != table_.sizes()) fail(kErrCheckpoint, "TextAT table has the wrong shape");
+    table_.copy_(it->second);
+  }
+
+ private:
+  MethodOptions o_;
+  at::Tensor table_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> makeTextAt(const MethodOptions& o, TransformerModel& model) { return std::make_unique<TextAt>(o, model); }
+
+}  // namespace advtrain
