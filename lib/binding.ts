@@ -77,7 +77,8 @@ export interface NativeStepOutcome {
 
 /** native/binding/trainer_wrap.cc */
 export interface NativeTrainer {
-  step(batches: object[]): Promise<NativeStepOutcome>;
+  step(batches: object[], options?: { initialPerturbation?: Float32Array }): Promise<NativeStepOutcome>;
+  lastPerturbation(): { data: Float32Array; shape: number[] } | null;
   saveState(path: string): Promise<void>;
   loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;
   dispose(): void;

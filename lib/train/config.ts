@@ -70,6 +70,7 @@ export function resolveConfig(c: TrainingConfig): Readonly<ResolvedConfig> {
   if (sch.warmupSteps !== undefined && sch.warmupRatio !== undefined) throw invalidArg('scheduler.warmupRatio', 'undefined when warmupSteps is given', sch.warmupRatio);
   const method = resolveMethod(c.method ?? { name: 'vanilla' });
   const gradientAccumulation = integer('gradientAccumulation', c.gradientAccumulation ?? 1, { min: 1 });
+  if (method.name === 'freeat' && gradientAccumulation !== 1) throw invalidArg('gradientAccumulation', '1 with freeat (every replay is an optimizer step)', gradientAccumulation);
   return Object.freeze({
     method,
     optimizer: {

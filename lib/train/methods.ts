@@ -44,10 +44,69 @@ export interface FreeLbConfig extends AttackOptions {
   advBeginStep?: number;
 }
 
+/** Shafahi et al. 2019 as ported to NLP by the FreeLB repository: each replay is a full update. */
+export interface FreeAtConfig extends Omit<AttackOptions, 'steps'> {
+  name: 'freeat';
+  /** Replays m of each minibatch (each an optimizer step); default 2. */
+  replays?: number;
+}
+
+/** Zhang et al. 2019: YOPO-m-n, inner steps recompute only the embeddings and the first layer. */
+export interface YopoConfig extends Omit<AttackOptions, 'steps'> {
+  name: 'yopo';
+  /** Outer full passes m; default 2. */
+  outer?: number;
+  /** Inner steps n per outer pass; default 3. */
+  inner?: number;
+}
+
+/** Aghajanyan et al. 2021: R3F, L + tau * symKL(f(x + noise), f(x)). */
+export interface RptConfig {
+  name: 'rpt';
+  /** Std of the Gaussian noise on the word embeddings; default 1e-5. */
+  noiseStd?: number;
+  /** Weight of the symmetric KL; default 1. */
+  tau?: number;
+}
+
+/** Jiang et al. 2020: SMART, smoothness-inducing regularisation with optional Bregman proximal point. */
+export interface SmartConfig {
+  name: 'smart';
+  lambdaS?: number;
+  steps?: number;
+  stepSize?: number;
+  noiseStd?: number;
+  normEps?: number;
+  normalize?: 'inf-token' | 'l2-token' | 'inf-example';
+  /** Momentum-teacher Bregman proximal point: mu * symKL(f(x; theta), f(x; EMA(theta))). Default false. */
+  bregman?: { mu?: number; beta?: number } | false;
+}
+
+/** Li & Qiu 2021: TextAT, per-sentence plus token-aware perturbations with a global vocabulary table. */
+export interface TextAtConfig extends AttackOptions {
+  name: 'textat';
+}
+
+/** Wu & Zhao 2023: CreAT; `steps` = ascent updates (the official K = 2 is steps 1). */
+export interface CreatConfig extends AttackOptions {
+  name: 'creat';
+  /** Weight of the cosine term; 0 makes CreAT the AT of the paper (pgd with cleanWeight 0.5). */
+  tau?: number;
+  /** Weight of the clean loss; default 0.5. */
+  cleanWeight?: number;
+  /**
+   * 'tokens' (default): batch mean of each example's mean cosine over real tokens. 'cls': first
+   * token, as the current official code (which sums over the batch: its tau = ours / batch size).
+   */
+  representation?: 'tokens' | 'cls';
+  /** The CreAT- ablation: the attack maximises -tau * S only. */
+  creatMinus?: boolean;
+}
+
 /** The registry of method names that advtrain implements. */
-export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig;
+export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | TextAtConfig | CreatConfig;
 export type MethodName = MethodConfig['name'];
-export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'pgd', 'freelb'];
+export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'textat', 'creat'];
 
 /** Documented defaults per method (see docs/methods.md). */
 export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodConfig, { name: K }>, 'name'>> } = {
@@ -55,18 +114,31 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   // CreAT's "AT" setting (adv lr .1, eps .1) with a zero start, as the paper's baseline.
   pgd: { steps: 2, stepSize: 0.1, epsilon: 0.1, initMag: 0, norm: 'l2', cleanWeight: 0 },
   freelb: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2', syncDropout: true, cleanLoss: false, cleanWeight: 0.5, advBeginStep: 0 },
+  freeat: { replays: 2, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
+  yopo: { outer: 2, inner: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
+  rpt: { noiseStd: 1e-5, tau: 1 },
+  // mt-dnn's train.py defaults except the step size, which follows the paper (1e-3).
+  smart: { lambdaS: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', bregman: false },
+  textat: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2' },
+  // Official CreAT: adv lr .1, eps .1, tau 1, K = 2 (one ascent); a random start inside the ball.
+  creat: { steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, norm: 'l2', tau: 1, cleanWeight: 0.5, representation: 'tokens', creatMinus: false },
 };
 
 const ATTACK_KEYS = ['steps', 'stepSize', 'epsilon', 'initMag', 'norm'] as const;
+// FreeAT and YOPO count their steps as replays / outer x inner.
+const BALL_KEYS = ['stepSize', 'epsilon', 'initMag', 'norm'] as const;
 
-function attack(name: string, o: Record<string, unknown>, d: Required<AttackOptions>): Required<AttackOptions> {
+function ball(name: string, o: Record<string, unknown>, d: Required<Omit<AttackOptions, 'steps'>>): Required<Omit<AttackOptions, 'steps'>> {
   return {
-    steps: integer(`${name}.steps`, o.steps ?? d.steps, { min: 1, max: 100 }),
     stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
     epsilon: finiteNumber(`${name}.epsilon`, o.epsilon ?? d.epsilon, { min: 0 }),
     initMag: finiteNumber(`${name}.initMag`, o.initMag ?? d.initMag, { min: 0 }),
     norm: oneOf(`${name}.norm`, o.norm ?? d.norm, ['l2', 'linf'] as const),
   };
+}
+
+function attack(name: string, o: Record<string, unknown>, d: Required<AttackOptions>): Required<AttackOptions> {
+  return { steps: integer(`${name}.steps`, o.steps ?? d.steps, { min: 1, max: 100 }), ...ball(name, o, d) };
 }
 
 /** Resolved options of a method: every field present. */
@@ -105,6 +177,71 @@ export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod 
         cleanLoss,
         cleanWeight: finiteNumber(`${name}.cleanWeight`, o.cleanWeight ?? d.cleanWeight, { min: 0, max: 1 }),
         advBeginStep: integer(`${name}.advBeginStep`, o.advBeginStep ?? d.advBeginStep, { min: 0 }),
+      };
+    }
+    case 'freeat': {
+      knownKeys(name, o, ['name', ...BALL_KEYS, 'replays']);
+      const d = METHOD_DEFAULTS.freeat;
+      return { name: 'freeat', ...ball(name, o, d), replays: integer(`${name}.replays`, o.replays ?? d.replays, { min: 1, max: 100 }) };
+    }
+    case 'yopo': {
+      knownKeys(name, o, ['name', ...BALL_KEYS, 'outer', 'inner']);
+      const d = METHOD_DEFAULTS.yopo;
+      return {
+        name: 'yopo',
+        ...ball(name, o, d),
+        outer: integer(`${name}.outer`, o.outer ?? d.outer, { min: 1, max: 100 }),
+        inner: integer(`${name}.inner`, o.inner ?? d.inner, { min: 1, max: 100 }),
+      };
+    }
+    case 'rpt': {
+      knownKeys(name, o, ['name', 'noiseStd', 'tau']);
+      const d = METHOD_DEFAULTS.rpt;
+      return {
+        name: 'rpt',
+        noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
+        tau: finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 }),
+      };
+    }
+    case 'smart': {
+      knownKeys(name, o, ['name', 'lambdaS', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize', 'bregman']);
+      const d = METHOD_DEFAULTS.smart;
+      let bregman: false | { mu: number; beta: number } = false;
+      if (o.bregman !== undefined && o.bregman !== false) {
+        const b = object(`${name}.bregman`, o.bregman);
+        knownKeys(`${name}.bregman`, b, ['mu', 'beta']);
+        bregman = {
+          mu: finiteNumber(`${name}.bregman.mu`, b.mu ?? 1, { min: 0 }),
+          beta: finiteNumber(`${name}.bregman.beta`, b.beta ?? 0.99, { min: 0, max: 1 }),
+        };
+      }
+      return {
+        name: 'smart',
+        lambdaS: finiteNumber(`${name}.lambdaS`, o.lambdaS ?? d.lambdaS, { min: 0 }),
+        steps: integer(`${name}.steps`, o.steps ?? d.steps, { min: 1, max: 100 }),
+        stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
+        noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
+        normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
+        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, ['inf-token', 'l2-token', 'inf-example'] as const),
+        bregman,
+      };
+    }
+    case 'textat': {
+      knownKeys(name, o, ['name', ...ATTACK_KEYS]);
+      const r = attack(name, o, METHOD_DEFAULTS.textat);
+      if (r.norm !== 'l2') throw invalidArg(`${name}.norm`, "'l2' (TextAT's token-level normalisation is defined for l2)", r.norm);
+      return { name: 'textat', ...r };
+    }
+    case 'creat': {
+      knownKeys(name, o, ['name', ...ATTACK_KEYS, 'tau', 'cleanWeight', 'representation', 'creatMinus']);
+      const d = METHOD_DEFAULTS.creat;
+      return {
+        name: 'creat',
+        ...attack(name, o, d),
+        tau: finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 }),
+        cleanWeight: finiteNumber(`${name}.cleanWeight`, o.cleanWeight ?? d.cleanWeight, { min: 0, max: 1 }),
+        representation: oneOf(`${name}.representation`, o.representation ?? d.representation, ['tokens', 'cls'] as const),
+        creatMinus: boolean(`${name}.creatMinus`, o.creatMinus ?? d.creatMinus),
       };
     }
   }

@@ -11,7 +11,7 @@ import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
 import { prepareBatch, type LabeledBatch } from '../model/batch.js';
 import type { Model } from '../model/model.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
-import { integer, knownKeys, object, string } from '../validate.js';
+import { float32Array, integer, knownKeys, object, string } from '../validate.js';
 import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
 
 /** What one optimizer step reports. Methods add `cleanLoss`, `advLoss`, `deltaNorm`, `repCos`. */
@@ -102,6 +102,14 @@ export interface FitResult {
   evalMetrics?: Record<string, number>;
 }
 
+export interface StepOptions {
+  /**
+   * Start the attack from this perturbation ([rows, seqLen, embeddingSize], row-major) instead of the
+   * method's random start: reproducible comparisons and parity tests. Padding entries are ignored.
+   */
+  initialPerturbation?: Float32Array;
+}
+
 export interface TrainerOptions extends TrainingConfig {
   model: Model;
   callbacks?: TrainerCallback[];
@@ -169,15 +177,22 @@ export class Trainer {
    * A step whose loss or gradient is not finite is skipped (weights untouched) and counted; after
    * `maxNonFiniteSteps` in a row it throws ERR_NON_FINITE.
    */
-  async step(batch: LabeledBatch | LabeledBatch[]): Promise<StepResult> {
+  async step(batch: LabeledBatch | LabeledBatch[], options: StepOptions = {}): Promise<StepResult> {
     const list = Array.isArray(batch) ? batch : [batch];
     if (list.length < 1 || list.length > this.config.gradientAccumulation) {
       throw invalidArg('batch', `1 to ${this.config.gradientAccumulation} micro-batches (gradientAccumulation)`, batch);
     }
     const prepared = list.map((b, i) => prepareBatch(b, this.model.config, list.length > 1 ? `batch[${i}]` : 'batch', true));
+    const o = object('options', options) as StepOptions;
+    knownKeys('options', o as Record<string, unknown>, ['initialPerturbation']);
+    if (o.initialPerturbation !== undefined) {
+      if (list.length !== 1) throw invalidArg('options.initialPerturbation', 'undefined with several micro-batches', o.initialPerturbation);
+      const rows = prepared[0]!.inputIds.length / prepared[0]!.seqLen;
+      float32Array('options.initialPerturbation', o.initialPerturbation, rows * prepared[0]!.seqLen * this.model.config.embeddingSize);
+    }
     const nt = this.ensureNative();
     const t0 = performance.now();
-    const out = await nt.step(prepared);
+    const out = await nt.step(prepared, o.initialPerturbation ? { initialPerturbation: o.initialPerturbation } : undefined);
     const ms = performance.now() - t0;
     const result: StepResult = { ...out.metrics, step: out.step, loss: out.metrics.loss ?? Number.NaN, lr: out.metrics.lr ?? 0, gradNorm: out.metrics.gradNorm ?? 0, skipped: out.skipped, ms };
     this.state.globalStep = out.step;
@@ -196,6 +211,15 @@ export class Trainer {
       this.state.consecutiveNonFinite = 0;
     }
     return result;
+  }
+
+  /**
+   * The last step's final perturbation (word-embedding delta, or SMART's embedding-output noise),
+   * [rows, seqLen, embeddingSize] row-major; null for vanilla or before the first step.
+   */
+  lastPerturbation(): { data: Float32Array; shape: [number, number, number] } | null {
+    const p = this.nativeTrainer?.lastPerturbation() ?? null;
+    return p ? { data: p.data, shape: p.shape as [number, number, number] } : null;
   }
 
   /**

@@ -80,6 +80,7 @@ void TrainerWrap::init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&TrainerWrap::SaveState>("saveState"),
                                        InstanceMethod<&TrainerWrap::LoadState>("loadState"),
                                        InstanceMethod<&TrainerWrap::Dispose>("dispose"),
+                                       InstanceMethod<&TrainerWrap::LastPerturbation>("lastPerturbation"),
                                        InstanceAccessor<&TrainerWrap::Lr>("lr"),
                                        InstanceAccessor<&TrainerWrap::StepCount>("stepCount"),
                                    });
@@ -115,9 +116,15 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
     Napi::Array arr = info[0].As<Napi::Array>();
     std::vector<Batch> batches;
     for (uint32_t i = 0; i < arr.Length(); ++i) batches.push_back(batchFromJs(arr.Get(i).As<Napi::Object>()));
+    at::Tensor init;
+    if (info[1].IsObject() && info[1].As<Napi::Object>().Get("initialPerturbation").IsTypedArray()) {
+      const Batch& b = batches.front();
+      const int64_t E = st->model->model->config().embeddingSize;
+      init = floatFromFloat32Array(info[1].As<Napi::Object>().Get("initialPerturbation"), b.rows() * b.seqLen() * E).view({b.rows(), b.seqLen(), E});
+    }
     auto lease = st->model->busy.acquire("step");
     return PromiseWorker<StepOutcome>::start(
-        env, [st, batches]() { return st->trainer->step(batches); },
+        env, [st, batches, init]() { return st->trainer->step(batches, init); },
         [](Napi::Env env, StepOutcome& r) { return outcomeToJs(env, r); }, std::shared_ptr<void>(lease));
   });
 }
@@ -172,6 +179,23 @@ Napi::Value TrainerWrap::LoadState(const Napi::CallbackInfo& info) {
 
 Napi::Value TrainerWrap::Lr(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), live("lr")->trainer->currentLr()); });
+}
+
+// lastPerturbation() -> { data: Float32Array, shape } | null: the last step's final perturbation.
+// Synchronous: a copy of one [N, L, E] tensor, for diagnostics between steps.
+Napi::Value TrainerWrap::LastPerturbation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto st = live("lastPerturbation");
+    if (st->model->busy.busy()) fail(kErrBusy, "Trainer is busy running " + st->model->busy.running() + "; await it before calling lastPerturbation()");
+    const at::Tensor& d = st->trainer->lastPerturbation();
+    if (!d.defined()) return env.Null();
+    at::Tensor host = d.to(at::kCPU, at::kFloat).contiguous();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("data", toFloat32Array(env, host));
+    o.Set("shape", shapeToJs(env, host.sizes()));
+    return o;
+  });
 }
 
 Napi::Value TrainerWrap::StepCount(const Napi::CallbackInfo& info) {

@@ -20,6 +20,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value SaveState(const Napi::CallbackInfo& info);
   Napi::Value LoadState(const Napi::CallbackInfo& info);
   Napi::Value Lr(const Napi::CallbackInfo& info);
+  Napi::Value LastPerturbation(const Napi::CallbackInfo& info);
   Napi::Value StepCount(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

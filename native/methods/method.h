@@ -61,6 +61,9 @@ struct StepContext {
   Compute compute;          // training mode, precision
   double lossScale = 1.0;   // 1 / number of micro-batches of this optimizer step
   int64_t globalStep = 0;   // optimizer steps completed before this one
+  // When defined, replaces the random start (initMag / SMART's noise) of every micro-batch: reproducible
+  // research and parity tests. [N, L, E] on the model's device.
+  at::Tensor initialPerturbation;
   // Clips, steps the optimizer and the schedule, zeroes gradients: for methods whose every replay is
   // an update (FreeAT). Returns false when the update was skipped for a non-finite gradient.
   std::function<bool()> applyUpdate;

@@ -13,10 +13,13 @@ Norm normOf(const std::string& s) { return s == "linf" ? Norm::Linf : Norm::L2; 
 
 at::Tensor tokenMask(const Batch& b) { return b.attentionMask.to(at::kFloat).unsqueeze(-1); }
 
-at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options) {
+at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options,
+                     const at::Tensor& given) {
   at::Tensor mask = tokenMask(b).to(options.device());
   at::Tensor delta;
-  if (initMag <= 0.0) {
+  if (given.defined()) {
+    delta = given.to(options.device(), at::kFloat) * mask;
+  } else if (initMag <= 0.0) {
     delta = at::zeros({b.rows(), b.seqLen(), dim}, options);
   } else if (norm == Norm::L2) {
     at::Tensor lengths = mask.sum({1, 2});  // n_b

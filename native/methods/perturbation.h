@@ -16,8 +16,10 @@ Norm normOf(const std::string& s);
 at::Tensor tokenMask(const Batch& b);
 
 // FreeLB's random start: l2: U(-1, 1) * mask * initMag / sqrt(n_b * D); linf: U(-initMag, initMag) * mask;
-// zeros when initMag is 0. Returns a leaf that requires grad.
-at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options);
+// zeros when initMag is 0; `given` (StepContext::initialPerturbation), masked, when defined. Returns a
+// leaf that requires grad.
+at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options,
+                     const at::Tensor& given = {});
 
 // Per-example norm over all L x D entries: [N].
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm);

@@ -18,7 +18,9 @@ class Rpt : public Method {
     TransformerModel& model = ctx.model;
     ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
     at::Tensor loss = model.loss(clean.logits, b);
-    at::Tensor noise = at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * tokenMask(b);
+    at::Tensor noise = ctx.initialPerturbation.defined()
+                           ? ctx.initialPerturbation.to(model.device(), at::kFloat) * tokenMask(b)
+                           : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * tokenMask(b);
     ForwardResult noised = model.forward(b, Perturbation{noise, {}}, ctx.compute, nullptr, true);
     at::Tensor reg = divergence(noised.logits, clean.logits, b, model.config().task, Detach::None);
     at::Tensor total = loss + o_.tau * reg;

@@ -47,7 +47,10 @@ class Smart : public Method {
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanLogits = clean.logits.detach();
-    at::Tensor xi = (at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * mask).requires_grad_(true);
+    at::Tensor xi = ctx.initialPerturbation.defined()
+                        ? ctx.initialPerturbation.to(model.device(), at::kFloat) * mask
+                        : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * mask;
+    xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {
       // cleanLogits is detached: the gradient flows through the perturbed side of both KL directions.

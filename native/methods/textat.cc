@@ -33,7 +33,7 @@ class TextAt : public Method {
     StepMetrics m;
     const int64_t E = model.config().embeddingSize;
     const at::Tensor mask = tokenMask(b);
-    at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()));
+    at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
     at::Tensor dt;
     {
       at::NoGradGuard noGrad;

@@ -63,8 +63,9 @@ bool Trainer::update(double* gradNormOut) {
   return true;
 }
 
-StepOutcome Trainer::step(const std::vector<Batch>& microBatches) {
+StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const at::Tensor& initialPerturbation) {
   StepContext ctx{model_};
+  if (initialPerturbation.defined()) ctx.initialPerturbation = initialPerturbation.to(model_.device());
   ctx.compute.training = true;
   ctx.compute.dtype = cfg_.bf16 ? at::kBFloat16 : model_.dtype();
   ctx.lossScale = 1.0 / static_cast<double>(microBatches.size());

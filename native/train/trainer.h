@@ -35,12 +35,14 @@ class Trainer {
  public:
   Trainer(TransformerModel& model, const TrainerConfig& cfg);
 
-  StepOutcome step(const std::vector<Batch>& microBatches);
+  // `initialPerturbation` (optional) replaces the methods' random start; see StepContext.
+  StepOutcome step(const std::vector<Batch>& microBatches, const at::Tensor& initialPerturbation = {});
 
   std::vector<std::pair<std::string, at::Tensor>> state() const;
   void loadState(const std::map<std::string, at::Tensor>& state);
 
   double currentLr() const;
+  const at::Tensor& lastPerturbation() const { return method_->lastPerturbation(); }
   int64_t stepCount() const { return scheduleStep_; }
 
  private:

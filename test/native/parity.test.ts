@@ -1,0 +1,53 @@
+// Parity with transformers: fixtures computed in float64 by test/fixtures/make_model_fixtures.py (with
+// transformers where available, else the HF-faithful reference in reference_models.py; meta.json says
+// which). advtrain runs the same float32 weights on the CPU in float32: max abs error < 1e-4.
+import { basename, join } from 'node:path';
+import t from 'tap';
+import type { LabeledBatch } from '../../lib/model/batch.js';
+import { loadModel } from '../../lib/model/model.js';
+import { Fixture, fixtureFolders, readJson } from '../helpers/fixtures.js';
+import { nativeSkipReason } from '../helpers/native.js';
+import { maxDiff } from '../helpers/params.js';
+
+const skip = nativeSkipReason();
+const TOL = 1e-4;
+
+for (const dir of fixtureFolders('parity')) {
+  const name = basename(dir);
+  t.test(`${name} matches the float64 reference within ${TOL}`, { skip }, async (t) => {
+    const meta = readJson(join(dir, 'meta.json'));
+    const fx = new Fixture(join(dir, 'expected.safetensors'));
+    const model = await loadModel(dir);
+    t.same(model.loadReport.missingKeys, [], 'every parameter comes from the checkpoint');
+    t.equal(model.task, meta.task);
+    const idsShape = fx.shape('input_ids');
+    const mc = idsShape.length === 3;
+    const batch: LabeledBatch = {
+      inputIds: fx.i32('input_ids'),
+      attentionMask: fx.i32('attention_mask'),
+      tokenTypeIds: fx.i32('token_type_ids'),
+      batchSize: idsShape[0]!,
+      seqLen: idsShape[idsShape.length - 1]!,
+      numChoices: mc ? idsShape[1] : undefined,
+    };
+    if (fx.has('labels')) batch.labels = model.task === 'regression' ? Float32Array.from(fx.f64('labels')) : fx.i32('labels');
+    if (fx.has('start_positions')) {
+      batch.startPositions = fx.i32('start_positions');
+      batch.endPositions = fx.i32('end_positions');
+    }
+    const out = await model.forward(batch, { outputHiddenStates: true, outputAttentions: true });
+    const report: Record<string, number> = {};
+    report.last_hidden_state = maxDiff(out.lastHiddenState, fx.f64('last_hidden_state'));
+    out.hiddenStates!.forEach((h, i) => (report[`hidden_states.${i}`] = maxDiff(h, fx.f64(`hidden_states.${i}`))));
+    out.attentions!.forEach((a, i) => (report[`attentions.${i}`] = maxDiff(a, fx.f64(`attentions.${i}`))));
+    t.equal(out.hiddenStates!.length, fx.names().filter((n) => n.startsWith('hidden_states.')).length, 'as many hidden states as transformers');
+    if (fx.has('logits')) {
+      t.same(out.logitsShape, fx.shape('logits'));
+      report.logits = maxDiff(out.logits, fx.f64('logits'));
+    }
+    if (fx.has('pooler_output')) report.pooler_output = maxDiff(out.logits, fx.f64('pooler_output'));
+    if (fx.has('loss')) report.loss = Math.abs(out.loss! - fx.f64('loss')[0]!);
+    for (const [k, v] of Object.entries(report)) t.ok(v < TOL, `${k}: max abs error ${v.toExponential(2)}`);
+    model.dispose();
+  });
+}
