@@ -1,0 +1,167 @@
+// Invariants of the adversarial methods on tiny models (algorithms.md; the methods issue's list).
+import { join } from 'node:path';
+import t from 'tap';
+import type { Task } from '../../lib/model/config.js';
+import { createModel } from '../../lib/model/model.js';
+import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
+import { Trainer } from '../../lib/train/trainer.js';
+import { randomBatch, tinyConfig } from '../helpers/models.js';
+import { nativeSkipReason } from '../helpers/native.js';
+import { maxDiff, readParams, snapshot } from '../helpers/params.js';
+
+const skip = nativeSkipReason();
+const lengths = [9, 7, 4, 2];
+const batch = randomBatch({ task: 'sequence-classification', lengths, seqLen: 9, seed: 21, types: true });
+const dropCfg = tinyConfig('bert', { hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
+
+async function model(seed = 1, config = tinyConfig('bert'), task: Task = 'sequence-classification') {
+  return createModel(config, { task, numLabels: 3, seed });
+}
+
+function exampleNorms(data: Float32Array, rows: number, norm: 'l2' | 'linf'): number[] {
+  const per = data.length / rows;
+  return Array.from({ length: rows }, (_, r) => {
+    let acc = 0;
+    for (let i = r * per; i < (r + 1) * per; i++) acc = norm === 'l2' ? acc + data[i]! ** 2 : Math.max(acc, Math.abs(data[i]!));
+    return norm === 'l2' ? Math.sqrt(acc) : acc;
+  });
+}
+
+const attacks: MethodConfig[] = [
+  { name: 'pgd', steps: 3, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'freelb', steps: 3, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'freeat', replays: 3, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'yopo', outer: 2, inner: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'textat', steps: 3, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'creat', steps: 3, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+];
+
+t.test('the final perturbation respects epsilon (l2 and linf) and leaves padding untouched', { skip }, async (t) => {
+  for (const base of attacks) {
+    for (const norm of ['l2', 'linf'] as const) {
+      if (base.name === 'textat' && norm === 'linf') continue;
+      const m = await model(2, dropCfg);
+      const tr = new Trainer({ model: m, method: { ...base, norm } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 } });
+      const r = await tr.step(batch);
+      const p = tr.lastPerturbation()!;
+      t.same(p.shape, [4, 9, 32]);
+      const norms = exampleNorms(p.data, 4, norm);
+      t.ok(Math.max(...norms) <= 0.2 + 1e-6, `${base.name}/${norm}: max per-example norm ${Math.max(...norms).toFixed(6)} <= 0.2`);
+      t.ok(Math.max(...norms) > 0.05, `${base.name}/${norm}: the attack moved`);
+      let padMass = 0;
+      lengths.forEach((len, row) => {
+        for (let j = len; j < 9; j++) for (let d = 0; d < 32; d++) padMass += Math.abs(p.data[(row * 9 + j) * 32 + d]!);
+      });
+      t.equal(padMass, 0, `${base.name}/${norm}: padding carries no perturbation`);
+      t.ok(Number.isFinite(r.loss) && Number.isFinite(r.deltaNorm!));
+      m.dispose();
+    }
+  }
+});
+
+t.test('freelb with one pass and no random start is vanilla', { skip }, async (t) => {
+  const dir = t.testdir();
+  const a = await model(3, dropCfg);
+  const b = await model(3, dropCfg);
+  const ra = await new Trainer({ model: a, method: { name: 'freelb', steps: 1, initMag: 0 }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 5 }).step(batch);
+  const rb = await new Trainer({ model: b, method: { name: 'vanilla' }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 5 }).step(batch);
+  t.equal(ra.loss, rb.loss);
+  const pa = await snapshot(a, `${dir}/a`);
+  const pb = await snapshot(b, `${dir}/b`);
+  for (const [k, v] of pa) t.equal(maxDiff(v, pb.get(k)!), 0, `${k} identical`);
+});
+
+t.test('creat with tau 0 is pgd with cleanWeight 0.5, dropout and random start included', { skip }, async (t) => {
+  const dir = t.testdir();
+  const opts = { steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.2 };
+  const a = await model(4, dropCfg);
+  const b = await model(4, dropCfg);
+  const ra = await new Trainer({ model: a, method: { name: 'creat', tau: 0, ...opts }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 9 }).step(batch);
+  const rb = await new Trainer({ model: b, method: { name: 'pgd', cleanWeight: 0.5, ...opts }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 9 }).step(batch);
+  t.equal(ra.loss, rb.loss);
+  t.equal(ra.advLoss, rb.advLoss);
+  const pa = await snapshot(a, `${dir}/a`);
+  const pb = await snapshot(b, `${dir}/b`);
+  let worst = 0;
+  for (const [k, v] of pa) worst = Math.max(worst, maxDiff(v, pb.get(k)!));
+  t.equal(worst, 0, 'identical weights');
+  // With tau > 0 the attack differs, and repCos is reported.
+  const c = await model(4, dropCfg);
+  const rc = await new Trainer({ model: c, method: { name: 'creat', tau: 5, ...opts }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 9 }).step(batch);
+  t.not(rc.advLoss, ra.advLoss);
+  t.ok(rc.repCos! > -1 && rc.repCos! < 1);
+});
+
+t.test('syncDropout replays the same dropout masks in every pass', { skip }, async (t) => {
+  // epsilon 1e-12 keeps delta at ~0 in every pass: equal masks give equal losses in all passes.
+  const run = async (syncDropout: boolean) => {
+    const m = await model(6, tinyConfig('bert', { hidden_dropout_prob: 0.3, attention_probs_dropout_prob: 0.3 }));
+    const r = await new Trainer({ model: m, method: { name: 'freelb', steps: 3, initMag: 0, epsilon: 1e-12, syncDropout }, optimizer: { name: 'adamw', lr: 1e-3 } }).step(batch);
+    m.dispose();
+    return r;
+  };
+  const synced = await run(true);
+  t.ok(Math.abs(synced.loss - synced.advLoss!) < 1e-6, `synced: mean pass loss ${synced.loss} equals last pass ${synced.advLoss}`);
+  const free = await run(false);
+  t.ok(Math.abs(free.loss - free.advLoss!) > 1e-4, `unsynced: passes differ (${free.loss} vs ${free.advLoss})`);
+});
+
+t.test("textat's table changes only the rows of the batch's real tokens", { skip }, async (t) => {
+  const dir = t.testdir();
+  const m = await model(7);
+  const tr = new Trainer({ model: m, method: { name: 'textat', steps: 2, initMag: 0.2 }, optimizer: { name: 'adamw', lr: 1e-3 } });
+  await tr.saveCheckpoint(`${dir}/before`);
+  await tr.step(batch);
+  await tr.saveCheckpoint(`${dir}/after`);
+  const before = readParams(join(dir, 'before', 'checkpoint-0', 'trainer_state.safetensors')).get('method.table')!;
+  const after = readParams(join(dir, 'after', 'checkpoint-1', 'trainer_state.safetensors')).get('method.table')!;
+  const used = new Set<number>();
+  lengths.forEach((len, row) => {
+    for (let j = 0; j < len; j++) used.add(batch.inputIds[row * 9 + j]!);
+  });
+  let changedUnused = 0;
+  let changedUsed = 0;
+  for (let v = 0; v < 60; v++) {
+    const d = maxDiff(before.subarray(v * 32, (v + 1) * 32), after.subarray(v * 32, (v + 1) * 32));
+    if (d > 0 && !used.has(v)) changedUnused++;
+    if (d > 0 && used.has(v)) changedUsed++;
+  }
+  t.equal(changedUnused, 0, 'no row outside the batch changed (padding id 0 included)');
+  t.equal(changedUsed, used.size, `all ${used.size} rows of the batch's tokens changed`);
+  m.dispose();
+});
+
+t.test("smart's teacher follows its EMA", { skip }, async (t) => {
+  const dir = t.testdir();
+  const m = await model(8);
+  const beta = 0.9;
+  const tr = new Trainer({ model: m, method: { name: 'smart', bregman: { mu: 1, beta } }, optimizer: { name: 'adamw', lr: 1e-2 } });
+  const theta0 = await snapshot(m, `${dir}/t0`);
+  const r = await tr.step(batch);
+  t.ok(r.bregman !== undefined && Number.isFinite(r.bregman as number), 'the Bregman term is reported');
+  const theta1 = await snapshot(m, `${dir}/t1`);
+  const state = readParams(join(await tr.saveCheckpoint(`${dir}/ck`), 'trainer_state.safetensors'));
+  let worst = 0;
+  for (const [k, w0] of theta0) {
+    const teacher = state.get(`method.teacher.${k}`)!;
+    const w1 = theta1.get(k)!;
+    for (let i = 0; i < w0.length; i++) worst = Math.max(worst, Math.abs(teacher[i]! - (beta * w0[i]! + (1 - beta) * w1[i]!)));
+  }
+  t.ok(worst < 1e-6, `teacher = beta * theta0 + (1 - beta) * theta1 (max error ${worst})`);
+  m.dispose();
+});
+
+t.test('every method trains every head', { skip }, async (t) => {
+  const tasks: Task[] = ['sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
+  for (const task of tasks) {
+    const b = randomBatch({ task, lengths: task === 'multiple-choice' ? [8, 6, 5, 8, 7, 3] : [8, 6, 3], seqLen: 8, numChoices: task === 'multiple-choice' ? 3 : undefined });
+    for (const name of METHOD_NAMES) {
+      const m = await model(9, dropCfg, task);
+      const tr = new Trainer({ model: m, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 } });
+      const r1 = await tr.step(b);
+      const r2 = await tr.step(b);
+      t.ok(Number.isFinite(r1.loss) && Number.isFinite(r2.loss) && !r2.skipped, `${name} on ${task}: loss ${r1.loss.toFixed(4)} -> ${r2.loss.toFixed(4)}`);
+      m.dispose();
+    }
+  }
+});
