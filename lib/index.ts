@@ -4,3 +4,4 @@
  */
 export { AdvtrainError, type ErrorCode } from './errors.js';
 export { info, type Info } from './info.js';
+export * from './tokenizer/index.js';

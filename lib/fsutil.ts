@@ -1,0 +1,40 @@
+/** Crash-safe file writes: a reader sees the old file or the new one, never a torn one. */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes `data` to `path` atomically: a temporary file beside it, fsync, rename over `path`, then an
+ * fsync of the folder so the rename itself survives a crash.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('/models/run1/config.json', JSON.stringify(config));
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const file = await open(tmp, 'wx');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+    await file.close();
+    await rename(tmp, path);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dirname(path));
+}
+
+/** Flushes a folder's entries (renames, new files) to disk. Windows cannot open folders for fsync. */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
