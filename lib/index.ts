@@ -12,3 +12,4 @@ export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from 
 export { Trainer, arraySource, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult } from './train/trainer.js';
 export { resolveMethod, presets, METHOD_NAMES, METHOD_DEFAULTS, type MethodConfig, type MethodName } from './train/methods.js';
 export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train/config.js';
+export * from './tokenizer/index.js';

@@ -1,41 +1,41 @@
-/** Atomic file writes: readers see the old file or the complete new one, never a torn write. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+/** Crash-safe file writes: a reader sees the old file or the new one, never a torn one. */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
-/** Writes `data` to a temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the folder. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o644);
+/**
+ * Writes `data` to `path` atomically: a temporary file beside it, fsync, rename over `path`, then an
+ * fsync of the folder so the rename itself survives a crash.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('/models/run1/config.json', JSON.stringify(config));
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const file = await open(tmp, 'wx');
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    await file.writeFile(data);
+    await file.sync();
+    await file.close();
+    await rename(tmp, path);
   } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    unlinkSync(tmp);
+    await file.close().catch(() => undefined);
+    await rm(tmp, { force: true });
     throw err;
   }
   fsyncDir(dirname(path));
 }
 
-/** Makes a rename in `dir` durable. */
+/** Flushes a folder's entries (renames, new files) to disk. Windows cannot open folders for fsync. */
 export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
+  if (process.platform === 'win32') return;
+  const fd = openSync(dir, 'r');
   try {
-    fd = openSync(dir, 'r');
     fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on directories; the data itself is already synced
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
 }

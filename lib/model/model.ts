@@ -12,6 +12,8 @@ import { boolean, integer, knownKeys, object, oneOf } from '../validate.js';
 import { prepareBatch, type LabeledBatch } from './batch.js';
 import { configToJson, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, type Task, TASKS } from './config.js';
 import { checkpointTensors, mapCheckpointKeys, type KeyMapping } from './weights.js';
+import { loadTokenizer } from '../tokenizer/load.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 export type DType = 'float32' | 'bfloat16';
 
@@ -69,11 +71,6 @@ export interface ForwardOutput {
   perExampleLoss?: Float32Array;
 }
 
-/** Something that can write tokenizer files into a model folder. */
-export interface FolderTokenizer {
-  save(dir: string): void | Promise<void>;
-}
-
 const MODEL_OPTION_KEYS = ['device', 'dtype', 'task', 'numLabels', 'labels', 'seed'] as const;
 
 function checkModelOptions(options: unknown, extra: readonly string[] = []): ModelOptions & LoadOptions {
@@ -96,7 +93,7 @@ function checkModelOptions(options: unknown, extra: readonly string[] = []): Mod
  */
 export class Model {
   /** Attached when the model came from a folder with tokenizer files; saved with the model. */
-  tokenizer?: FolderTokenizer;
+  tokenizer?: Tokenizer;
   /** Missing/unexpected keys of the checkpoint it was loaded from (empty for createModel). */
   readonly loadReport: LoadReport;
 
@@ -187,7 +184,7 @@ export class Model {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a folder path', dir);
     mkdirSync(dir, { recursive: true });
     await this.handle.save(join(dir, 'model.safetensors'), [['advtrain', 'model']]);
-    writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config), null, 2)}\n`);
+    await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config), null, 2)}\n`);
     if (this.tokenizer) await this.tokenizer.save(dir);
   }
 
@@ -210,7 +207,8 @@ export class Model {
 }
 
 /**
- * Loads a Hugging Face folder: config.json plus model.safetensors (or sharded safetensors).
+ * Loads a Hugging Face folder: config.json plus model.safetensors (or sharded safetensors), and the
+ * tokenizer (`model.tokenizer`) when the folder has tokenizer.json or vocab.txt.
  * Keys are matched as transformers does; parameters the checkpoint lacks (a new head) are
  * initialised normal(0, initializer_range) and listed in `model.loadReport.missingKeys`.
  *
@@ -236,6 +234,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   try {
     const report = await model._loadWeights(dir, tensors, o.ignoreMismatchedSizes ?? false);
     Object.assign(model, { loadReport: report });
+    if (existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'vocab.txt'))) model.tokenizer = await loadTokenizer(dir);
     if (report.missingKeys.length) process.emitWarning(`${dir}: newly initialised (not in the checkpoint): ${report.missingKeys.join(', ')}`, 'AdvtrainLoadWarning');
     if (report.unexpectedKeys.length) process.emitWarning(`${dir}: checkpoint weights not used: ${report.unexpectedKeys.join(', ')}`, 'AdvtrainLoadWarning');
     return model;

@@ -354,7 +354,7 @@ export class Trainer {
     try {
       await this.model.save(tmp);
       await nt.saveState(join(tmp, 'trainer_state.safetensors'));
-      writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps }, null, 2)}\n`);
+      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps }, null, 2)}\n`);
       fsyncDir(tmp);
       if (existsSync(final)) {
         const old = `${tmp}.old`;

@@ -1,0 +1,18 @@
+/**
+ * Tokenizers for BERT-family encoders: tokenizer.json or vocab.txt folders, encoding with special
+ * tokens, HF truncation and padding into typed-array batches, offsets for BERT WordPiece.
+ */
+export { loadTokenizer } from './load.js';
+export {
+  Tokenizer,
+  type BatchOptions,
+  type DecodeOptions,
+  type EncodeOptions,
+  type Encoding,
+  type Padding,
+  type SpecialToken,
+  type SpecialTokenName,
+  type TextInput,
+  type TokenBatch,
+  type Truncation,
+} from './tokenizer.js';
