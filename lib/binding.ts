@@ -129,7 +129,8 @@ export function native(): NativeAddon {
     [
       'advtrain: the native addon could not be loaded.',
       ...problems.map((p) => `  - ${p}`),
-      'Rebuild it with `npm rebuild advtrain` (or `npm run build:native` in a checkout); it needs libtorch:',
+      'Build it with `npm rebuild advtrain` (or `npm run build:native` in a checkout). npm 11 skips dependency',
+      'install scripts unless approved: `npm install-scripts approve advtrain` first. The build needs libtorch:',
       '`node scripts/libtorch.mjs` shows which one the build finds. A "cannot open shared object file" above',
       'means the libtorch it was built against has moved: rebuild, or put its lib/ on LD_LIBRARY_PATH.',
     ].join('\n'),
