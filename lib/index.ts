@@ -4,3 +4,5 @@
  */
 export { AdvtrainError, type ErrorCode } from './errors.js';
 export { info, type Info } from './info.js';
+export * from './data/index.js';
+export * from './metrics/index.js';
