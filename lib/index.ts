@@ -13,3 +13,5 @@ export { Trainer, arraySource, type TrainerOptions, type StepResult, type Traine
 export { resolveMethod, presets, METHOD_NAMES, METHOD_DEFAULTS, type MethodConfig, type MethodName } from './train/methods.js';
 export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train/config.js';
 export * from './tokenizer/index.js';
+export * from './data/index.js';
+export * from './metrics/index.js';

@@ -1,0 +1,48 @@
+/**
+ * Data: readers for classification tables, GLUE, CoNLL NER, SQuAD and multiple choice; batching.
+ * Bad files fail with `AdvtrainError` code `ERR_DATA` and a `file:line:col` message.
+ */
+export { dataError, type Position } from './source.js';
+export {
+  parseTable,
+  readTable,
+  type ColumnRef,
+  type LabelMap,
+  type ReadTableOptions,
+  type TableColumns,
+  type TableFormat,
+  type TextExample,
+} from './table.js';
+export { GLUE_TASKS, parseGlue, readGlue, type GlueMetric, type GluePreset, type GlueTask, type ReadGlueOptions } from './glue.js';
+export { buildTagList, parseConll, readConll, type TaggedSentence } from './conll.js';
+export { parseSquad, readSquad, type SquadAnswer, type SquadExample } from './squad.js';
+export { parseMultipleChoice, readMultipleChoice, type MultipleChoiceExample, type MultipleChoiceFields } from './choice.js';
+export { Random } from './random.js';
+export {
+  alignTokenLabels,
+  BatchLoader,
+  batchOrder,
+  collateChoices,
+  collateTagged,
+  collateTexts,
+  DEFAULT_MAX_LENGTH,
+  encodeChoices,
+  encodeTagged,
+  encodeTexts,
+  IGNORE_INDEX,
+  truncateEncoding,
+  type BatchOrderOptions,
+  type BatchPosition,
+  type CollateTextOptions,
+  type EncodedChoices,
+  type EncodedText,
+  type EncodedTokens,
+  type EncodeFn,
+  type EncodeOptions,
+  type EncodeWordsFn,
+  type Encoding,
+  type LoaderStep,
+  type MultipleChoiceBatch,
+  type SequenceBatch,
+  type TokenClassificationBatch,
+} from './batching.js';
