@@ -17,14 +17,14 @@ import type { TextExample } from './table.js';
  * token type ids. `specialTokensMask` (1 on special tokens) is optional; without it the BERT layout
  * is assumed: `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, type 0 up to the first `[SEP]`, 1 after.
  */
-export interface Encoding {
+export interface TokenIds {
   ids: number[];
   typeIds: number[];
   specialTokensMask?: number[];
 }
 
 /** Encodes a text, or a pair of texts, with special tokens. */
-export type EncodeFn = (text: string, pair?: string) => Encoding;
+export type EncodeFn = (text: string, pair?: string) => TokenIds;
 
 /**
  * Encodes pre-split words (token classification). `wordIds[i]` is the index of the word token `i`
@@ -48,7 +48,7 @@ export interface EncodedText {
 
 /** An encoded multiple-choice example: one encoding per choice; `length` is the longest. */
 export interface EncodedChoices {
-  choices: Encoding[];
+  choices: TokenIds[];
   label?: number;
   length: number;
 }
@@ -93,14 +93,14 @@ export interface TokenClassificationBatch {
   labels: Int32Array;
 }
 
-function checkEncoding(name: string, enc: unknown): Encoding {
+function checkEncoding(name: string, enc: unknown): TokenIds {
   const e = v.object(name, enc);
   if (!Array.isArray(e.ids)) throw invalidArg(`${name}.ids`, 'an array of token ids', e.ids);
   if (!Array.isArray(e.typeIds) || e.typeIds.length !== e.ids.length) throw invalidArg(`${name}.typeIds`, `an array of length ${e.ids.length}`, e.typeIds);
   if (e.specialTokensMask !== undefined && (!Array.isArray(e.specialTokensMask) || e.specialTokensMask.length !== e.ids.length)) {
     throw invalidArg(`${name}.specialTokensMask`, `an array of length ${e.ids.length}`, e.specialTokensMask);
   }
-  return e as unknown as Encoding;
+  return e as unknown as TokenIds;
 }
 
 /** Special tokens of the BERT layout: the first token and the last of each run of equal type ids. */
@@ -137,7 +137,7 @@ function longestFirst(n1: number, n2: number, budget: number): [number, number] 
  * truncateEncoding({ ids: [101, 1, 2, 3, 102, 4, 102], typeIds: [0, 0, 0, 0, 0, 1, 1] }, 6, true).ids;
  * ```
  */
-export function truncateEncoding(encoding: Encoding, maxLength: number, pair: boolean): Encoding {
+export function truncateEncoding(encoding: TokenIds, maxLength: number, pair: boolean): TokenIds {
   v.integer('maxLength', maxLength, { min: 1 });
   const { ids, typeIds } = encoding;
   if (ids.length <= maxLength) return encoding;
@@ -157,7 +157,7 @@ export function truncateEncoding(encoding: Encoding, maxLength: number, pair: bo
   const numSpecial = ids.length - n1 - n2;
   if (maxLength < numSpecial) throw invalidArg('maxLength', `an integer >= ${numSpecial} (the special tokens alone)`, maxLength);
   let [keep1, keep2] = pair ? longestFirst(n1, n2, maxLength - numSpecial) : [maxLength - numSpecial, 0];
-  const out: Encoding = { ids: [], typeIds: [] };
+  const out: TokenIds = { ids: [], typeIds: [] };
   if (encoding.specialTokensMask) out.specialTokensMask = [];
   for (let i = 0; i < ids.length; i++) {
     if (!special[i]) {
@@ -177,12 +177,12 @@ export function truncateEncoding(encoding: Encoding, maxLength: number, pair: bo
 }
 
 /** Options of the encode helpers. */
-export interface EncodeOptions {
+export interface EncodeTextsOptions {
   /** Longest sequence kept, special tokens included (default {@link DEFAULT_MAX_LENGTH}). */
   maxLength?: number;
 }
 
-function maxLengthOf(options: EncodeOptions): number {
+function maxLengthOf(options: EncodeTextsOptions): number {
   const o = v.object('options', options);
   v.knownKeys('options', o, ['maxLength']);
   return o.maxLength === undefined ? DEFAULT_MAX_LENGTH : v.integer('options.maxLength', o.maxLength, { min: 1 });
@@ -196,7 +196,7 @@ function maxLengthOf(options: EncodeOptions): number {
  * const encoded = encodeTexts(await readGlue('rte', 'rte/train.tsv'), (a, b) => tokenizer.encode(a, b), { maxLength: 128 });
  * ```
  */
-export function encodeTexts(examples: readonly TextExample[], encode: EncodeFn, options: EncodeOptions = {}): EncodedText[] {
+export function encodeTexts(examples: readonly TextExample[], encode: EncodeFn, options: EncodeTextsOptions = {}): EncodedText[] {
   const maxLength = maxLengthOf(options);
   return examples.map((ex, i) => {
     const pair = ex.textPair !== undefined;
@@ -215,7 +215,7 @@ export function encodeTexts(examples: readonly TextExample[], encode: EncodeFn, 
  * const encoded = encodeChoices(await readMultipleChoice('hellaswag.jsonl'), encode, { maxLength: 128 });
  * ```
  */
-export function encodeChoices(examples: readonly MultipleChoiceExample[], encode: EncodeFn, options: EncodeOptions = {}): EncodedChoices[] {
+export function encodeChoices(examples: readonly MultipleChoiceExample[], encode: EncodeFn, options: EncodeTextsOptions = {}): EncodedChoices[] {
   const maxLength = maxLengthOf(options);
   return examples.map((ex, i) => {
     const choices = ex.choices.map((c, j) => truncateEncoding(checkEncoding(`encode(examples[${i}].choices[${j}])`, encode(ex.context, c)), maxLength, true));
@@ -259,7 +259,7 @@ export function encodeTagged(
   sentences: readonly TaggedSentence[],
   encodeWords: EncodeWordsFn,
   tagList: readonly string[],
-  options: EncodeOptions = {},
+  options: EncodeTextsOptions = {},
 ): EncodedTokens[] {
   const maxLength = maxLengthOf(options);
   const tagId = new Map(tagList.map((t, i) => [t, i]));

@@ -13,7 +13,7 @@ import {
   truncateEncoding,
   type EncodeFn,
   type EncodeWordsFn,
-  type Encoding,
+  type TokenIds,
 } from '../../lib/data/batching.js';
 import { Random } from '../../lib/data/random.js';
 
@@ -76,7 +76,7 @@ t.test('truncation: longest_first as Hugging Face tokenizers, special tokens kep
   t.equal(truncateEncoding(fits, 4, false), fits, 'returned as is when it fits');
 
   // RoBERTa-like: <s> a </s></s> b </s>, all type ids 0, specials given by the mask.
-  const roberta: Encoding = { ids: [0, 5, 6, 7, 2], typeIds: [0, 0, 0, 0, 0], specialTokensMask: [1, 0, 0, 0, 1] };
+  const roberta: TokenIds = { ids: [0, 5, 6, 7, 2], typeIds: [0, 0, 0, 0, 0], specialTokensMask: [1, 0, 0, 0, 1] };
   t.same(truncateEncoding(roberta, 4, false), { ids: [0, 5, 6, 2], typeIds: [0, 0, 0, 0], specialTokensMask: [1, 0, 0, 1] });
   t.throws(() => truncateEncoding({ ids: [0, 5, 2, 2, 6, 2], typeIds: [0, 0, 0, 0, 0, 0], specialTokensMask: [1, 0, 1, 1, 0, 1] }, 5, true), {
     code: 'ERR_INVALID_ARG',
