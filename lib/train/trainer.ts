@@ -12,7 +12,9 @@ import { prepareBatch, type LabeledBatch } from '../model/batch.js';
 import type { Model } from '../model/model.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
 import { float32Array, integer, knownKeys, object, string } from '../validate.js';
+import { BatchLoader } from '../data/batching.js';
 import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
+import { evaluateModel, type Scorer } from './evaluate.js';
 
 /** What one optimizer step reports. Methods add `cleanLoss`, `advLoss`, `deltaNorm`, `repCos`. */
 export interface StepResult {
@@ -75,6 +77,24 @@ export function arraySource(batches: LabeledBatch[]): BatchSource {
   return { length: batches.length, epoch: (_e, start) => batches.slice(start) };
 }
 
+/** What fit() and steps() train on: a BatchSource, a BatchLoader (lib/data) or a fixed batch list. */
+// Any item type: the trainer only sees the collated batches.
+export type TrainData = BatchSource | BatchLoader<any, LabeledBatch> | LabeledBatch[];
+
+function toSource(train: TrainData): BatchSource {
+  if (Array.isArray(train)) return arraySource(train);
+  if (train instanceof BatchLoader) {
+    const loader = train;
+    return {
+      length: loader.batchesPerEpoch,
+      *epoch(e, start) {
+        for (const step of loader.epoch(e, start)) yield step.batch;
+      },
+    };
+  }
+  return train;
+}
+
 export interface FitOptions {
   /** Epochs to run (default 1); maxSteps wins when both are given. */
   epochs?: number;
@@ -113,9 +133,11 @@ export interface StepOptions {
 export interface TrainerOptions extends TrainingConfig {
   model: Model;
   callbacks?: TrainerCallback[];
+  /** Metrics of evaluate() for classification and regression (e.g. GLUE's, via glueScores). */
+  scorer?: Scorer;
 }
 
-const TRAINER_KEYS = ['model', 'callbacks', ...CONFIG_KEYS] as const;
+const TRAINER_KEYS = ['model', 'callbacks', 'scorer', ...CONFIG_KEYS] as const;
 
 /**
  * Trains a model with one of advtrain's methods.
@@ -133,6 +155,7 @@ export class Trainer {
   readonly config: Readonly<ResolvedConfig>;
   readonly state: TrainerState;
   private readonly callbacks: TrainerCallback[];
+  private readonly scorer?: Scorer;
   private nativeTrainer?: NativeTrainer;
   private totalSteps?: number;
 
@@ -145,6 +168,7 @@ export class Trainer {
     this.config = resolveConfig(o);
     if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
     this.callbacks = o.callbacks ?? [];
+    this.scorer = o.scorer;
     this.state = { globalStep: 0, epoch: 0, batchInEpoch: 0, maxSteps: 0, logHistory: [], consecutiveNonFinite: 0, skippedSteps: 0 };
   }
 
@@ -230,8 +254,8 @@ export class Trainer {
    * for await (const s of trainer.steps(source, { maxSteps: 100 })) console.log(s.step, s.loss);
    * ```
    */
-  async *steps(train: BatchSource | LabeledBatch[], options: Pick<FitOptions, 'epochs' | 'maxSteps' | 'signal'> = {}): AsyncGenerator<StepResult> {
-    const source = Array.isArray(train) ? arraySource(train) : train;
+  async *steps(train: TrainData, options: Pick<FitOptions, 'epochs' | 'maxSteps' | 'signal'> = {}): AsyncGenerator<StepResult> {
+    const source = toSource(train);
     if (!source || typeof source.epoch !== 'function' || !(source.length > 0)) throw invalidArg('train', 'a non-empty BatchSource or batch array', train);
     const accum = this.config.gradientAccumulation;
     const stepsPerEpoch = Math.ceil(source.length / accum);
@@ -269,7 +293,7 @@ export class Trainer {
   /**
    * Trains for `epochs` or `maxSteps`, evaluating, logging and checkpointing as asked.
    */
-  async fit(train: BatchSource | LabeledBatch[], options: FitOptions = {}): Promise<FitResult> {
+  async fit(train: TrainData, options: FitOptions = {}): Promise<FitResult> {
     const o = object('options', options) as FitOptions;
     knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'logEvery', 'signal', 'resumeFrom']);
     const logEvery = integer('options.logEvery', o.logEvery ?? 10, { min: 1 });
@@ -327,18 +351,11 @@ export class Trainer {
   }
 
   /**
-   * Mean loss of the model (eval mode) over `data`, weighted by examples.
+   * Mean loss and the task's metrics over `data`, in eval mode (see {@link evaluateModel}); the
+   * trainer's `scorer` replaces the default classification/regression metrics.
    */
   async evaluate(data: Iterable<LabeledBatch>): Promise<Record<string, number>> {
-    let sum = 0;
-    let n = 0;
-    for (const b of data) {
-      const out = await this.model.forward(b);
-      if (out.loss === undefined) throw invalidArg('data', 'batches with labels', b);
-      sum += out.loss * b.batchSize;
-      n += b.batchSize;
-    }
-    return { loss: n ? sum / n : Number.NaN, examples: n };
+    return evaluateModel(this.model, data, { scorer: this.scorer });
   }
 
   /**

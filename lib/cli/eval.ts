@@ -1,0 +1,41 @@
+import { loadModel } from '../model/model.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { type Command, UsageError } from './command.js';
+import { numberFlag } from './method-flags.js';
+import { table } from './progress.js';
+import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
+
+export const evaluate: Command = {
+  name: 'eval',
+  summary: "Evaluate a model folder on a task's data file",
+  usage: `advtrain eval --task ${CLI_TASKS.join('|')} --model DIR --data FILE [--json]`,
+  options: {
+    task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
+    model: { type: 'string', help: 'model folder (with its tokenizer)' },
+    data: { type: 'string', help: 'labeled data file' },
+    columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
+    labels: { type: 'string', help: 'table task: class names in id order' },
+    regression: { type: 'boolean', help: 'table task: numeric labels' },
+    'batch-size': { type: 'string', help: 'examples per forward pass', default: '64' },
+    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
+    json: { type: 'boolean', help: 'print one JSON object with the metrics' },
+  },
+  async run(args) {
+    const spec = taskSpec(args);
+    if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
+    if (typeof args.data !== 'string') throw new UsageError('--data FILE is required');
+    const model = await loadModel(args.model, { task: spec.modelTask, device: typeof args.device === 'string' ? args.device : 'cpu' });
+    try {
+      if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+      const items = encodeExamples(model.tokenizer, await spec.read(args.data), numberFlag(args, 'max-length', 128, { int: true, min: 8 }));
+      const batches = evalBatches(items, model.tokenizer.special.pad.id, spec.modelTask, numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
+      const metrics = await evaluateModel(model, batches, { scorer: spec.scorer });
+      if (args.json) console.log(JSON.stringify({ task: spec.name, ...metrics }));
+      else console.log(table(Object.entries(metrics).map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toFixed(4)])));
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};

@@ -1,0 +1,70 @@
+import { createWriteStream } from 'node:fs';
+import { loadModel } from '../model/model.js';
+import { type Command, UsageError } from './command.js';
+import { numberFlag } from './method-flags.js';
+import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
+
+function softmax(row: Float32Array): number[] {
+  const m = Math.max(...row);
+  const e = Array.from(row, (x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+export const predict: Command = {
+  name: 'predict',
+  summary: 'Label texts with a model folder (JSON lines out)',
+  usage: `advtrain predict --model DIR (--text TEXT [--pair TEXT] | --task ${CLI_TASKS.join('|')} --data FILE) [--out FILE]`,
+  options: {
+    model: { type: 'string', help: 'model folder (with its tokenizer)' },
+    text: { type: 'string', help: 'one text to label' },
+    pair: { type: 'string', help: 'its second text, for pair tasks' },
+    task: { type: 'string', help: 'with --data: the file format preset' },
+    data: { type: 'string', help: 'a data file to label' },
+    columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME]' },
+    labels: { type: 'string', help: 'table task: class names in id order' },
+    regression: { type: 'boolean', help: 'table task: numeric labels' },
+    out: { type: 'string', help: 'write JSON lines here instead of stdout' },
+    'batch-size': { type: 'string', help: 'examples per forward pass', default: '64' },
+    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
+  },
+  async run(args) {
+    if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
+    if ((typeof args.text === 'string') === (typeof args.data === 'string')) throw new UsageError('give --text or --data (one of them)');
+    const model = await loadModel(args.model, { device: typeof args.device === 'string' ? args.device : 'cpu' });
+    const out = typeof args.out === 'string' ? createWriteStream(args.out) : process.stdout;
+    try {
+      const tok = model.tokenizer;
+      if (!tok) throw new UsageError(`${args.model} has no tokenizer files`);
+      if (model.task !== 'sequence-classification' && model.task !== 'regression') throw new UsageError(`predict handles classification and regression models; ${args.model} is ${model.task}`);
+      const maxLength = numberFlag(args, 'max-length', 128, { int: true, min: 8 });
+      const examples =
+        typeof args.text === 'string'
+          ? [{ text: args.text, textPair: typeof args.pair === 'string' ? args.pair : undefined }]
+          : await taskSpec(args).read(args.data as string);
+      const items = encodeExamples(tok, examples.map((e) => ({ text: e.text, textPair: e.textPair })), maxLength);
+      let i = 0;
+      for (const batch of evalBatches(items, tok.special.pad.id, model.task, numberFlag(args, 'batch-size', 64, { int: true, min: 1 }))) {
+        const res = await model.forward(batch);
+        const k = res.logitsShape[1]!;
+        for (let r = 0; r < batch.batchSize; r++, i++) {
+          const row = res.logits.subarray(r * k, (r + 1) * k);
+          const ex = examples[i]!;
+          const base = { text: ex.text, ...(ex.textPair !== undefined ? { pair: ex.textPair } : {}) };
+          if (model.task === 'regression') {
+            out.write(`${JSON.stringify({ ...base, value: row[0] })}\n`);
+          } else {
+            const probs = softmax(row);
+            const best = probs.indexOf(Math.max(...probs));
+            out.write(`${JSON.stringify({ ...base, label: model.config.id2label[best], probs: Object.fromEntries(probs.map((p, j) => [model.config.id2label[j], +p.toFixed(6)])) })}\n`);
+          }
+        }
+      }
+      return 0;
+    } finally {
+      if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(() => r()));
+      model.dispose();
+    }
+  },
+};

@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdvtrainError } from '../errors.js';
+import { MODEL_SIZES, type ModelSize } from '../model/config.js';
+import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
+import { loadTokenizer } from '../tokenizer/load.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { Trainer } from '../train/trainer.js';
+import { type Command, type ParsedArgs, UsageError } from './command.js';
+import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
+import { progressCallback, table } from './progress.js';
+import { CLI_TASKS, encodeExamples, evalBatches, taskSpec, trainLoader } from './task-data.js';
+
+function need(args: ParsedArgs, flag: string): string {
+  const v = args[flag];
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${flag} is required`);
+  return v;
+}
+
+/** The model to train: a folder (with its tokenizer) or a named size with --tokenizer. */
+export async function modelFromArgs(args: ParsedArgs, task: 'sequence-classification' | 'regression' | 'masked-lm', labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
+  const device = typeof args.device === 'string' ? args.device : 'cpu';
+  if (typeof args.model === 'string' && typeof args.size === 'string') throw new UsageError('give --model DIR or --size NAME, not both');
+  if (typeof args.model === 'string') {
+    const model = await loadModel(args.model, { task, ...(labels.length ? { labels } : {}), device, seed });
+    let tokenizer = model.tokenizer;
+    if (typeof args.tokenizer === 'string') tokenizer = await loadTokenizer(args.tokenizer);
+    if (!tokenizer) throw new UsageError(`${args.model} has no tokenizer files; pass --tokenizer DIR`);
+    model.tokenizer = tokenizer;
+    return { model, tokenizer };
+  }
+  if (typeof args.size !== 'string') throw new UsageError('--model DIR or --size tiny|mini|small|base is required');
+  if (!(args.size in MODEL_SIZES)) throw new UsageError(`--size must be one of ${Object.keys(MODEL_SIZES).join(', ')}`);
+  const tokenizer = await loadTokenizer(need(args, 'tokenizer'));
+  const model = await createModel(sizedConfig(args.size as ModelSize, tokenizer.vocabSize, { pad_token_id: tokenizer.special.pad.id }), {
+    task,
+    ...(labels.length ? { labels } : {}),
+    device,
+    seed,
+  });
+  model.tokenizer = tokenizer;
+  return { model, tokenizer };
+}
+
+export const trainOptions = {
+  out: { type: 'string', help: 'output folder: final model (HF folder), checkpoints, metrics.jsonl' },
+  epochs: { type: 'string', help: 'epochs', default: '3' },
+  'max-steps': { type: 'string', help: 'optimizer steps (overrides --epochs)' },
+  'batch-size': { type: 'string', help: 'examples per step', default: '32' },
+  lr: { type: 'string', help: 'peak learning rate', default: '5e-5' },
+  'weight-decay': { type: 'string', help: 'AdamW weight decay', default: '0.01' },
+  'warmup-ratio': { type: 'string', help: 'linear warmup fraction', default: '0.06' },
+  'max-grad-norm': { type: 'string', help: 'gradient clipping, 0 = off', default: '1' },
+  'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+  seed: { type: 'string', help: 'seed', default: '42' },
+  device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
+  precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
+  'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
+  'save-every': { type: 'string', help: 'checkpoint every N steps' },
+  resume: { type: 'string', help: 'continue from a checkpoint folder' },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+} as const;
+
+export const train: Command = {
+  name: 'train',
+  summary: 'Fine-tune a model with any method on a GLUE task or a table file',
+  usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base --tokenizer DIR) --method NAME [method flags] --out DIR`,
+  options: {
+    task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
+    train: { type: 'string', help: 'training data file' },
+    dev: { type: 'string', help: 'evaluation data file' },
+    model: { type: 'string', help: 'a Hugging Face model folder to start from' },
+    size: { type: 'string', help: 'random initialisation of a named BERT size: tiny, mini, small, base' },
+    tokenizer: { type: 'string', help: 'tokenizer folder (needed with --size)' },
+    columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
+    labels: { type: 'string', help: 'table task: class names in id order' },
+    regression: { type: 'boolean', help: 'table task: numeric labels' },
+    ...trainOptions,
+    ...methodOptions,
+  },
+  async run(args) {
+    const spec = taskSpec(args);
+    const out = need(args, 'out');
+    const trainFile = need(args, 'train');
+    const seed = numberFlag(args, 'seed', 42, { int: true, min: 0 });
+    const batchSize = numberFlag(args, 'batch-size', 32, { int: true, min: 1 });
+    const maxLength = numberFlag(args, 'max-length', 128, { int: true, min: 8 });
+    const method = methodFromArgs(args);
+    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, spec.labels, seed);
+    mkdirSync(out, { recursive: true });
+    const trainItems = encodeExamples(tokenizer, await spec.read(trainFile), maxLength);
+    const devFile = typeof args.dev === 'string' ? args.dev : undefined;
+    const dev = devFile ? evalBatches(encodeExamples(tokenizer, await spec.read(devFile), maxLength), tokenizer.special.pad.id, spec.modelTask, 64) : undefined;
+    const loader = trainLoader(trainItems, tokenizer.special.pad.id, spec.modelTask, batchSize, seed);
+    const logFile = join(out, 'metrics.jsonl');
+    const progress = progressCallback({ logFile, examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
+    const trainer = new Trainer({
+      model,
+      method,
+      optimizer: { name: 'adamw', lr: numberFlag(args, 'lr', 5e-5, { min: 0 }), weightDecay: numberFlag(args, 'weight-decay', 0.01, { min: 0 }) },
+      scheduler: { name: 'linear', warmupRatio: numberFlag(args, 'warmup-ratio', 0.06, { min: 0, max: 1 }) },
+      maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
+      seed,
+      precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
+      callbacks: [progress],
+      scorer: spec.scorer,
+    });
+    // Ctrl-C: finish the running step, checkpoint, exit 130.
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130);
+      process.stderr.write('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const t0 = performance.now();
+    try {
+      const resume = typeof args.resume === 'string' ? args.resume : undefined;
+      if (resume && !existsSync(resume)) throw new UsageError(`--resume: no such folder ${resume}`);
+      const result = await trainer.fit(loader, {
+        epochs: numberFlag(args, 'epochs', 3, { int: true, min: 1 }),
+        maxSteps: args['max-steps'] === undefined ? undefined : numberFlag(args, 'max-steps', 1, { int: true, min: 1 }),
+        evalData: dev,
+        evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
+        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+        outputDir: out,
+        signal: abort.signal,
+        resumeFrom: resume,
+      });
+      progress.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      if (result.stopReason === 'aborted') {
+        console.error(`interrupted at step ${result.state.globalStep}: checkpoint saved in ${join(out, `checkpoint-${result.state.globalStep}`)}; resume with --resume`);
+        return 130;
+      }
+      const rows: [string, string][] = [
+        ['task', spec.name],
+        ['method', method.name],
+        ['steps', String(result.state.globalStep)],
+        ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize) / seconds).toFixed(1)} examples/s)`],
+        ['skipped steps', String(result.state.skippedSteps)],
+      ];
+      for (const [k, v] of Object.entries(result.evalMetrics ?? {})) rows.push([`dev ${k}`, Number.isInteger(v) ? String(v) : v.toFixed(4)]);
+      rows.push(['model', out]);
+      console.log(table(rows));
+      return 0;
+    } catch (err) {
+      progress.stop();
+      if (err instanceof AdvtrainError || err instanceof UsageError) throw err;
+      throw err;
+    } finally {
+      process.off('SIGINT', onSigint);
+      trainer.dispose();
+      model.dispose();
+    }
+  },
+};
