@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AdvtrainError } from '../errors.js';
 import { type Command, helpText, type ParsedArgs, UsageError } from './command.js';
+import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
 import { predict } from './predict.js';
 import { train } from './train.js';
 
-const commands: Command[] = [train, evaluate, predict, doctor];
+const commands: Command[] = [demo, train, evaluate, predict, doctor];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -46,3 +46,4 @@ export {
   type SequenceBatch,
   type TokenClassificationBatch,
 } from './batching.js';
+export { maskTokens, MaskedLmBatches, type MaskingOptions, type MaskedBatch, type MaskedLmBatchesOptions } from './masking.js';

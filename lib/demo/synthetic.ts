@@ -4,6 +4,7 @@
  * that change nothing. A bag of words cannot solve it; word order and scope matter. Seeded: the same
  * seed gives the same examples everywhere. Used by `advtrain demo` and the tests.
  */
+import { Random } from '../data/random.js';
 
 const POSITIVE = ['good', 'great', 'wonderful', 'excellent', 'brilliant', 'delightful', 'charming', 'superb', 'enjoyable', 'moving', 'funny', 'beautiful', 'clever', 'fresh', 'solid'];
 const NEGATIVE = ['bad', 'terrible', 'awful', 'boring', 'dull', 'poor', 'weak', 'bland', 'tedious', 'clumsy', 'messy', 'silly', 'painful', 'stale', 'forgettable'];
@@ -25,18 +26,6 @@ export function syntheticVocabulary(): string[] {
   return [...new Set([...POSITIVE, ...NEGATIVE, ...INTENSIFIERS, ...NEGATORS, ...NOUNS, ...LIKE, ...DISLIKE, ...FILLERS])].sort();
 }
 
-/** mulberry32: tiny, fast, and the same sequence on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` labeled sentences, balanced between the classes.
  *
@@ -46,7 +35,8 @@ export function mulberry32(seed: number): () => number {
  * ```
  */
 export function generateSentiment(n: number, seed: number): SentimentExample[] {
-  const r = mulberry32(seed);
+  const rng = new Random(seed, 0);
+  const r = () => rng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const maybe = (p: number) => r() < p;
   const intens = () => (maybe(0.4) ? `${pick(INTENSIFIERS)} ` : '');
