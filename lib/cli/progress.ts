@@ -30,7 +30,7 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
   let started = false;
   let firstStep = 0;
   let t0 = performance.now();
-  let lastPrint = 0;
+  let lastPrint = Number.NEGATIVE_INFINITY;
   const write = (entry: Record<string, unknown>) => {
     if (opts.logFile) appendFileSync(opts.logFile, `${JSON.stringify(entry)}\n`);
   };

@@ -1,0 +1,111 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { generateSentiment, syntheticVocabulary } from '../../lib/demo/synthetic.js';
+import { runCli } from '../helpers/cli.js';
+import { nativeSkipReason } from '../helpers/native.js';
+
+const skip = nativeSkipReason();
+
+// A tiny table task and tokenizer written by the test itself.
+function fixture(dir: string) {
+  writeFileSync(join(dir, 'vocab.txt'), `${['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...syntheticVocabulary()].join('\n')}\n`);
+  const tsv = (n: number, seed: number) => `sentence\tlabel\n${generateSentiment(n, seed).map((e) => `${e.text}\t${e.label}`).join('\n')}\n`;
+  writeFileSync(join(dir, 'train.tsv'), tsv(256, 1));
+  writeFileSync(join(dir, 'dev.tsv'), tsv(64, 2));
+}
+
+t.test('usage errors exit 2 with help; --help exits 0', { skip }, async (t) => {
+  const top = await runCli(['--help']);
+  t.equal(top.code, 0);
+  t.match(top.stdout, /train.*\n.*eval/s);
+  const unknown = await runCli(['fly']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /unknown command 'fly'/);
+  const missing = await runCli(['train', '--task', 'sst2']);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /--out is required/);
+  const badFlag = await runCli(['train', '--nope']);
+  t.equal(badFlag.code, 2);
+  t.match(badFlag.stderr, /Unknown option '--nope'/);
+  const help = await runCli(['train', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--step-size VALUE/);
+  const badMethod = await runCli(['train', '--task', 'sst2', '--train', 'x', '--out', 'y', '--size', 'tiny', '--tokenizer', 'z', '--method', 'freelb', '--epsilon', '-1']);
+  t.equal(badMethod.code, 2);
+  t.match(badMethod.stderr, /--epsilon/);
+});
+
+t.test('train, eval and predict on a tiny table task', { skip }, async (t) => {
+  const dir = t.testdir();
+  fixture(dir);
+  const out = join(dir, 'run');
+  const common = ['--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive'];
+  const tr = await runCli(['train', ...common, '--train', join(dir, 'train.tsv'), '--dev', join(dir, 'dev.tsv'), '--size', 'tiny', '--tokenizer', dir, '--method', 'freelb', '--steps', '2', '--max-steps', '6', '--batch-size', '16', '--lr', '1e-3', '--save-every', '3', '--out', out, '--quiet']);
+  t.equal(tr.code, 0, tr.stderr);
+  t.match(tr.stdout, /method\s+freelb/);
+  t.match(tr.stdout, /dev accuracy\s+0\.\d+/);
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'metrics.jsonl', 'checkpoint-3/trainer_state.json', 'checkpoint-6/model.safetensors']) t.ok(existsSync(join(out, f)), `${f} written`);
+  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(log.filter((e) => e.type === 'step').length, 6);
+  t.ok(log.some((e) => e.type === 'eval' || e.type === 'log'));
+  t.ok(log.filter((e) => e.type === 'step').every((e) => typeof e.deltaNorm === 'number'), 'deltaNorm of every step in the log');
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  t.same(cfg.id2label, { 0: 'negative', 1: 'positive' });
+
+  const ev = await runCli(['eval', ...common, '--model', out, '--data', join(dir, 'dev.tsv'), '--json']);
+  t.equal(ev.code, 0, ev.stderr);
+  const metrics = JSON.parse(ev.stdout);
+  t.type(metrics.accuracy, 'number');
+  t.equal(metrics.examples, 64);
+
+  const pr = await runCli(['predict', '--model', out, '--text', 'the plot was not good']);
+  t.equal(pr.code, 0, pr.stderr);
+  const row = JSON.parse(pr.stdout.trim());
+  t.match(row.label, /negative|positive/);
+  t.ok(Math.abs(row.probs.negative + row.probs.positive - 1) < 1e-5);
+
+  const resumed = await runCli(['train', ...common, '--train', join(dir, 'train.tsv'), '--model', join(out, 'checkpoint-3'), '--method', 'freelb', '--steps', '2', '--max-steps', '6', '--batch-size', '16', '--lr', '1e-3', '--resume', join(out, 'checkpoint-3'), '--out', join(dir, 'run2'), '--quiet']);
+  t.equal(resumed.code, 0, resumed.stderr);
+  const log2 = readFileSync(join(dir, 'run2', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step');
+  t.same(log2.map((e) => e.loss), log.filter((e) => e.type === 'step').slice(3).map((e) => e.loss), 'a resumed CLI run repeats the losses of steps 4-6');
+});
+
+t.test('Ctrl-C saves a checkpoint and exits 130', { skip }, async (t) => {
+  const dir = t.testdir();
+  fixture(dir);
+  const out = join(dir, 'run');
+  let sent = false;
+  const res = await runCli(
+    ['train', '--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive', '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--tokenizer', dir, '--epochs', '50', '--batch-size', '8', '--out', out, '--quiet'],
+    {
+      onStderr: (chunk, kill) => {
+        if (!sent && /step \d+\//.test(chunk)) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    },
+  );
+  t.ok(sent, 'training started before the interrupt');
+  t.equal(res.code, 130, res.stderr);
+  t.match(res.stderr, /checkpoint saved in .*checkpoint-\d+/);
+  const m = /checkpoint-(\d+)/.exec(res.stderr)!;
+  t.ok(existsSync(join(out, `checkpoint-${m[1]}`, 'trainer_state.safetensors')));
+});
+
+t.test('demo runs a short comparison', { skip }, async (t) => {
+  const res = await runCli(['demo', '--methods', 'vanilla,creat', '--warmup-steps', '5', '--steps', '3', '--train-size', '128', '--json']);
+  t.equal(res.code, 0, res.stderr);
+  const rows = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.same(rows.map((r) => r.method), ['vanilla', 'creat']);
+  t.ok(rows[1].repCos > 0 && rows[1].repCos <= 1);
+});
+
+t.test('doctor prints the build as JSON', { skip }, async (t) => {
+  const res = await runCli(['doctor', '--json', '--no-bench']);
+  t.equal(res.code, 0);
+  const d = JSON.parse(res.stdout);
+  t.match(d.torchVersion, /^\d/);
+  t.equal(d.libtorch.found, true);
+});
