@@ -35,16 +35,16 @@ t.test('15% of real non-special tokens, 80/10/10, labels only there', async (t) 
     }
     candidates++;
     if (labels[i] === -100) {
-      if (inputIds[i] !== ids[i]) t.fail(`unchosen token ${i} changed`);
+      if (inputIds[i] !== ids[i]) specialTouched++;
       continue;
     }
     chosen++;
-    t.equal(labels[i], ids[i]);
+    if (labels[i] !== ids[i]) specialTouched++;
     if (inputIds[i] === 4) masked++;
     else if (inputIds[i] === ids[i]) kept++;
     else random++;
   }
-  t.equal(specialTouched, 0, 'specials and padding are never chosen or changed');
+  t.equal(specialTouched, 0, 'specials and padding are never chosen or changed; labels hold the original ids');
   const p = chosen / candidates;
   t.ok(Math.abs(p - 0.15) < 0.005, `chosen ${p.toFixed(4)} of ${candidates}`);
   t.ok(Math.abs(masked / chosen - 0.8) < 0.01, `mask token ${(masked / chosen).toFixed(3)}`);
