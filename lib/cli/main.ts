@@ -9,9 +9,10 @@ import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
 import { predict } from './predict.js';
+import { pretrain } from './pretrain.js';
 import { train } from './train.js';
 
-const commands: Command[] = [demo, train, evaluate, predict, doctor];
+const commands: Command[] = [demo, train, evaluate, predict, pretrain, doctor];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -47,3 +47,4 @@ export {
   type TokenClassificationBatch,
 } from './batching.js';
 export { maskTokens, MaskedLmBatches, type MaskingOptions, type MaskedBatch, type MaskedLmBatchesOptions } from './masking.js';
+export { CorpusBatches, corpusTokenizer, packSequences, readDocuments, type CorpusBatchesOptions, type CorpusFormat, type CorpusTokenizer } from './corpus.js';

@@ -82,6 +82,18 @@ export interface SmartConfig {
   bregman?: { mu?: number; beta?: number } | false;
 }
 
+/** Liu et al. 2020: ALUM, virtual adversarial training on the embedding output (pre-training and fine-tuning). */
+export interface AlumConfig {
+  name: 'alum';
+  /** Weight of the symmetric KL: 10 for pre-training, 1 for fine-tuning (the paper's); default 10. */
+  alpha?: number;
+  steps?: number;
+  stepSize?: number;
+  noiseStd?: number;
+  normEps?: number;
+  normalize?: 'inf-token' | 'l2-token' | 'inf-example';
+}
+
 /** Li & Qiu 2021: TextAT, per-sentence plus token-aware perturbations with a global vocabulary table. */
 export interface TextAtConfig extends AttackOptions {
   name: 'textat';
@@ -104,9 +116,9 @@ export interface CreatConfig extends AttackOptions {
 }
 
 /** The registry of method names that advtrain implements. */
-export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | TextAtConfig | CreatConfig;
+export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | AlumConfig | TextAtConfig | CreatConfig;
 export type MethodName = MethodConfig['name'];
-export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'textat', 'creat'];
+export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'alum', 'textat', 'creat'];
 
 /** Documented defaults per method (see docs/methods.md). */
 export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodConfig, { name: K }>, 'name'>> } = {
@@ -119,6 +131,7 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   rpt: { noiseStd: 1e-5, tau: 1 },
   // mt-dnn's train.py defaults except the step size, which follows the paper (1e-3).
   smart: { lambdaS: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', bregman: false },
+  alum: { alpha: 10, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token' },
   textat: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2' },
   // Official CreAT: adv lr .1, eps .1, tau 1, K = 2 (one ascent); a random start inside the ball.
   creat: { steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, norm: 'l2', tau: 1, cleanWeight: 0.5, representation: 'tokens', creatMinus: false },
@@ -224,6 +237,19 @@ export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod 
         normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
         normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, ['inf-token', 'l2-token', 'inf-example'] as const),
         bregman,
+      };
+    }
+    case 'alum': {
+      knownKeys(name, o, ['name', 'alpha', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize']);
+      const d = METHOD_DEFAULTS.alum;
+      return {
+        name: 'alum',
+        alpha: finiteNumber(`${name}.alpha`, o.alpha ?? d.alpha, { min: 0 }),
+        steps: integer(`${name}.steps`, o.steps ?? d.steps, { min: 1, max: 100 }),
+        stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
+        noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
+        normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
+        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, ['inf-token', 'l2-token', 'inf-example'] as const),
       };
     }
     case 'textat': {

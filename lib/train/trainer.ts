@@ -69,7 +69,7 @@ export interface BatchSource {
   /** Batches per epoch. */
   readonly length: number;
   /** The batches of `epoch` (same seed and epoch give the same order), from index `start`. */
-  epoch(epoch: number, start: number): Iterable<LabeledBatch>;
+  epoch(epoch: number, start: number): Iterable<LabeledBatch> | AsyncIterable<LabeledBatch>;
 }
 
 /** A fixed list of batches as a BatchSource (the same order every epoch). */
@@ -266,7 +266,7 @@ export class Trainer {
     while (this.state.globalStep < maxSteps) {
       let group: LabeledBatch[] = [];
       let index = this.state.batchInEpoch;
-      for (const b of source.epoch(this.state.epoch, this.state.batchInEpoch)) {
+      for await (const b of source.epoch(this.state.epoch, this.state.batchInEpoch)) {
         group.push(b);
         index++;
         if (group.length < accum && index < source.length) continue;

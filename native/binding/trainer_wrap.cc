@@ -34,6 +34,7 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.bregmanMu = optNumber(breg.As<Napi::Object>(), "mu", m.bregmanMu);
     m.bregmanBeta = optNumber(breg.As<Napi::Object>(), "beta", m.bregmanBeta);
   }
+  m.alpha = optNumber(o, "alpha", m.alpha);
   m.representation = optString(o, "representation", m.representation);
   m.creatMinus = optBool(o, "creatMinus", m.creatMinus);
   return m;

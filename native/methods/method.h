@@ -41,6 +41,8 @@ struct MethodOptions {
   bool bregman = false;
   double bregmanMu = 1.0;
   double bregmanBeta = 0.99;
+  // alum
+  double alpha = 10.0;
   // creat
   std::string representation = "tokens";
   bool creatMinus = false;

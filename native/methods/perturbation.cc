@@ -53,6 +53,12 @@ at::Tensor project(const at::Tensor& delta, double epsilon, Norm norm) {
   return (delta * factor.view({-1, 1, 1}).to(delta.scalar_type())).detach();
 }
 
+at::Tensor normaliseNoise(const at::Tensor& v, const std::string& mode, double eps) {
+  if (mode == "l2-token") return v / (v.norm(2, {-1}, true) + eps);
+  if (mode == "inf-example") return v / (v.abs().amax({1, 2}, true) + eps);
+  return v / (v.abs().amax({-1}, true) + eps);  // inf-token
+}
+
 at::Tensor representationCosine(const at::Tensor& clean, const at::Tensor& perturbed, const at::Tensor& mask, bool cls,
                                 at::Tensor* perExample) {
   at::Tensor per;

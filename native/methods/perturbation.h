@@ -30,6 +30,10 @@ at::Tensor ascend(const at::Tensor& delta, const at::Tensor& grad, const at::Ten
 // Onto the epsilon-ball: l2 rescales examples whose norm exceeds epsilon; linf clamps. epsilon 0: unchanged.
 at::Tensor project(const at::Tensor& delta, double epsilon, Norm norm);
 
+// SMART/ALUM's normalisation of the noise: per-token l-inf ("inf-token"), per-token l2 ("l2-token") or
+// per-example l-inf ("inf-example"), with eps guarding the division (there is no epsilon-ball).
+at::Tensor normaliseNoise(const at::Tensor& v, const std::string& mode, double eps);
+
 // Mean over examples of the mean cosine over real tokens ("tokens") or of the first token ("cls")
 // between two final representations [N, L, H]; per-example values in `perExample` when given.
 at::Tensor representationCosine(const at::Tensor& clean, const at::Tensor& perturbed, const at::Tensor& mask, bool cls,

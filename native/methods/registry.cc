@@ -12,6 +12,7 @@ std::unique_ptr<Method> makeMethod(const MethodOptions& o, TransformerModel& mod
   if (o.name == "yopo") return makeYopo(o, model);
   if (o.name == "rpt") return makeRpt(o, model);
   if (o.name == "smart") return makeSmart(o, model);
+  if (o.name == "alum") return makeAlum(o, model);
   if (o.name == "textat") return makeTextAt(o, model);
   if (o.name == "creat") return makeCreat(o, model);
   fail(kErrInvalidArg, "unknown method '" + o.name + "'");

@@ -12,6 +12,7 @@ std::unique_ptr<Method> makeFreeLb(const MethodOptions& o, TransformerModel& mod
 std::unique_ptr<Method> makeFreeAt(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeYopo(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeRpt(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeAlum(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeSmart(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeTextAt(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeCreat(const MethodOptions& o, TransformerModel& model);

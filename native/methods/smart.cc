@@ -20,12 +20,6 @@ namespace advtrain {
 
 namespace {
 
-at::Tensor normalise(const at::Tensor& v, const std::string& mode, double eps) {
-  if (mode == "l2-token") return v / (v.norm(2, {-1}, true) + eps);
-  if (mode == "inf-example") return v / (v.abs().amax({1, 2}, true) + eps);
-  return v / (v.abs().amax({-1}, true) + eps);  // inf-token
-}
-
 class Smart : public Method {
  public:
   Smart(const MethodOptions& o, TransformerModel& model) : o_(o) {
@@ -58,7 +52,7 @@ class Smart : public Method {
       at::Tensor g = gradWrt(attack, xi);
       // No host sync: a non-finite gradient zeroes `ok`, which removes the term below.
       ok = ok * g.isfinite().all().to(at::kFloat);
-      at::Tensor next = normalise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
+      at::Tensor next = normaliseNoise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
       xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
     }
     xi = xi.detach();

@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpus.js';
+import { Trainer } from '../train/trainer.js';
+import { type Command, UsageError } from './command.js';
+import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
+import { progressCallback, table } from './progress.js';
+import { modelFromArgs } from './train.js';
+
+const PRETRAIN_METHODS = ['vanilla', 'alum', 'creat', 'freelb', 'pgd'];
+
+export const pretrain: Command = {
+  name: 'pretrain',
+  summary: 'Masked-LM (continued) pre-training, plainly or adversarially (ALUM, CreAT, FreeLB, PGD)',
+  usage: 'advtrain pretrain --corpus FILE... --tokenizer DIR (--size mini|small|base | --model DIR) --method vanilla|alum|creat|freelb|pgd [method flags] --max-steps N --seq N --batch-size N --out DIR',
+  options: {
+    corpus: { type: 'string', multiple: true, help: 'plain-text files (one or more --corpus)' },
+    format: { type: 'string', help: "'lines', 'paragraphs' or 'wikitext' (default: detected per file)" },
+    tokenizer: { type: 'string', help: 'tokenizer folder (with --size; --model folders bring theirs)' },
+    model: { type: 'string', help: 'a model folder to continue pre-training' },
+    size: { type: 'string', help: 'random initialisation: tiny, mini, small, base' },
+    'max-steps': { type: 'string', help: 'optimizer steps', default: '1000' },
+    seq: { type: 'string', help: 'tokens per packed sequence', default: '128' },
+    'batch-size': { type: 'string', help: 'sequences per step', default: '32' },
+    lr: { type: 'string', help: 'peak learning rate', default: '5e-4' },
+    'weight-decay': { type: 'string', help: 'AdamW weight decay', default: '0.01' },
+    'warmup-ratio': { type: 'string', help: 'linear warmup fraction', default: '0.06' },
+    'max-grad-norm': { type: 'string', help: 'gradient clipping, 0 = off', default: '1' },
+    'mask-prob': { type: 'string', help: 'fraction of tokens to predict', default: '0.15' },
+    'whole-word': { type: 'boolean', help: 'whole-word masking (WordPiece ## pieces follow their word)' },
+    seed: { type: 'string', help: 'seed', default: '42' },
+    device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
+    precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
+    'save-every': { type: 'string', help: 'checkpoint every N steps' },
+    resume: { type: 'string', help: 'continue from a checkpoint folder' },
+    quiet: { type: 'boolean', help: 'no progress bar' },
+    out: { type: 'string', help: 'output folder: the BertForMaskedLM-layout model, checkpoints, metrics.jsonl' },
+    ...methodOptions,
+  },
+  async run(args) {
+    const files = args.corpus as string[] | undefined;
+    if (!files?.length) throw new UsageError('--corpus FILE is required (repeat it for several files)');
+    if (typeof args.out !== 'string') throw new UsageError('--out is required');
+    const method = methodFromArgs(args);
+    if (!PRETRAIN_METHODS.includes(method.name)) throw new UsageError(`--method for pre-training must be one of ${PRETRAIN_METHODS.join(', ')}`);
+    const format = args.format as CorpusFormat | undefined;
+    if (format !== undefined && !['lines', 'paragraphs', 'wikitext'].includes(format)) throw new UsageError("--format must be 'lines', 'paragraphs' or 'wikitext'");
+    const seed = numberFlag(args, 'seed', 42, { int: true, min: 0 });
+    const batchSize = numberFlag(args, 'batch-size', 32, { int: true, min: 1 });
+    const seqLen = numberFlag(args, 'seq', 128, { int: true, min: 8 });
+    const { model, tokenizer } = await modelFromArgs(args, 'masked-lm', [], seed);
+    const out = args.out;
+    mkdirSync(out, { recursive: true });
+    const tok = corpusTokenizer(tokenizer);
+    const specialIds = [...new Set(Object.values(tokenizer.special).map((s) => s.id))];
+    const data = await CorpusBatches.open({
+      files,
+      format,
+      tokenizer: tok,
+      seqLen,
+      batchSize,
+      seed,
+      masking: {
+        maskId: tokenizer.special.mask.id,
+        vocabSize: tokenizer.vocabSize,
+        specialIds,
+        probability: numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 }),
+        ...(args['whole-word'] ? { isContinuation: (id: number) => tokenizer.idToToken(id)?.startsWith('##') ?? false } : {}),
+      },
+    });
+    if (data.length === 0) throw new UsageError(`the corpus holds ${data.sequences} sequences of ${seqLen} tokens: fewer than one batch of ${batchSize}`);
+    const progress = progressCallback({ logFile: join(out, 'metrics.jsonl'), examplesPerStep: batchSize, quiet: args.quiet === true, label: `mlm ${method.name}` });
+    const trainer = new Trainer({
+      model,
+      method,
+      optimizer: { name: 'adamw', lr: numberFlag(args, 'lr', 5e-4, { min: 0 }), weightDecay: numberFlag(args, 'weight-decay', 0.01, { min: 0 }) },
+      scheduler: { name: 'linear', warmupRatio: numberFlag(args, 'warmup-ratio', 0.06, { min: 0, max: 1 }) },
+      maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
+      seed,
+      precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
+      callbacks: [progress],
+    });
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130);
+      process.stderr.write('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const t0 = performance.now();
+    try {
+      const result = await trainer.fit(data, {
+        maxSteps: numberFlag(args, 'max-steps', 1000, { int: true, min: 1 }),
+        epochs: 1_000_000,
+        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+        outputDir: out,
+        signal: abort.signal,
+        resumeFrom: typeof args.resume === 'string' ? args.resume : undefined,
+      });
+      progress.stop();
+      if (result.stopReason === 'aborted') {
+        console.error(`interrupted at step ${result.state.globalStep}: checkpoint saved in ${join(out, `checkpoint-${result.state.globalStep}`)}; resume with --resume`);
+        return 130;
+      }
+      const last = result.state.logHistory.filter((l) => typeof l.loss === 'number').at(-1);
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(
+        table([
+          ['method', method.name],
+          ['corpus', `${data.sequences} sequences of ${seqLen} tokens (${data.length} batches per epoch)`],
+          ['steps', String(result.state.globalStep)],
+          ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize * seqLen) / seconds).toFixed(0)} tokens/s)`],
+          ['last logged MLM loss', last ? (last.cleanLoss ?? last.loss)!.toFixed(4) : '-'],
+          ['model', out],
+        ]),
+      );
+      return 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+      trainer.dispose();
+      model.dispose();
+    }
+  },
+};

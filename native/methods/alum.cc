@@ -1,0 +1,64 @@
+// ALUM, adversarial training for large neural language models (Liu et al. 2020, "Adversarial Training
+// for Large Neural Language Models"; code in namisan/mt-dnn v0.2). Virtual adversarial training on the
+// embedding output after LayerNorm: xi = N(0, 1) * noiseStd on real tokens; `steps` times
+// A = KL(sg(p_clean) || p_adv), xi = normalise(xi + stepSize * dA/dxi) (per-token l-inf by default);
+// loss = L(f(x)) + alpha * [KL(sg(p_adv) || p) + KL(sg(p) || p_adv)]. alpha 10 for pre-training, 1 for
+// fine-tuning (the paper's settings). For masked-LM pre-training the divergences are over the masked
+// positions' vocabulary distributions, the positions the MLM loss scores.
+// Departures: mt-dnn computes the attack with its stable_kl surrogate; we use the KL itself.
+// SMART (smart.cc) differs in its symmetric attack objective and optional Bregman teacher.
+#include "methods/divergence.h"
+#include "methods/perturbation.h"
+#include "methods/registry.h"
+
+namespace advtrain {
+
+namespace {
+
+class Alum : public Method {
+ public:
+  explicit Alum(const MethodOptions& o) : o_(o) {}
+
+  StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
+    TransformerModel& model = ctx.model;
+    const Task task = model.config().task;
+    ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
+    at::Tensor loss = model.loss(clean.logits, b);
+    const at::Tensor mask = tokenMask(b);
+    const at::Tensor cleanRows = distributionRows(clean.logits.detach(), b, task);
+    at::Tensor xi = ctx.initialPerturbation.defined()
+                        ? ctx.initialPerturbation.to(model.device(), at::kFloat) * mask
+                        : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * mask;
+    xi.requires_grad_(true);
+    at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
+    for (int64_t k = 0; k < o_.steps; ++k) {
+      at::Tensor adv = model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits;
+      at::Tensor attack = task == Task::Regression ? at::pow(adv - clean.logits.detach(), 2).mean()
+                                                   : klDivergence(distributionRows(adv, b, task), cleanRows);
+      at::Tensor g = gradWrt(attack, xi);
+      ok = ok * g.isfinite().all().to(at::kFloat);  // a non-finite attack drops the term, without a host sync
+      at::Tensor next = normaliseNoise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
+      xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
+    }
+    xi = xi.detach();
+    record(xi);
+    at::Tensor reg = divergence(clean.logits, model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits, b, task, Detach::Each) * ok;
+    at::Tensor total = loss + o_.alpha * reg;
+    (total * ctx.lossScale).backward();
+    StepMetrics m;
+    m.set("loss", total);
+    m.set("cleanLoss", loss);
+    m.set("advLoss", reg);
+    m.set("deltaNorm", exampleNorm(xi, Norm::L2).mean());
+    return m;
+  }
+
+ private:
+  MethodOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> makeAlum(const MethodOptions& o, TransformerModel&) { return std::make_unique<Alum>(o); }
+
+}  // namespace advtrain

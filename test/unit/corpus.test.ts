@@ -1,0 +1,69 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { CorpusBatches, packSequences, readDocuments, type CorpusTokenizer } from '../../lib/data/corpus.js';
+
+// Words as ids: a deterministic toy tokenizer (id = 10 + char-code sum mod 90).
+const tok: CorpusTokenizer & { unkToken: string } = {
+  tokenize: (text) => text.split(/\s+/).filter(Boolean).map((w) => 10 + ([...w].reduce((s, c) => s + c.charCodeAt(0), 0) % 90)),
+  clsId: 1,
+  sepId: 2,
+  padId: 0,
+  unkToken: '[UNK]',
+};
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+t.test('WikiText: articles at top-level headings, section headings dropped, tokenisation undone', async (t) => {
+  const dir = t.testdir();
+  const f = join(dir, 'wiki.tokens');
+  writeFileSync(f, ' \n = Homarus = \n \n Homarus is a <unk> lobster , 24 @-@ tipped .\n \n = = Description = = \n \n It weighs 1 @,@ 000 g .\n \n = Robert = \n Robert acts .\n');
+  const docs = await collect(readDocuments([f]));
+  t.same(docs, ['Homarus is a [UNK] lobster , 24-tipped . It weighs 1,000 g .', 'Robert acts .']);
+});
+
+t.test('paragraphs and lines', async (t) => {
+  const dir = t.testdir();
+  const f = join(dir, 'text.txt');
+  writeFileSync(f, 'one two\nthree\n\nfour\n\n\nfive six\n');
+  t.same(await collect(readDocuments([f])), ['one two three', 'four', 'five six']);
+  t.same(await collect(readDocuments([f], { format: 'lines' })), ['one two', 'three', 'four', 'five six']);
+  await t.rejects(collect(readDocuments([join(dir, 'missing.txt')])), { code: 'ERR_DATA', message: /missing\.txt.*no such file/ });
+});
+
+t.test('packing: [CLS] + seq - 2 tokens + [SEP], across documents, the partial tail dropped', async (t) => {
+  async function* docs() {
+    yield 'a b c d e';
+    yield 'f g';
+    yield 'h i j';
+  }
+  const seqs = await collect(packSequences(docs(), tok, 6));
+  t.equal(seqs.length, 2, '10 tokens make two sequences of 4 + specials');
+  for (const s of seqs) {
+    t.equal(s.length, 6);
+    t.equal(s[0], 1);
+    t.equal(s[5], 2);
+  }
+});
+
+t.test('corpus batches: counted once, deterministic per epoch, resumable, masked anew each epoch', async (t) => {
+  const dir = t.testdir();
+  const f = join(dir, 'c.txt');
+  writeFileSync(f, Array.from({ length: 200 }, (_, i) => `sentence ${i} has words like w${i % 17} and w${(i * 7) % 23} here`).join('\n\n'));
+  const data = await CorpusBatches.open({ files: [f], tokenizer: tok, seqLen: 16, batchSize: 4, seed: 3, shuffleBuffer: 50, masking: { maskId: 3, vocabSize: 100, specialIds: [0, 1, 2, 3] } });
+  t.ok(data.length > 10);
+  const e0 = await collect(data.epoch(0));
+  t.equal(e0.length, data.length);
+  t.ok(e0.every((b) => b.batchSize === 4 && b.seqLen === 16 && b.inputIds.length === 64));
+  const again = await collect(data.epoch(0));
+  t.same(again.map((b) => Array.from(b.inputIds)), e0.map((b) => Array.from(b.inputIds)));
+  const resumed = await collect(data.epoch(0, 5));
+  t.same(resumed.map((b) => Array.from(b.labels)), e0.slice(5).map((b) => Array.from(b.labels)), 'resuming at batch 5 continues the corpus position exactly');
+  const e1 = await collect(data.epoch(1));
+  t.notSame(e1.map((b) => Array.from(b.labels)), e0.map((b) => Array.from(b.labels)));
+  t.ok(e0.some((b) => b.labels.some((l) => l !== -100)));
+});
