@@ -57,8 +57,21 @@ export interface NativeTensorSource {
   end: number;
 }
 
+export interface NativeAttackResult {
+  cleanLoss: Float32Array;
+  maxLoss: Float32Array;
+  finalLoss: Float32Array;
+  cleanLogits: Float32Array;
+  advLogits: Float32Array;
+  logitsShape: number[];
+  iterations: Float32Array;
+  deltaNorm: Float32Array;
+  delta?: Float32Array;
+}
+
 /** native/binding/model_wrap.cc */
 export interface NativeModel {
+  attack(batch: object, options: object): Promise<NativeAttackResult>;
   parameters(): NativeParam[];
   aliases(): [string, string][];
   numParameters(): number;

@@ -7,7 +7,7 @@ export { info, type Info } from './info.js';
 export { resolveDevice, type DeviceName } from './device.js';
 export type { Batch, LabeledBatch } from './model/batch.js';
 export { MODEL_SIZES, parseConfig, configToJson, architectureOf, type ModelConfig, type ModelType, type ModelSize, type Task } from './model/config.js';
-export { Model, loadModel, createModel, sizedConfig, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput } from './model/model.js';
+export { Model, loadModel, createModel, sizedConfig, type AttackOptions, type AttackResult, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput } from './model/model.js';
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from './model/safetensors.js';
 export { evaluateModel, type Scorer, type EvaluateOptions } from './train/evaluate.js';
 export { Trainer, arraySource, type TrainData, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult } from './train/trainer.js';

@@ -8,7 +8,7 @@ import { native, type NativeForwardOutput, type NativeModel } from '../binding.j
 import { resolveDevice, type DeviceName } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { boolean, integer, knownKeys, object, oneOf } from '../validate.js';
+import { boolean, finiteNumber, float32Array, integer, knownKeys, object, oneOf } from '../validate.js';
 import { prepareBatch, type LabeledBatch } from './batch.js';
 import { configToJson, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, type Task, TASKS } from './config.js';
 import { checkpointTensors, mapCheckpointKeys, type KeyMapping } from './weights.js';
@@ -53,6 +53,39 @@ export interface ForwardOptions {
   perExampleLoss?: boolean;
   /** `'math'` forces the explicit softmax(QK^T)V path; `'auto'` (default) uses SDPA on libtorch >= 2. */
   attention?: 'auto' | 'math';
+  /** Added to the word embeddings: [rows, seqLen, embeddingSize] row-major (e.g. an attack's delta). */
+  perturbation?: Float32Array;
+}
+
+export interface AttackOptions {
+  /** Radius of the ball: per-example l2 over real tokens, or linf; 0 = unbounded. */
+  epsilon: number;
+  norm?: 'l2' | 'linf';
+  /** Normalised ascent step (default 5e-3, FreeLB's evaluation). */
+  stepSize?: number;
+  /** Iterations at most. */
+  steps: number;
+  /** Stop an example after this many iterations without a larger loss (0 = never). */
+  patience?: number;
+  /** Return the final perturbation. */
+  keepDelta?: boolean;
+}
+
+/** Per-example results of {@link Model.attack}. */
+export interface AttackResult {
+  cleanLoss: Float32Array;
+  /** The largest loss seen during the attack. */
+  maxLoss: Float32Array;
+  /** Loss at the final perturbation. */
+  finalLoss: Float32Array;
+  cleanLogits: Float32Array;
+  /** Logits at the final perturbation. */
+  advLogits: Float32Array;
+  logitsShape: number[];
+  iterations: Float32Array;
+  /** Final per-row perturbation norm. */
+  deltaNorm: Float32Array;
+  delta?: Float32Array;
 }
 
 export interface ForwardOutput {
@@ -152,11 +185,12 @@ export class Model {
    */
   async forward(batch: LabeledBatch, options: ForwardOptions = {}): Promise<ForwardOutput> {
     const o = object('options', options) as ForwardOptions;
-    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention']);
+    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation']);
     if (o.precision !== undefined) oneOf('options.precision', o.precision, ['fp32', 'bf16'] as const);
     if (o.attention !== undefined) oneOf('options.attention', o.attention, ['auto', 'math'] as const);
     if (o.precision === 'bf16' && this.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast is a CUDA feature)", o.precision);
     const nb = prepareBatch(batch, this.config);
+    if (o.perturbation !== undefined) float32Array('options.perturbation', o.perturbation, nb.inputIds.length * this.config.embeddingSize);
     const out: NativeForwardOutput = await this.handle.forward(nb, o);
     return {
       logits: out.logits ?? new Float32Array(0),
@@ -168,6 +202,31 @@ export class Model {
       loss: out.loss,
       perExampleLoss: out.perExampleLoss,
     };
+  }
+
+  /**
+   * Projected gradient ascent on the word embeddings in eval mode (no dropout, no parameter
+   * gradients), per example: the largest loss found in the ball, the logits at the final
+   * perturbation, with optional early stopping (FreeLB's loss-increase protocol uses
+   * `{ stepSize: 5e-3, steps: 2000, patience: 50 }`).
+   *
+   * @example
+   * ```ts
+   * const r = await model.attack(batch, { epsilon: 0.5, steps: 10, stepSize: 0.1 });
+   * const increase = r.maxLoss.map((l, i) => l - r.cleanLoss[i]);
+   * ```
+   */
+  async attack(batch: LabeledBatch, options: AttackOptions): Promise<AttackResult> {
+    const o = object('options', options) as unknown as AttackOptions;
+    knownKeys('options', o as unknown as Record<string, unknown>, ['epsilon', 'norm', 'stepSize', 'steps', 'patience', 'keepDelta']);
+    finiteNumber('options.epsilon', o.epsilon, { min: 0 });
+    if (o.norm !== undefined) oneOf('options.norm', o.norm, ['l2', 'linf'] as const);
+    if (o.stepSize !== undefined) finiteNumber('options.stepSize', o.stepSize, { above: 0 });
+    integer('options.steps', o.steps, { min: 1, max: 1_000_000 });
+    if (o.patience !== undefined) integer('options.patience', o.patience, { min: 0 });
+    if (o.keepDelta !== undefined) boolean('options.keepDelta', o.keepDelta);
+    const nb = prepareBatch(batch, this.config, 'batch', true);
+    return this.handle.attack(nb, o);
   }
 
   /**

@@ -6,6 +6,7 @@
 #include "binding/convert.h"
 #include "common/device.h"
 #include "io/safetensors.h"
+#include "robustness/attack.h"
 
 namespace advtrain {
 
@@ -79,6 +80,7 @@ void ModelWrap::init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&ModelWrap::NumParameters>("numParameters"),
                                        InstanceMethod<&ModelWrap::LoadTensors>("loadTensors"),
                                        InstanceMethod<&ModelWrap::Forward>("forward"),
+                                       InstanceMethod<&ModelWrap::Attack>("attack"),
                                        InstanceMethod<&ModelWrap::Save>("save"),
                                        InstanceMethod<&ModelWrap::Dispose>("dispose"),
                                        InstanceAccessor<&ModelWrap::Disposed>("disposed"),
@@ -220,17 +222,22 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     Compute compute;
     compute.dtype = optString(opts, "precision", "fp32") == "bf16" ? at::kBFloat16 : h->model->dtype();
     compute.allowSdpa = optString(opts, "attention", "auto") != "math";
+    at::Tensor wordDelta;
+    if (opts.Get("perturbation").IsTypedArray()) {
+      const int64_t E = h->model->config().embeddingSize;
+      wordDelta = floatFromFloat32Array(opts.Get("perturbation"), batch.rows() * batch.seqLen() * E).view({batch.rows(), batch.seqLen(), E});
+    }
     auto lease = h->busy.acquire("forward");
     return PromiseWorker<ForwardOut>::start(
         env,
-        [h, batch, compute, wantHidden, wantAttn, wantPerExample]() {
+        [h, batch, compute, wantHidden, wantAttn, wantPerExample, wordDelta]() {
           at::NoGradGuard noGrad;
           const TransformerModel& m = *h->model;
           Batch b = batch.to(m.device());
           EncoderTrace trace;
           trace.hidden = wantHidden;
           trace.attentions = wantAttn;
-          ForwardResult r = m.forward(b, Perturbation{}, compute, &trace);
+          ForwardResult r = m.forward(b, Perturbation{wordDelta.defined() ? wordDelta.to(m.device()) : at::Tensor(), {}}, compute, &trace);
           ForwardOut out;
           out.logits = r.logits.defined() ? hostFloat(r.logits) : at::Tensor();
           out.sequence = hostFloat(r.sequence);
@@ -262,6 +269,48 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
           }
           if (r.loss.defined()) o.Set("loss", r.loss.item<double>());
           if (r.perExampleLoss.defined()) o.Set("perExampleLoss", toFloat32Array(env, r.perExampleLoss));
+          return o;
+        },
+        std::shared_ptr<void>(lease));
+  });
+}
+
+// attack(batch, { epsilon, norm, stepSize, steps, patience, keepDelta }) -> Promise<per-example figures>
+Napi::Value ModelWrap::Attack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("attack");
+    Batch batch = batchFromJs(info[0].As<Napi::Object>());
+    Napi::Object opts = info[1].As<Napi::Object>();
+    AttackOptions o;
+    o.epsilon = optNumber(opts, "epsilon", o.epsilon);
+    o.norm = optString(opts, "norm", o.norm);
+    o.stepSize = optNumber(opts, "stepSize", o.stepSize);
+    o.steps = static_cast<int64_t>(optNumber(opts, "steps", static_cast<double>(o.steps)));
+    o.patience = static_cast<int64_t>(optNumber(opts, "patience", 0));
+    o.keepDelta = optBool(opts, "keepDelta", false);
+    auto lease = h->busy.acquire("attack");
+    return PromiseWorker<AttackResult>::start(
+        env,
+        [h, batch, o]() {
+          AttackResult r = embeddingAttack(*h->model, batch.to(h->model->device()), o);
+          auto host = [](at::Tensor& t) {
+            if (t.defined()) t = hostFloat(t);
+          };
+          for (at::Tensor* t : {&r.cleanLoss, &r.maxLoss, &r.finalLoss, &r.cleanLogits, &r.advLogits, &r.iterations, &r.deltaNorm, &r.delta}) host(*t);
+          return r;
+        },
+        [](Napi::Env env, AttackResult& r) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("cleanLoss", toFloat32Array(env, r.cleanLoss));
+          o.Set("maxLoss", toFloat32Array(env, r.maxLoss));
+          o.Set("finalLoss", toFloat32Array(env, r.finalLoss));
+          o.Set("cleanLogits", toFloat32Array(env, r.cleanLogits));
+          o.Set("advLogits", toFloat32Array(env, r.advLogits));
+          o.Set("logitsShape", shapeToJs(env, r.cleanLogits.sizes()));
+          o.Set("iterations", toFloat32Array(env, r.iterations));
+          o.Set("deltaNorm", toFloat32Array(env, r.deltaNorm));
+          if (r.delta.defined()) o.Set("delta", toFloat32Array(env, r.delta));
           return o;
         },
         std::shared_ptr<void>(lease));
