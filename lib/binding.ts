@@ -72,6 +72,7 @@ export interface NativeAttackResult {
 /** native/binding/model_wrap.cc */
 export interface NativeModel {
   attack(batch: object, options: object): Promise<NativeAttackResult>;
+  wordEmbeddings(): Promise<Float32Array>;
   parameters(): NativeParam[];
   aliases(): [string, string][];
   numParameters(): number;

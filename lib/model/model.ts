@@ -205,6 +205,18 @@ export class Model {
   }
 
   /**
+   * The input (word) embedding matrix, [vocabSize, embeddingSize] row-major.
+   *
+   * @example
+   * ```ts
+   * const E = await model.wordEmbeddings(); // row of token id t: E.subarray(t * D, (t + 1) * D)
+   * ```
+   */
+  async wordEmbeddings(): Promise<Float32Array> {
+    return this.handle.wordEmbeddings();
+  }
+
+  /**
    * Projected gradient ascent on the word embeddings in eval mode (no dropout, no parameter
    * gradients), per example: the largest loss found in the ball, the logits at the final
    * perturbation, with optional early stopping (FreeLB's loss-increase protocol uses

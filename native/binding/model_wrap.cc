@@ -81,6 +81,7 @@ void ModelWrap::init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&ModelWrap::LoadTensors>("loadTensors"),
                                        InstanceMethod<&ModelWrap::Forward>("forward"),
                                        InstanceMethod<&ModelWrap::Attack>("attack"),
+                                       InstanceMethod<&ModelWrap::WordEmbeddings>("wordEmbeddings"),
                                        InstanceMethod<&ModelWrap::Save>("save"),
                                        InstanceMethod<&ModelWrap::Dispose>("dispose"),
                                        InstanceAccessor<&ModelWrap::Disposed>("disposed"),
@@ -314,6 +315,19 @@ Napi::Value ModelWrap::Attack(const Napi::CallbackInfo& info) {
           return o;
         },
         std::shared_ptr<void>(lease));
+  });
+}
+
+// wordEmbeddings() -> Promise<Float32Array> [vocab, E]: the input embedding matrix (nearest-neighbour
+// substitutes of word-level attacks).
+Napi::Value ModelWrap::WordEmbeddings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("wordEmbeddings");
+    auto lease = h->busy.acquire("wordEmbeddings");
+    return PromiseWorker<at::Tensor>::start(
+        env, [h]() { return hostFloat(h->model->encoder().wordEmbeddingWeight()); },
+        [](Napi::Env env, at::Tensor& t) -> Napi::Value { return toFloat32Array(env, t); }, std::shared_ptr<void>(lease));
   });
 }
 
