@@ -107,6 +107,7 @@ export interface NativeAddon {
   setErrorClass(cls: typeof AdvtrainError): void;
   info(): NativeInfo;
   matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;
+  memory(device: string, reset?: boolean): { peakMB: number };
   testing: {
     raise(kind: string): Promise<void>;
   };

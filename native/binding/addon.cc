@@ -119,6 +119,17 @@ Napi::Value MatmulBench(const Napi::CallbackInfo& info) {
       });
 }
 
+// memory(device, reset) -> { peakMB }: the CUDA caching allocator's peak since the last reset (0 on CPU).
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    at::Device device = parseDevice(info[0].As<Napi::String>());
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("peakMB", peakMemoryMB(device));
+    if (info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value()) resetPeakMemory(device);
+    return o;
+  });
+}
+
 // Raises one kind of native exception inside a worker, so tests can check every branch of the
 // single translation point (describeCurrentException) end to end.
 Napi::Value RaiseForTest(const Napi::CallbackInfo& info) {
@@ -151,6 +162,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("matmulBench", Napi::Function::New(env, MatmulBench, "matmulBench"));
+  exports.Set("memory", Napi::Function::New(env, Memory, "memory"));
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
   exports.Set("testing", testing);

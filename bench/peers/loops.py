@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Python reference training loops for the speed benches: the published FreeLB, PGD (+ clean, CreAT's AT),
+CreAT and SMART loops written plainly in PyTorch, as their official repositories do, around a BERT
+classifier: transformers' BertForSequenceClassification when transformers is importable (the GPU machine),
+else the float-faithful reference model of test/fixtures/reference_models.py (Debian's PyTorch here).
+
+Prints one JSON line per method with the same fields as advtrain's bench (bench/trial.ts):
+  {impl, method, model, batch, seq, precision, device, msPerStep, examplesPerSec, tokensPerSec, peakMemMB}
+
+  python3 bench/peers/loops.py --model mini --batch 32 --seq 64 --device cpu --methods vanilla,freelb
+  python3 bench/peers/loops.py --model base --batch 32 --seq 128 --device cuda --precision bf16 --attn sdpa
+
+Loops (per optimizer step, AdamW, grad clipping 1.0):
+  vanilla  loss.backward()
+  freelb   K=3 passes on E + delta, (loss / K).backward() each, l2 ascent + projection between passes
+  pgd      K=2 delta-only ascents (autograd.grad), then 0.5 * (L(x) + L(x + delta)).backward()
+  creat    clean forward (graph kept), one ascent on L_ptb - tau * cos(h, h_ptb), final 0.5 * (L + L_ptb)
+  smart    clean forward, one attack step on symKL(adv, sg(clean)) of the post-LayerNorm embeddings, then
+           L + symKL(sg-each) backward (mt-dnn's loop)
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "fixtures"))
+
+SIZES = {
+    "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
+    "mini": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
+    "small": dict(num_hidden_layers=4, hidden_size=512, num_attention_heads=8, intermediate_size=2048),
+    "base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+}
+
+
+def build(size, device, attn):
+    cfg = dict(model_type="bert", vocab_size=30522, max_position_embeddings=512, type_vocab_size=2, num_labels=2, **SIZES[size])
+    try:
+        import transformers  # noqa: F401
+        from transformers import BertConfig, BertForSequenceClassification
+
+        model = BertForSequenceClassification(BertConfig(**cfg, attn_implementation=attn))
+        impl = "python-transformers"
+
+        def embed_words(ids):
+            return model.bert.embeddings.word_embeddings(ids)
+
+        def run(ids, mask, words=None, emb_delta=None):
+            handle = None
+            if emb_delta is not None:
+                handle = model.bert.embeddings.register_forward_hook(lambda m, i, o: o + emb_delta)
+            out = model(input_ids=None if words is not None else ids, inputs_embeds=words, attention_mask=mask, output_hidden_states=True)
+            if handle:
+                handle.remove()
+            return out.logits, out.hidden_states[-1]
+    except ImportError:
+        import reference_models as R
+
+        c = R.tiny_config("bert", "sequence-classification", num_labels=2, **{k: v for k, v in cfg.items() if k not in ("model_type", "num_labels")})
+        c.update(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+        model = R.ReferenceModel(c, "sequence-classification")
+        impl = "python-reference"
+
+        def embed_words(ids):
+            return model.bert.embeddings.word_embeddings(ids)
+
+        def run(ids, mask, words=None, emb_delta=None):
+            out = model(ids, mask, torch.zeros_like(ids), inputs_embeds=words, embedding_delta=emb_delta)
+            return out.logits, out.last_hidden_state
+    return model.to(device).train(), impl, embed_words, run
+
+
+def l2_step(delta, grad, mask, lr, eps):
+    g = grad * mask
+    n = g.flatten(1).norm(dim=1).clamp_min(1e-8).view(-1, 1, 1)
+    delta = (delta + lr * g / n).detach()
+    dn = delta.flatten(1).norm(dim=1).view(-1, 1, 1)
+    return torch.where(dn > eps, delta * eps / dn, delta).detach()
+
+
+def sym_kl(a, b):
+    return F.kl_div(F.log_softmax(a, -1), F.softmax(b, -1), reduction="batchmean") + F.kl_div(F.log_softmax(b, -1), F.softmax(a, -1), reduction="batchmean")
+
+
+def step_fn(method, embed_words, run):
+    def vanilla(ids, mask, y):
+        logits, _ = run(ids, mask)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        return loss
+
+    def freelb(ids, mask, y, K=3):
+        m = mask.unsqueeze(-1).float()
+        delta = torch.zeros(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device).requires_grad_()
+        total = 0.0
+        for t in range(K):
+            logits, _ = run(ids, mask, words=embed_words(ids) + delta)
+            loss = F.cross_entropy(logits, y) / K
+            loss.backward()
+            total = total + loss.detach()
+            if t == K - 1:
+                break
+            delta = l2_step(delta, delta.grad, m, 0.1, 0.6).requires_grad_()
+        return total
+
+    def pgd(ids, mask, y, K=2):
+        m = mask.unsqueeze(-1).float()
+        delta = torch.zeros(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device).requires_grad_()
+        for _ in range(K):
+            logits, _ = run(ids, mask, words=embed_words(ids).detach() + delta)
+            (g,) = torch.autograd.grad(F.cross_entropy(logits, y), delta)
+            delta = l2_step(delta, g, m, 0.1, 0.1).requires_grad_()
+        clean, _ = run(ids, mask)
+        adv, _ = run(ids, mask, words=embed_words(ids) + delta.detach())
+        loss = 0.5 * (F.cross_entropy(clean, y) + F.cross_entropy(adv, y))
+        loss.backward()
+        return loss
+
+    def creat(ids, mask, y, tau=1.0):
+        m = mask.unsqueeze(-1).float()
+        clean, h = run(ids, mask)
+        h = h.detach()
+        delta = (torch.randn(*ids.shape, h.shape[-1], device=ids.device) * 1e-2 * m).requires_grad_()
+        logits, hp = run(ids, mask, words=embed_words(ids).detach() + delta)
+        cos = (F.cosine_similarity(h, hp, -1) * mask).sum(1).div(mask.sum(1)).mean()
+        (g,) = torch.autograd.grad(F.cross_entropy(logits, y) - tau * cos, delta)
+        delta = l2_step(delta, g, m, 0.1, 0.1)
+        adv, _ = run(ids, mask, words=embed_words(ids) + delta)
+        loss = 0.5 * (F.cross_entropy(clean, y) + F.cross_entropy(adv, y))
+        loss.backward()
+        return loss
+
+    def smart(ids, mask, y):
+        m = mask.unsqueeze(-1).float()
+        clean, h = run(ids, mask)
+        xi = (torch.randn_like(h) * 1e-5 * m).requires_grad_()
+        adv, _ = run(ids, mask, emb_delta=xi)
+        (g,) = torch.autograd.grad(sym_kl(adv, clean.detach()), xi)
+        xi = (xi + 1e-3 * g) / ((xi + 1e-3 * g).abs().amax(-1, keepdim=True) + 1e-6)
+        adv, _ = run(ids, mask, emb_delta=(xi * m).detach())
+        reg = F.kl_div(F.log_softmax(clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean") + F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean")
+        loss = F.cross_entropy(clean, y) + reg
+        loss.backward()
+        return loss
+
+    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart)[method]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="mini")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seq", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32")
+    p.add_argument("--attn", default="sdpa")
+    p.add_argument("--methods", default="vanilla,freelb,pgd,creat,smart")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    a = p.parse_args()
+    torch.manual_seed(0)
+    if a.device == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)
+    for method in a.methods.split(","):
+        model, impl, embed_words, run = build(a.model, a.device, a.attn)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+        fn = step_fn(method, embed_words, run)
+        ids = torch.randint(1000, 30000, (a.batch, a.seq), device=a.device)
+        mask = torch.ones_like(ids)
+        y = torch.randint(0, 2, (a.batch,), device=a.device)
+        cuda = a.device.startswith("cuda")
+        amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and a.precision == "bf16" else torch.autocast("cpu", enabled=False)
+        times = []
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        for i in range(a.warmup + a.steps):
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            with amp:
+                fn(ids, mask, y)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if cuda:
+                torch.cuda.synchronize()
+            if i >= a.warmup:
+                times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        ms = times[len(times) // 2]
+        peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+        print(json.dumps(dict(impl=impl, method=method, model=a.model, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
+                              msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: every method's speed, each trial in a fresh process after warm-up, and with
+ * `--peers` the Python reference loops (bench/peers/loops.py) on the same machine in the same run, so
+ * every ratio comes from one run. JSON lines on stdout and in bench/out/results.jsonl; then
+ * `node dist/bench/report.js` writes the markdown table and chart under bench/results/.
+ *
+ *   npm run bench                                    # CPU: mini, batch 32, seq 64
+ *   npm run bench -- --device cuda --model base --seq 128 --precision bf16 --peers
+ */
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    device: { type: 'string', default: 'cpu' },
+    model: { type: 'string' },
+    batch: { type: 'string', default: '32' },
+    seq: { type: 'string' },
+    precision: { type: 'string', default: 'fp32' },
+    methods: { type: 'string', default: 'vanilla,freelb,pgd,creat,smart' },
+    steps: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    peers: { type: 'boolean', default: false },
+    python: { type: 'string', default: process.env.PYTHON ?? 'python3' },
+    out: { type: 'string', default: join(here, '..', '..', 'bench', 'out', 'results.jsonl') },
+  },
+});
+const cuda = values.device!.startsWith('cuda');
+const model = values.model ?? (cuda ? 'base' : 'mini');
+const seq = values.seq ?? (cuda ? '128' : '64');
+mkdirSync(dirname(values.out!), { recursive: true });
+const common = ['--model', model, '--batch', values.batch!, '--seq', seq, '--device', values.device!, '--precision', values.precision!, '--steps', values.steps!, '--warmup', values.warmup!];
+const emit = (line: string) => {
+  console.log(line);
+  appendFileSync(values.out!, `${line}\n`);
+};
+for (const method of values.methods!.split(',')) {
+  const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) {
+    console.error(`trial ${method} failed (exit ${r.status})`);
+    process.exitCode = 1;
+    continue;
+  }
+  for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
+  if (values.peers) {
+    const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (p.status !== 0) {
+      console.error(`python peer ${method} failed (exit ${p.status}); is PyTorch installed for ${values.python}?`);
+      process.exitCode = 1;
+      continue;
+    }
+    for (const line of p.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
+  }
+}

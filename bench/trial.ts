@@ -1,0 +1,81 @@
+/**
+ * One bench trial in its own process: a randomly initialised BERT classifier of a named size, a fixed
+ * batch of random tokens (all real), `warmup` steps, then `steps` timed optimizer steps of one method.
+ * Prints one JSON line: { impl, method, model, batch, seq, precision, device, msPerStep (median),
+ * examplesPerSec, tokensPerSec, peakMemMB, mfu, passes }. Run through bench/run.ts.
+ */
+import { parseArgs } from 'node:util';
+import { native } from '../lib/binding.js';
+import { MODEL_SIZES, type ModelSize } from '../lib/model/config.js';
+import { createModel, sizedConfig } from '../lib/model/model.js';
+import type { MethodConfig, MethodName } from '../lib/train/methods.js';
+import { Trainer } from '../lib/train/trainer.js';
+
+const { values } = parseArgs({
+  options: {
+    method: { type: 'string', default: 'vanilla' },
+    model: { type: 'string', default: 'mini' },
+    batch: { type: 'string', default: '32' },
+    seq: { type: 'string', default: '64' },
+    device: { type: 'string', default: 'cpu' },
+    precision: { type: 'string', default: 'fp32' },
+    warmup: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '10' },
+  },
+});
+
+// The settings of the Python reference loops (bench/peers/loops.py), so both sides do the same passes.
+const METHOD: Record<string, MethodConfig> = {
+  vanilla: { name: 'vanilla' },
+  freelb: { name: 'freelb', steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0 },
+  pgd: { name: 'pgd', steps: 2, stepSize: 0.1, epsilon: 0.1, cleanWeight: 0.5 },
+  creat: { name: 'creat', steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1 },
+  smart: { name: 'smart', steps: 1 },
+};
+// Forward+backward "pass units" per update (algorithms.md's cost model), for MFU.
+const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 3, creat: 3, smart: 2.33, rpt: 1.67, alum: 2.33, textat: 3, freeat: 2, yopo: 2 };
+
+const size = values.model as ModelSize;
+const batch = Number(values.batch);
+const seq = Number(values.seq);
+const device = values.device!;
+const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq) }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
+const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
+const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0 });
+let s = 12345;
+const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const inputIds = Int32Array.from({ length: batch * seq }, () => 1000 + Math.floor(rand() * 29000));
+const labels = Int32Array.from({ length: batch }, () => Math.floor(rand() * 2));
+const data = { inputIds, batchSize: batch, seqLen: seq, labels };
+for (let i = 0; i < Number(values.warmup); i++) await trainer.step(data);
+native().memory(device, true);
+const ms: number[] = [];
+for (let i = 0; i < Number(values.steps); i++) ms.push((await trainer.step(data)).ms);
+ms.sort((a, b) => a - b);
+const msPerStep = ms[Math.floor(ms.length / 2)]!;
+// Training FLOPs: 6 x (non-embedding params) per token per forward+backward, plus attention scores.
+const cfg = MODEL_SIZES[size];
+const params = cfg.num_hidden_layers * (4 * cfg.hidden_size ** 2 + 2 * cfg.hidden_size * cfg.intermediate_size);
+const flopsPerPass = 6 * batch * seq * params + 12 * batch * cfg.num_hidden_layers * seq * seq * cfg.hidden_size;
+const flops = flopsPerPass * (PASSES[method.name] ?? 1);
+const peak = device === 'cpu' ? (await native().matmulBench(1024, 5, 'cpu')).gflops * 1e9 : values.precision === 'bf16' ? 790e12 : 400e12;
+const peakMemMB = device === 'cpu' ? process.resourceUsage().maxRSS / 1024 : native().memory(device).peakMB;
+console.log(
+  JSON.stringify({
+    impl: 'advtrain',
+    method: method.name,
+    model: size,
+    batch,
+    seq,
+    precision: values.precision,
+    device,
+    msPerStep: +msPerStep.toFixed(2),
+    examplesPerSec: +((batch * 1000) / msPerStep).toFixed(1),
+    tokensPerSec: Math.round((batch * seq * 1000) / msPerStep),
+    peakMemMB: Math.round(peakMemMB),
+    mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
+    passes: PASSES[method.name] ?? 1,
+  }),
+);
+trainer.dispose();
+model.dispose();
