@@ -1,4 +1,5 @@
 /** Tiny seeded models and batches for native tests. */
+import { Random } from '../../lib/data/random.js';
 import type { LabeledBatch } from '../../lib/model/batch.js';
 import type { ModelType, Task } from '../../lib/model/config.js';
 
@@ -20,16 +21,10 @@ export function tinyConfig(modelType: ModelType = 'bert', extra: Record<string, 
   return { ...base, ...extra };
 }
 
-/** A deterministic pseudo-random generator (mulberry32) for test inputs. */
+/** A seeded generator of floats in [0, 1) for test inputs. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed, 0);
+  return () => r.next();
 }
 
 /** Random right-padded batch; `lengths` gives each row's real tokens. Labels fit `task`. */

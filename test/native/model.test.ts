@@ -164,7 +164,7 @@ t.test('a disposed model refuses calls; a busy model refuses a second call', { s
 });
 
 t.test('math attention and SDPA agree (SDPA exists on libtorch >= 2)', { skip }, async (t) => {
-  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', seed: 9 });
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 3, seed: 9 });
   const b = randomBatch({ task: 'sequence-classification', lengths: [9, 5, 2], seqLen: 9 });
   const a = await model.forward(b, { attention: 'math' });
   const s = await model.forward(b, { attention: 'auto' });
