@@ -1,9 +1,9 @@
 import { loadModel } from '../model/model.js';
-import { evaluateModel } from '../train/evaluate.js';
+import { QA_DEFAULTS } from '../tasks/qa.js';
 import { type Command, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
-import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
+import { CLI_TASKS, taskSpec } from './task-data.js';
 
 export const evaluate: Command = {
   name: 'eval',
@@ -16,8 +16,10 @@ export const evaluate: Command = {
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },
     regression: { type: 'boolean', help: 'table task: numeric labels' },
+    fields: { type: 'string', help: 'choice task: context=NAME,endings=NAME[,label=NAME][,prefix=NAME] (endings=A+B+... for one field per choice)' },
     'batch-size': { type: 'string', help: 'examples per forward pass', default: '64' },
-    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    'max-length': { type: 'string', help: 'tokens per example (default: 128; squad: 384, per window)' },
+    'doc-stride': { type: 'string', help: 'squad: context tokens a window shares with the previous one', default: String(QA_DEFAULTS.docStride) },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     json: { type: 'boolean', help: 'print one JSON object with the metrics' },
   },
@@ -28,9 +30,12 @@ export const evaluate: Command = {
     const model = await loadModel(args.model, { task: spec.modelTask, device: typeof args.device === 'string' ? args.device : 'cpu' });
     try {
       if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
-      const items = encodeExamples(model.tokenizer, await spec.read(args.data), numberFlag(args, 'max-length', 128, { int: true, min: 8 }));
-      const batches = evalBatches(items, model.tokenizer.special.pad.id, spec.modelTask, numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
-      const metrics = await evaluateModel(model, batches, { scorer: spec.scorer });
+      const data = await spec.load(args.data, model.tokenizer, {
+        maxLength: numberFlag(args, 'max-length', spec.maxLength, { int: true, min: 8 }),
+        docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
+        labels: model.config.id2label,
+      });
+      const metrics = await data.evaluator(numberFlag(args, 'batch-size', 64, { int: true, min: 1 }))(model);
       if (args.json) console.log(JSON.stringify({ task: spec.name, ...metrics }));
       else console.log(table(Object.entries(metrics).map(([k, v]) => [k, Number.isInteger(v) ? String(v) : v.toFixed(4)])));
       return 0;

@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { loadModel } from '../model/model.js';
-import { type Command, UsageError } from './command.js';
+import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
-import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
+import { encodeExamples, evalBatches, taskSpec, TEXT_TASKS } from './task-data.js';
 
 function softmax(row: Float32Array): number[] {
   const m = Math.max(...row);
@@ -11,10 +11,16 @@ function softmax(row: Float32Array): number[] {
   return e.map((x) => x / s);
 }
 
+async function readTexts(args: ParsedArgs, file: string) {
+  const spec = taskSpec(args);
+  if (!spec.readTexts) throw new UsageError(`predict --data reads the files of ${TEXT_TASKS.join(', ')}; --task ${spec.name} is not one of them`);
+  return spec.readTexts(file);
+}
+
 export const predict: Command = {
   name: 'predict',
   summary: 'Label texts with a model folder (JSON lines out)',
-  usage: `advtrain predict --model DIR (--text TEXT [--pair TEXT] | --task ${CLI_TASKS.join('|')} --data FILE) [--out FILE]`,
+  usage: `advtrain predict --model DIR (--text TEXT [--pair TEXT] | --task ${TEXT_TASKS.join('|')} --data FILE) [--out FILE]`,
   options: {
     model: { type: 'string', help: 'model folder (with its tokenizer)' },
     text: { type: 'string', help: 'one text to label' },
@@ -42,7 +48,7 @@ export const predict: Command = {
       const examples =
         typeof args.text === 'string'
           ? [{ text: args.text, textPair: typeof args.pair === 'string' ? args.pair : undefined }]
-          : await taskSpec(args).read(args.data as string);
+          : await readTexts(args, args.data as string);
       const items = encodeExamples(tok, examples.map((e) => ({ text: e.text, textPair: e.textPair })), maxLength);
       let i = 0;
       for (const batch of evalBatches(items, tok.special.pad.id, model.task, numberFlag(args, 'batch-size', 64, { int: true, min: 1 }))) {

@@ -1,15 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
-import { MODEL_SIZES, type ModelSize } from '../model/config.js';
+import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
+import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { Trainer } from '../train/trainer.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { CLI_TASKS, encodeExamples, evalBatches, taskSpec, trainLoader } from './task-data.js';
+import { CLI_TASKS, taskSpec } from './task-data.js';
 
 function need(args: ParsedArgs, flag: string): string {
   const v = args[flag];
@@ -18,7 +19,7 @@ function need(args: ParsedArgs, flag: string): string {
 }
 
 /** The model to train: a folder (with its tokenizer) or a named size with --tokenizer. */
-export async function modelFromArgs(args: ParsedArgs, task: 'sequence-classification' | 'regression' | 'masked-lm', labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
+export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
   const device = typeof args.device === 'string' ? args.device : 'cpu';
   if (typeof args.model === 'string' && typeof args.size === 'string') throw new UsageError('give --model DIR or --size NAME, not both');
   if (typeof args.model === 'string') {
@@ -51,7 +52,8 @@ export const trainOptions = {
   'weight-decay': { type: 'string', help: 'AdamW weight decay', default: '0.01' },
   'warmup-ratio': { type: 'string', help: 'linear warmup fraction', default: '0.06' },
   'max-grad-norm': { type: 'string', help: 'gradient clipping, 0 = off', default: '1' },
-  'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+  'max-length': { type: 'string', help: 'tokens per example (default: 128; squad: 384, per window)' },
+  'doc-stride': { type: 'string', help: 'squad: context tokens a window shares with the previous one', default: String(QA_DEFAULTS.docStride) },
   seed: { type: 'string', help: 'seed', default: '42' },
   device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
   precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
@@ -63,7 +65,7 @@ export const trainOptions = {
 
 export const train: Command = {
   name: 'train',
-  summary: 'Fine-tune a model with any method on a GLUE task or a table file',
+  summary: 'Fine-tune a model with any method on a GLUE task, a table file, CoNLL NER, SQuAD or multiple choice',
   usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base --tokenizer DIR) --method NAME [method flags] --out DIR`,
   options: {
     task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
@@ -75,6 +77,7 @@ export const train: Command = {
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },
     regression: { type: 'boolean', help: 'table task: numeric labels' },
+    fields: { type: 'string', help: 'choice task: context=NAME,endings=NAME[,label=NAME][,prefix=NAME] (endings=A+B+... for one field per choice)' },
     ...trainOptions,
     ...methodOptions,
   },
@@ -84,14 +87,17 @@ export const train: Command = {
     const trainFile = need(args, 'train');
     const seed = numberFlag(args, 'seed', 42, { int: true, min: 0 });
     const batchSize = numberFlag(args, 'batch-size', 32, { int: true, min: 1 });
-    const maxLength = numberFlag(args, 'max-length', 128, { int: true, min: 8 });
     const method = methodFromArgs(args);
-    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, spec.labels, seed);
+    const load = {
+      maxLength: numberFlag(args, 'max-length', spec.maxLength, { int: true, min: 8 }),
+      docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
+    };
+    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
     mkdirSync(out, { recursive: true });
-    const trainItems = encodeExamples(tokenizer, await spec.read(trainFile), maxLength);
+    const labels = model.config.id2label;
+    const loader = (await spec.load(trainFile, tokenizer, { ...load, labels })).trainData(batchSize, seed);
     const devFile = typeof args.dev === 'string' ? args.dev : undefined;
-    const dev = devFile ? evalBatches(encodeExamples(tokenizer, await spec.read(devFile), maxLength), tokenizer.special.pad.id, spec.modelTask, 64) : undefined;
-    const loader = trainLoader(trainItems, tokenizer.special.pad.id, spec.modelTask, batchSize, seed);
+    const dev = devFile ? (await spec.load(devFile, tokenizer, { ...load, labels })).evaluator(64) : undefined;
     const logFile = join(out, 'metrics.jsonl');
     const progress = progressCallback({ logFile, examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
     const trainer = new Trainer({
@@ -103,7 +109,6 @@ export const train: Command = {
       seed,
       precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
       callbacks: [progress],
-      scorer: spec.scorer,
     });
     // Ctrl-C: finish the running step, checkpoint, exit 130.
     const abort = new AbortController();

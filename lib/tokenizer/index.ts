@@ -8,6 +8,7 @@ export {
   type BatchOptions,
   type DecodeOptions,
   type EncodeOptions,
+  type EncodeWordsOptions,
   type Encoding,
   type Padding,
   type SpecialToken,
@@ -15,4 +16,5 @@ export {
   type TextInput,
   type TokenBatch,
   type Truncation,
+  type WordsEncoding,
 } from './tokenizer.js';

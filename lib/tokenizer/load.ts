@@ -136,6 +136,8 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   };
   const pre = spec.pre_tokenizer;
   const norm = spec.normalizer;
+  const level = byteLevel(pre);
+  parts.prefixWords = level !== undefined && level.add_prefix_space !== true;
   if (spec.model.type === 'WordPiece' && pre?.type === 'BertPreTokenizer' && (norm === null || norm.type === 'BertNormalizer')) {
     const normalization = bertNormalization(norm ?? {});
     const added: AddedTokenInfo[] = spec.added_tokens.map((t) => ({ content: t.content, normalized: norm !== null && (t.normalized ?? !t.special) }));
@@ -143,6 +145,13 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     parts.bert = { normalization, aligner };
   }
   return new Tokenizer(parts);
+}
+
+/** The ByteLevel pre-tokenizer, alone or in a Sequence. */
+function byteLevel(pre: Json | null): Json | undefined {
+  if (pre?.type === 'ByteLevel') return pre;
+  if (pre?.type === 'Sequence' && Array.isArray(pre.pretokenizers)) return (pre.pretokenizers as Json[]).find((p) => p?.type === 'ByteLevel');
+  return undefined;
 }
 
 /** Special tokens named in special_tokens_map.json (first) or tokenizer_config.json. */

@@ -32,6 +32,11 @@ export interface BatchOptions extends EncodeOptions {
   padding?: Padding;
 }
 
+export interface EncodeWordsOptions {
+  /** Most tokens, special tokens included; tokens are cut from the end (a word may lose its last pieces). */
+  maxLength?: number;
+}
+
 export interface DecodeOptions {
   /** Leave out special tokens ([CLS], <pad>, ...). Default false. */
   skipSpecialTokens?: boolean;
@@ -53,6 +58,15 @@ export interface Encoding {
   offsets?: Array<[number, number]>;
   /** Index of the word each token belongs to, counted per text; null for special tokens. Same availability as `offsets`. */
   wordIds?: Array<number | null>;
+}
+
+/** Pre-split words encoded as one sequence with special tokens ({@link Tokenizer.encodeWords}). */
+export interface WordsEncoding {
+  ids: number[];
+  typeIds: number[];
+  tokens: string[];
+  /** Index of the input word each token comes from; null for special tokens (HF `word_ids()`). */
+  wordIds: Array<number | null>;
 }
 
 /** A padded batch, row-major [batchSize, seqLen], ready for the model. */
@@ -83,6 +97,8 @@ export interface TokenizerParts {
   files: ReadonlyMap<string, Uint8Array>;
   /** Present for BERT WordPiece pipelines: input fixes and offsets. */
   bert?: { normalization: BertNormalization; aligner: WordPieceAligner };
+  /** Byte-level pre-tokenizer without add_prefix_space: encodeWords puts a space before each word itself. */
+  prefixWords?: boolean;
 }
 
 /** One text's tokens before special tokens are added. */
@@ -120,6 +136,7 @@ export class Tokenizer {
   readonly #template: Template;
   readonly #files: ReadonlyMap<string, Uint8Array>;
   readonly #bert: TokenizerParts['bert'];
+  readonly #prefixWords: boolean;
 
   /** @internal Use {@link loadTokenizer}. */
   constructor(parts: TokenizerParts) {
@@ -127,6 +144,7 @@ export class Tokenizer {
     this.#template = parts.template;
     this.#files = parts.files;
     this.#bert = parts.bert;
+    this.#prefixWords = parts.prefixWords ?? false;
     this.vocabSize = parts.vocabSize;
     this.source = parts.source;
     this.special = Object.freeze(
@@ -146,6 +164,35 @@ export class Tokenizer {
   encode(input: TextInput, options: EncodeOptions = {}): Encoding {
     const texts = textInput('input', input);
     return this.#encode(texts, encodeOptions(options, ENCODE_KEYS), 'input');
+  }
+
+  /**
+   * Encodes pre-split words (token classification) as transformers does with `is_split_into_words=True`:
+   * each word is normalized and pre-tokenized on its own (so 'don't' still gives don ' t), `wordIds`
+   * holds the input word index of every token, and a word that yields no token (say a lone control
+   * character) has no token. Byte-level BPE tokenizers (RoBERTa) see every word with a leading space,
+   * as transformers requires there (`add_prefix_space=True`).
+   *
+   * @example
+   * ```ts
+   * const e = tok.encodeWords(['Paris', 'Hilton', "isn't"], { maxLength: 128 });
+   * e.tokens;  // ['[CLS]', 'paris', 'hilton', 'isn', "'", 't', '[SEP]']
+   * e.wordIds; // [null, 0, 1, 2, 2, 2, null]
+   * ```
+   */
+  encodeWords(words: readonly string[], options: EncodeWordsOptions = {}): WordsEncoding {
+    if (!Array.isArray(words)) throw invalidArg('words', 'an array of strings', words);
+    const opts = encodeOptions(options, ['maxLength']);
+    const seq: Sequence = { ids: [], tokens: [], wordIds: [] };
+    words.forEach((word: unknown, i) => {
+      if (typeof word !== 'string') throw invalidArg(`words[${i}]`, 'a string', word);
+      const piece = this.#pieces(this.#prefixWords && !word.startsWith(' ') ? ` ${word}` : word);
+      seq.ids.push(...piece.ids);
+      seq.tokens.push(...piece.tokens);
+      for (let k = 0; k < piece.ids.length; k++) seq.wordIds!.push(i);
+    });
+    const { ids, typeIds, tokens, wordIds } = this.#fit([seq], opts, 'words', []);
+    return { ids, typeIds, tokens, wordIds: wordIds! };
   }
 
   /**
@@ -244,8 +291,17 @@ export class Tokenizer {
   }
 
   #encode(texts: string[], opts: ResolvedEncodeOptions, name: string): Encoding {
-    const pieces = texts.length === 2 ? this.#template.pair : this.#template.single;
-    const seqs = texts.map((t) => this.#sequence(t));
+    return this.#fit(
+      texts.map((t) => this.#sequence(t)),
+      opts,
+      name,
+      texts,
+    );
+  }
+
+  /** Truncates one or two sequences to `opts.maxLength` and adds the special tokens. */
+  #fit(seqs: Sequence[], opts: ResolvedEncodeOptions, name: string, texts: readonly string[]): Encoding {
+    const pieces = seqs.length === 2 ? this.#template.pair : this.#template.single;
     if (opts.maxLength !== undefined) {
       const specials = specialCount(pieces);
       const budget = opts.maxLength - specials;
@@ -271,9 +327,13 @@ export class Tokenizer {
   }
 
   #sequence(text: string): Sequence {
+    const { ids, tokens } = this.#pieces(text);
+    return this.#bert ? { ids, tokens, ...this.#bert.aligner.align(text, tokens) } : { ids, tokens };
+  }
+
+  #pieces(text: string): { ids: number[]; tokens: string[] } {
     const bert = this.#bert;
-    const { ids, tokens } = this.#hf.encode(bert ? libraryInput(text, bert.normalization) : text, { add_special_tokens: false });
-    return bert ? { ids, tokens, ...bert.aligner.align(text, tokens) } : { ids, tokens };
+    return this.#hf.encode(bert ? libraryInput(text, bert.normalization) : text, { add_special_tokens: false });
   }
 }
 
@@ -305,7 +365,9 @@ function cut(s: Sequence, length: number): void {
 }
 
 function assemble(pieces: readonly TemplatePiece[], seqs: readonly Sequence[]): Encoding {
-  const withOffsets = seqs.every((s) => s.offsets && s.wordIds);
+  // encodeWords has word ids without offsets; encode has both or neither.
+  const withOffsets = seqs.every((s) => s.offsets);
+  const withWordIds = seqs.every((s) => s.wordIds);
   const e: Encoding = { ids: [], typeIds: [], tokens: [], sequenceIds: [] };
   const offsets: Array<[number, number]> = [];
   const wordIds: Array<number | null> = [];
@@ -327,15 +389,11 @@ function assemble(pieces: readonly TemplatePiece[], seqs: readonly Sequence[]): 
       e.tokens.push(s.tokens[j]!);
       e.typeIds.push(p.typeId);
       e.sequenceIds.push(p.seq);
-      if (withOffsets) {
-        offsets.push(s.offsets![j]!);
-        wordIds.push(s.wordIds![j]!);
-      }
+      if (withOffsets) offsets.push(s.offsets![j]!);
+      if (withWordIds) wordIds.push(s.wordIds![j]!);
     }
   }
-  if (withOffsets) {
-    e.offsets = offsets;
-    e.wordIds = wordIds;
-  }
+  if (withOffsets) e.offsets = offsets;
+  if (withWordIds) e.wordIds = wordIds;
   return e;
 }

@@ -39,7 +39,7 @@ function defaultScorer(task: string): Scorer {
  * Mean loss (weighted by examples) and the task's metrics over `data`, in eval mode. Token
  * classification reports entity-level precision/recall/F1 (seqeval rules) with the model's label
  * names; masked LM reports masked-token accuracy and perplexity; question answering reports how often
- * the most likely start and end positions are exact (span-level EM/F1 needs the texts: see `squadScores`).
+ * the most likely start and end positions are exact (span-level EM/F1 needs the texts: see `evaluateQa`).
  *
  * @example
  * ```ts

@@ -95,13 +95,25 @@ function toSource(train: TrainData): BatchSource {
   return train;
 }
 
+/**
+ * Evaluates the model itself, for tasks whose metrics need more than batches: question answering
+ * decodes spans from the logits of several windows per example (see `evaluateQa`).
+ *
+ * @example
+ * ```ts
+ * const evaluator: Evaluator = (m) => evaluateQa(m, dev, devFeatures);
+ * await trainer.fit(loader, { epochs: 2, evalData: evaluator });
+ * ```
+ */
+export type Evaluator = (model: Model) => Promise<Record<string, number>>;
+
 export interface FitOptions {
   /** Epochs to run (default 1); maxSteps wins when both are given. */
   epochs?: number;
   /** Optimizer steps to run in total. */
   maxSteps?: number;
-  /** Evaluated every `evalEvery` steps and at the end. */
-  evalData?: Iterable<LabeledBatch>;
+  /** Evaluated every `evalEvery` steps and at the end: labeled batches (see evaluate()), or an {@link Evaluator}. */
+  evalData?: Iterable<LabeledBatch> | Evaluator;
   evalEvery?: number;
   /** Checkpoint every `saveEvery` steps (and at the end) into outputDir/checkpoint-<step>. */
   saveEvery?: number;
@@ -343,8 +355,8 @@ export class Trainer {
     for (const cb of this.callbacks) await cb.onLog?.(this.state, control, entry);
   }
 
-  private async runEvaluation(data: Iterable<LabeledBatch>, control: TrainerControl): Promise<Record<string, number>> {
-    const metrics = await this.evaluate(data);
+  private async runEvaluation(data: Iterable<LabeledBatch> | Evaluator, control: TrainerControl): Promise<Record<string, number>> {
+    const metrics = typeof data === 'function' ? await data(this.model) : await this.evaluate(data);
     await this.log(control, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval_${k}`, v])));
     for (const cb of this.callbacks) await cb.onEvaluate?.(this.state, control, metrics);
     return metrics;

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { loadTokenizer, type Encoding, type Tokenizer } from '../../lib/tokenizer/index.js';
 import { truncatedLengths } from '../../lib/tokenizer/truncation.js';
+import { alignTokenLabels, encodeTagged } from '../../lib/data/batching.js';
+import { buildTagList, readConll } from '../../lib/data/conll.js';
 import { readTsv, sharedPath } from '../helpers/data.js';
 
 const bert = sharedPath('bert-base-uncased-tokenizer');
@@ -453,4 +455,67 @@ t.test('encode and encodeBatch validate their arguments', async (t) => {
   t.throws(() => tok.encode('a', null as never), { message: /an object for options/ });
   const e: Encoding = tok.encode('hello');
   t.strictSame(e.ids, [0, 16, 2]);
+});
+
+// ---------------------------------------------------------------- pre-split words (token classification)
+
+t.test('encodeWords: each word on its own, word ids by input word, truncation from the end', { skip: bert.skip }, async (t) => {
+  const tok = await loadTokenizer(bert.path);
+  const e = tok.encodeWords(['Paris', 'Hilton', "isn't", '\u200b', 'unaffable']);
+  t.strictSame(e.tokens, ['[CLS]', 'paris', 'hilton', 'isn', "'", 't', 'una', '##ffa', '##ble', '[SEP]']);
+  t.strictSame(e.wordIds, [null, 0, 1, 2, 2, 2, 4, 4, 4, null], "a word split by punctuation keeps one id; a word of nothing but a zero-width space has no token");
+  t.strictSame(e.typeIds, new Array(10).fill(0));
+  t.strictSame(e.ids, tok.encode("Paris Hilton isn't \u200b unaffable").ids, 'the same ids as the words joined by spaces');
+  t.strictSame(Object.keys(e).sort(), ['ids', 'tokens', 'typeIds', 'wordIds']);
+
+  const cut = tok.encodeWords(['Paris', 'unaffable', 'x'], { maxLength: 4 });
+  t.strictSame(cut.tokens, ['[CLS]', 'paris', 'una', '[SEP]'], 'cut by tokens, so a word may lose its last pieces');
+  t.strictSame(cut.wordIds, [null, 0, 1, null]);
+  t.strictSame(tok.encodeWords([]).tokens, ['[CLS]', '[SEP]']);
+  t.strictSame(tok.encodeWords(['[MASK]', 'x']).ids, [101, 103, 1060, 102], 'special tokens are matched inside words');
+
+  t.throws(() => tok.encodeWords('Paris Hilton' as unknown as string[]), { code: 'ERR_INVALID_ARG', message: "Expected an array of strings for words but received 'Paris Hilton' of type string" });
+  t.throws(() => tok.encodeWords(['a', 3 as unknown as string]), { code: 'ERR_INVALID_ARG', message: 'Expected a string for words[1] but received 3 of type number' });
+  t.throws(() => tok.encodeWords(['a'], { maxLength: 1 }), { code: 'ERR_INVALID_ARG', message: /an integer >= 2 .*for options\.maxLength/ });
+  t.throws(() => tok.encodeWords(['a'], { truncation: 'only_second' } as never), { code: 'ERR_INVALID_ARG', message: /options\.truncation/ });
+});
+
+t.test('encodeWords on byte-level BPE: every word gets the leading space of add_prefix_space=True', async (t) => {
+  const tok = await tokenizerFrom(t, robertaJson());
+  const e = tok.encodeWords(['hello', 'world', '!']);
+  // transformers (RobertaTokenizerFast, add_prefix_space=True, is_split_into_words=True) prefixes the first word too.
+  t.strictSame(e.tokens, ['<s>', 'Ġ', 'hello', 'Ġworld', 'Ġ', '!', '</s>']);
+  t.strictSame(e.wordIds, [null, 0, 0, 1, 2, 2, null]);
+  t.strictSame(tok.encodeWords([' world']).tokens, ['<s>', 'Ġworld', '</s>'], 'a word that starts with a space gets no second one');
+  const prefixed = robertaJson();
+  prefixed.pre_tokenizer.add_prefix_space = true;
+  t.strictSame((await tokenizerFrom(t, prefixed)).encodeWords(['hello', 'world']).tokens, ['<s>', 'Ġ', 'hello', 'Ġworld', '</s>'], 'the same when the pre-tokenizer adds the space itself');
+});
+
+const wnut = sharedPath('wnut17', 'train.conll');
+t.test('WNUT-17: word ids line up with the words, and each word labels its first token', { skip: bert.skip || wnut.skip }, async (t) => {
+  const tok = await loadTokenizer(bert.path);
+  const sentences = await readConll(wnut.path);
+  const tagList = buildTagList(sentences);
+  const encoded = encodeTagged(sentences, (words) => tok.encodeWords(words), tagList);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  let words = 0;
+  let labelled = 0;
+  const misaligned: number[] = [];
+  const mislabelled: number[] = [];
+  sentences.forEach((s, i) => {
+    const e = tok.encodeWords(s.tokens);
+    // The tokens of word w are, in order and contiguous, the tokens of w encoded alone.
+    const alone = s.tokens.map((w) => tok.encode(w).tokens.slice(1, -1));
+    if (!same(e.tokens.slice(1, -1), alone.flat()) || !same(e.wordIds, [null, ...alone.flatMap((toks, w) => toks.map(() => w)), null])) misaligned.push(i);
+    // The first token of each word carries its tag's id; every other position -100.
+    const want = e.wordIds.map((w, k) => (w === null || e.wordIds[k - 1] === w ? -100 : tagList.indexOf(s.tags[w]!)));
+    if (!same(encoded[i]!.labels, want) || !same(alignTokenLabels(s.tags.map((tag) => tagList.indexOf(tag)), e.wordIds), want)) mislabelled.push(i);
+    words += s.tokens.length;
+    labelled += want.filter((l) => l !== -100).length;
+  });
+  t.same(misaligned, [], 'sentences whose word ids do not line up');
+  t.same(mislabelled, [], 'sentences whose first tokens miss their labels');
+  t.equal(sentences.length, 3394);
+  t.equal(labelled, words, `all ${words} words have a token and a label`);
 });
