@@ -1,0 +1,131 @@
+/**
+ * The GPU checks as plain async functions: the tap tier (test/gpu/*.test.ts) runs them where CUDA is
+ * present, and `node dist/test/gpu/checks.js` runs them on the GPU machine, which has no dev
+ * dependencies (tap). Each check throws with a message on failure and returns a one-line detail.
+ */
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { native } from '../../lib/binding.js';
+import { info } from '../../lib/info.js';
+import type { LabeledBatch } from '../../lib/model/batch.js';
+import { loadModel } from '../../lib/model/model.js';
+import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
+import { Trainer } from '../../lib/train/trainer.js';
+import { Fixture, fixtureFolders } from '../helpers/fixtures.js';
+
+export interface GpuCheck {
+  name: string;
+  run(): Promise<string>;
+}
+
+function assert(ok: boolean, message: string): void {
+  if (!ok) throw new Error(message);
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function fixtureBatch(dir: string, task: string): Promise<LabeledBatch> {
+  const fx = new Fixture(join(dir, 'expected.safetensors'));
+  const shape = fx.shape('input_ids');
+  const b: LabeledBatch = {
+    inputIds: fx.i32('input_ids'),
+    attentionMask: fx.i32('attention_mask'),
+    tokenTypeIds: fx.i32('token_type_ids'),
+    batchSize: shape[0]!,
+    seqLen: shape[shape.length - 1]!,
+    numChoices: shape.length === 3 ? shape[1] : undefined,
+  };
+  if (fx.has('labels')) b.labels = task === 'regression' ? Float32Array.from(fx.f64('labels')) : fx.i32('labels');
+  if (fx.has('start_positions')) {
+    b.startPositions = fx.i32('start_positions');
+    b.endPositions = fx.i32('end_positions');
+  }
+  return b;
+}
+
+export const gpuChecks: GpuCheck[] = [
+  {
+    name: 'info() reports the CUDA devices',
+    async run() {
+      const i = info();
+      assert(i.cuda && i.cudaDeviceCount >= 1, `no CUDA device: ${JSON.stringify(i)}`);
+      return `${i.devices.map((d) => `${d.name} sm_${d.computeCapability}`).join(', ')}, libtorch ${i.torchVersion}`;
+    },
+  },
+  {
+    name: 'CUDA matmul',
+    async run() {
+      const r = await native().matmulBench(4096, 10, 'cuda');
+      assert(r.gflops > 1000, `${r.gflops} GFLOP/s`);
+      return `${Math.round(r.gflops)} GFLOP/s fp32`;
+    },
+  },
+  {
+    name: 'parity fixtures on CUDA: fp32 within 1e-3, bf16 within 5e-2',
+    async run() {
+      const worst: string[] = [];
+      for (const dir of fixtureFolders('parity')) {
+        const fx = new Fixture(join(dir, 'expected.safetensors'));
+        for (const [precision, tol] of [['fp32', 1e-3], ['bf16', 5e-2]] as const) {
+          const model = await loadModel(dir, { device: 'cuda' });
+          const out = await model.forward(await fixtureBatch(dir, model.task), { precision, outputHiddenStates: true });
+          const errs = [maxDiff(out.lastHiddenState, fx.f64('last_hidden_state')), fx.has('logits') ? maxDiff(out.logits, fx.f64('logits')) : 0];
+          out.hiddenStates!.forEach((h, i) => errs.push(maxDiff(h, fx.f64(`hidden_states.${i}`))));
+          const e = Math.max(...errs);
+          assert(e <= tol, `${basename(dir)} ${precision}: max abs error ${e}`);
+          worst.push(`${basename(dir)}/${precision} ${e.toExponential(1)}`);
+          model.dispose();
+        }
+      }
+      return worst.join('; ');
+    },
+  },
+  {
+    name: 'every method trains on CUDA in bf16 without NaN',
+    async run() {
+      const dir = join(fixtureFolders('parity').find((d) => d.endsWith('bert-sequence-classification'))!);
+      const parts: string[] = [];
+      for (const name of METHOD_NAMES) {
+        const model = await loadModel(dir, { device: 'cuda' });
+        const trainer = new Trainer({ model, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 }, precision: 'bf16' });
+        const batch = await fixtureBatch(dir, model.task);
+        let last = 0;
+        for (let i = 0; i < 5; i++) {
+          const r = await trainer.step(batch);
+          assert(!r.skipped && Number.isFinite(r.loss), `${name}: step ${i} loss ${r.loss}`);
+          last = r.loss;
+        }
+        parts.push(`${name} ${last.toFixed(3)}`);
+        trainer.dispose();
+        model.dispose();
+      }
+      return parts.join(', ');
+    },
+  },
+];
+
+/** Runs the checks, printing one line each; resolves to the number of failures. */
+export async function runGpuChecks(filter?: (c: GpuCheck) => boolean): Promise<number> {
+  let failed = 0;
+  for (const c of gpuChecks.filter(filter ?? (() => true))) {
+    try {
+      console.log(`ok   ${c.name}: ${await c.run()}`);
+    } catch (err) {
+      failed++;
+      console.log(`FAIL ${c.name}: ${(err as Error).message}`);
+    }
+  }
+  return failed;
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const kernelsOnly = process.argv.includes('--kernels-only');
+  runGpuChecks(kernelsOnly ? (c) => /kernel/i.test(c.name) : undefined).then((n) => {
+    console.log(n ? `${n} GPU check(s) failed` : 'all GPU checks passed');
+    process.exitCode = n ? 1 : 0;
+  });
+}
