@@ -16,9 +16,9 @@ node scripts/build-native.mjs > /tmp/build.log 2>&1 || { tail -40 /tmp/build.log
 log "info"
 node -e "import('./dist/lib/index.js').then(m => console.log(JSON.stringify(m.info())))"
 log "gpu checks"
-node dist/test/gpu/checks.js
+node dist/bench/gpu-checks.js
 if command -v compute-sanitizer > /dev/null; then
-  compute-sanitizer --tool memcheck node dist/test/gpu/checks.js --kernels-only > /tmp/memcheck.log 2>&1
+  compute-sanitizer --tool memcheck node dist/bench/gpu-checks.js --kernels-only > /tmp/memcheck.log 2>&1
   log "memcheck: $(grep -E 'ERROR SUMMARY' /tmp/memcheck.log | tail -1)"
 fi
 log "reference vs transformers"

@@ -1,10 +1,9 @@
 /**
  * The GPU checks as plain async functions: the tap tier (test/gpu/*.test.ts) runs them where CUDA is
- * present, and `node dist/test/gpu/checks.js` runs them on the GPU machine, which has no dev
+ * present, and `node dist/bench/gpu-checks.js` runs them on the GPU machine, which has no dev
  * dependencies (tap). Each check throws with a message on failure and returns a one-line detail.
  */
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { native } from '../../lib/binding.js';
 import { info } from '../../lib/info.js';
 import type { LabeledBatch } from '../../lib/model/batch.js';
@@ -120,12 +119,4 @@ export async function runGpuChecks(filter?: (c: GpuCheck) => boolean): Promise<n
     }
   }
   return failed;
-}
-
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const kernelsOnly = process.argv.includes('--kernels-only');
-  runGpuChecks(kernelsOnly ? (c) => /kernel/i.test(c.name) : undefined).then((n) => {
-    console.log(n ? `${n} GPU check(s) failed` : 'all GPU checks passed');
-    process.exitCode = n ? 1 : 0;
-  });
 }
