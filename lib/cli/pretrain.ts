@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpus.js';
-import { Trainer } from '../train/trainer.js';
 import { type Command, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
+import { interruptOnSigint, reportInterrupted, trainerFromArgs } from './training-run.js';
 import { modelFromArgs } from './train.js';
 
 const PRETRAIN_METHODS = ['vanilla', 'alum', 'creat', 'freelb', 'pgd'];
@@ -70,23 +70,8 @@ export const pretrain: Command = {
     });
     if (data.length === 0) throw new UsageError(`the corpus holds ${data.sequences} sequences of ${seqLen} tokens: fewer than one batch of ${batchSize}`);
     const progress = progressCallback({ logFile: join(out, 'metrics.jsonl'), examplesPerStep: batchSize, quiet: args.quiet === true, label: `mlm ${method.name}` });
-    const trainer = new Trainer({
-      model,
-      method,
-      optimizer: { name: 'adamw', lr: numberFlag(args, 'lr', 5e-4, { min: 0 }), weightDecay: numberFlag(args, 'weight-decay', 0.01, { min: 0 }) },
-      scheduler: { name: 'linear', warmupRatio: numberFlag(args, 'warmup-ratio', 0.06, { min: 0, max: 1 }) },
-      maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
-      seed,
-      precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
-      callbacks: [progress],
-    });
-    const abort = new AbortController();
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130);
-      process.stderr.write('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-      abort.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const trainer = trainerFromArgs(args, model, method, [progress], 5e-4);
+    const interrupt = interruptOnSigint();
     const t0 = performance.now();
     try {
       const result = await trainer.fit(data, {
@@ -94,13 +79,12 @@ export const pretrain: Command = {
         epochs: 1_000_000,
         saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
         outputDir: out,
-        signal: abort.signal,
+        signal: interrupt.signal,
         resumeFrom: typeof args.resume === 'string' ? args.resume : undefined,
       });
       progress.stop();
       if (result.stopReason === 'aborted') {
-        console.error(`interrupted at step ${result.state.globalStep}: checkpoint saved in ${join(out, `checkpoint-${result.state.globalStep}`)}; resume with --resume`);
-        return 130;
+        return reportInterrupted(out, result.state.globalStep);
       }
       const last = result.state.logHistory.filter((l) => typeof l.loss === 'number').at(-1);
       const seconds = (performance.now() - t0) / 1000;
@@ -116,7 +100,7 @@ export const pretrain: Command = {
       );
       return 0;
     } finally {
-      process.off('SIGINT', onSigint);
+      interrupt.release();
       trainer.dispose();
       model.dispose();
     }

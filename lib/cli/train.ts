@@ -6,10 +6,10 @@ import { createModel, loadModel, type Model, sizedConfig } from '../model/model.
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { Trainer } from '../train/trainer.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
+import { interruptOnSigint, reportInterrupted, trainerFromArgs } from './training-run.js';
 import { CLI_TASKS, taskSpec } from './task-data.js';
 
 function need(args: ParsedArgs, flag: string): string {
@@ -100,24 +100,8 @@ export const train: Command = {
     const dev = devFile ? (await spec.load(devFile, tokenizer, { ...load, labels })).evaluator(64) : undefined;
     const logFile = join(out, 'metrics.jsonl');
     const progress = progressCallback({ logFile, examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
-    const trainer = new Trainer({
-      model,
-      method,
-      optimizer: { name: 'adamw', lr: numberFlag(args, 'lr', 5e-5, { min: 0 }), weightDecay: numberFlag(args, 'weight-decay', 0.01, { min: 0 }) },
-      scheduler: { name: 'linear', warmupRatio: numberFlag(args, 'warmup-ratio', 0.06, { min: 0, max: 1 }) },
-      maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
-      seed,
-      precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
-      callbacks: [progress],
-    });
-    // Ctrl-C: finish the running step, checkpoint, exit 130.
-    const abort = new AbortController();
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130);
-      process.stderr.write('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-      abort.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const trainer = trainerFromArgs(args, model, method, [progress], 5e-5);
+    const interrupt = interruptOnSigint();
     const t0 = performance.now();
     try {
       const resume = typeof args.resume === 'string' ? args.resume : undefined;
@@ -129,14 +113,13 @@ export const train: Command = {
         evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
         saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
         outputDir: out,
-        signal: abort.signal,
+        signal: interrupt.signal,
         resumeFrom: resume,
       });
       progress.stop();
       const seconds = (performance.now() - t0) / 1000;
       if (result.stopReason === 'aborted') {
-        console.error(`interrupted at step ${result.state.globalStep}: checkpoint saved in ${join(out, `checkpoint-${result.state.globalStep}`)}; resume with --resume`);
-        return 130;
+        return reportInterrupted(out, result.state.globalStep);
       }
       const rows: [string, string][] = [
         ['task', spec.name],
@@ -154,7 +137,7 @@ export const train: Command = {
       if (err instanceof AdvtrainError || err instanceof UsageError) throw err;
       throw err;
     } finally {
-      process.off('SIGINT', onSigint);
+      interrupt.release();
       trainer.dispose();
       model.dispose();
     }

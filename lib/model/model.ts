@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { native, type NativeForwardOutput, type NativeModel } from '../binding.js';
+import { native, type NativeAttackResult, type NativeForwardOutput, type NativeModel } from '../binding.js';
 import { resolveDevice, type DeviceName } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -71,22 +71,9 @@ export interface AttackOptions {
   keepDelta?: boolean;
 }
 
-/** Per-example results of {@link Model.attack}. */
-export interface AttackResult {
-  cleanLoss: Float32Array;
-  /** The largest loss seen during the attack. */
-  maxLoss: Float32Array;
-  /** Loss at the final perturbation. */
-  finalLoss: Float32Array;
-  cleanLogits: Float32Array;
-  /** Logits at the final perturbation. */
-  advLogits: Float32Array;
-  logitsShape: number[];
-  iterations: Float32Array;
-  /** Final per-row perturbation norm. */
-  deltaNorm: Float32Array;
-  delta?: Float32Array;
-}
+/** Per-example results of {@link Model.attack}: clean, largest and final losses, clean and final logits
+ * (`logitsShape`), iterations run, final per-row perturbation norm, and the perturbation with `keepDelta`. */
+export type AttackResult = NativeAttackResult;
 
 export interface ForwardOutput {
   /** Task logits, row-major with shape `logitsShape` (absent for a base model without pooler). */

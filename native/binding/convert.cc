@@ -40,6 +40,17 @@ Batch batchFromJs(const Napi::Object& o) {
   return b;
 }
 
+TensorSource tensorSourceFromJs(const Napi::Object& e) {
+  TensorSource s;
+  s.file = e.Get("file").As<Napi::String>();
+  s.name = e.Get("key").As<Napi::String>();
+  s.dtype = e.Get("dtype").As<Napi::String>();
+  s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
+  s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
+  s.end = e.Get("end").As<Napi::Number>().Int64Value();
+  return s;
+}
+
 Napi::Float32Array toFloat32Array(Napi::Env env, const at::Tensor& t) {
   Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(t.numel()));
   if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<float>(), t.numel() * sizeof(float));

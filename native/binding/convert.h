@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
 #include "model/batch.h"
 
 namespace advtrain {
@@ -18,6 +19,9 @@ at::Tensor floatFromFloat32Array(const Napi::Value& v, int64_t n);
 
 // The batch object lib/model/batch.ts builds (already validated): typed arrays plus sizes.
 Batch batchFromJs(const Napi::Object& o);
+
+// { file, key, dtype, shape, begin, end } as lib/model/safetensors.ts validated it.
+TensorSource tensorSourceFromJs(const Napi::Object& e);
 
 // A float32 contiguous CPU tensor into a new Float32Array.
 Napi::Float32Array toFloat32Array(Napi::Env env, const at::Tensor& t);

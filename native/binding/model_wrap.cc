@@ -181,14 +181,7 @@ Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
     std::vector<std::pair<std::string, TensorSource>> jobs;
     for (uint32_t i = 0; i < entries.Length(); ++i) {
       Napi::Object e = entries.Get(i).As<Napi::Object>();
-      TensorSource s;
-      s.file = e.Get("file").As<Napi::String>();
-      s.name = e.Get("key").As<Napi::String>();
-      s.dtype = e.Get("dtype").As<Napi::String>();
-      s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
-      s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
-      s.end = e.Get("end").As<Napi::Number>().Int64Value();
-      jobs.emplace_back(e.Get("param").As<Napi::String>(), std::move(s));
+      jobs.emplace_back(e.Get("param").As<Napi::String>(), tensorSourceFromJs(e));
     }
     auto lease = h->busy.acquire("loadTensors");
     return PromiseWorker<int>::start(

@@ -154,17 +154,7 @@ Napi::Value TrainerWrap::LoadState(const Napi::CallbackInfo& info) {
     auto st = live("loadState");
     Napi::Array entries = info[0].As<Napi::Array>();
     std::vector<TensorSource> sources;
-    for (uint32_t i = 0; i < entries.Length(); ++i) {
-      Napi::Object e = entries.Get(i).As<Napi::Object>();
-      TensorSource s;
-      s.file = e.Get("file").As<Napi::String>();
-      s.name = e.Get("key").As<Napi::String>();
-      s.dtype = e.Get("dtype").As<Napi::String>();
-      s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
-      s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
-      s.end = e.Get("end").As<Napi::Number>().Int64Value();
-      sources.push_back(std::move(s));
-    }
+    for (uint32_t i = 0; i < entries.Length(); ++i) sources.push_back(tensorSourceFromJs(entries.Get(i).As<Napi::Object>()));
     auto lease = st->model->busy.acquire("loadState");
     return PromiseWorker<int>::start(
         env,

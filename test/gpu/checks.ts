@@ -6,11 +6,10 @@
 import { basename, join } from 'node:path';
 import { native } from '../../lib/binding.js';
 import { info } from '../../lib/info.js';
-import type { LabeledBatch } from '../../lib/model/batch.js';
 import { loadModel } from '../../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
 import { Trainer } from '../../lib/train/trainer.js';
-import { Fixture, fixtureFolders } from '../helpers/fixtures.js';
+import { Fixture, fixtureBatch, fixtureFolders } from '../helpers/fixtures.js';
 
 export interface GpuCheck {
   name: string;
@@ -25,25 +24,6 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
-}
-
-async function fixtureBatch(dir: string, task: string): Promise<LabeledBatch> {
-  const fx = new Fixture(join(dir, 'expected.safetensors'));
-  const shape = fx.shape('input_ids');
-  const b: LabeledBatch = {
-    inputIds: fx.i32('input_ids'),
-    attentionMask: fx.i32('attention_mask'),
-    tokenTypeIds: fx.i32('token_type_ids'),
-    batchSize: shape[0]!,
-    seqLen: shape[shape.length - 1]!,
-    numChoices: shape.length === 3 ? shape[1] : undefined,
-  };
-  if (fx.has('labels')) b.labels = task === 'regression' ? Float32Array.from(fx.f64('labels')) : fx.i32('labels');
-  if (fx.has('start_positions')) {
-    b.startPositions = fx.i32('start_positions');
-    b.endPositions = fx.i32('end_positions');
-  }
-  return b;
 }
 
 export const gpuChecks: GpuCheck[] = [
@@ -71,7 +51,7 @@ export const gpuChecks: GpuCheck[] = [
         const fx = new Fixture(join(dir, 'expected.safetensors'));
         for (const [precision, tol] of [['fp32', 1e-3], ['bf16', 5e-2]] as const) {
           const model = await loadModel(dir, { device: 'cuda' });
-          const out = await model.forward(await fixtureBatch(dir, model.task), { precision, outputHiddenStates: true });
+          const out = await model.forward(fixtureBatch(fx, model.task), { precision, outputHiddenStates: true });
           const errs = [maxDiff(out.lastHiddenState, fx.f64('last_hidden_state')), fx.has('logits') ? maxDiff(out.logits, fx.f64('logits')) : 0];
           out.hiddenStates!.forEach((h, i) => errs.push(maxDiff(h, fx.f64(`hidden_states.${i}`))));
           const e = Math.max(...errs);
@@ -91,7 +71,7 @@ export const gpuChecks: GpuCheck[] = [
       for (const name of METHOD_NAMES) {
         const model = await loadModel(dir, { device: 'cuda' });
         const trainer = new Trainer({ model, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 }, precision: 'bf16' });
-        const batch = await fixtureBatch(dir, model.task);
+        const batch = fixtureBatch(new Fixture(join(dir, 'expected.safetensors')), model.task);
         let last = 0;
         for (let i = 0; i < 5; i++) {
           const r = await trainer.step(batch);

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LabeledBatch } from '../../lib/model/batch.js';
 import { readFloat64, readSafetensorsHeader, type SafetensorsHeader } from '../../lib/model/safetensors.js';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -39,4 +40,23 @@ export class Fixture {
 
 export function readJson(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+/** The batch (inputs and targets) stored in a parity fixture's expected.safetensors. */
+export function fixtureBatch(fx: Fixture, task: string): LabeledBatch {
+  const shape = fx.shape('input_ids');
+  const b: LabeledBatch = {
+    inputIds: fx.i32('input_ids'),
+    attentionMask: fx.i32('attention_mask'),
+    tokenTypeIds: fx.i32('token_type_ids'),
+    batchSize: shape[0]!,
+    seqLen: shape[shape.length - 1]!,
+    numChoices: shape.length === 3 ? shape[1] : undefined,
+  };
+  if (fx.has('labels')) b.labels = task === 'regression' ? Float32Array.from(fx.f64('labels')) : fx.i32('labels');
+  if (fx.has('start_positions')) {
+    b.startPositions = fx.i32('start_positions');
+    b.endPositions = fx.i32('end_positions');
+  }
+  return b;
 }

@@ -3,9 +3,8 @@
 // which). advtrain runs the same float32 weights on the CPU in float32: max abs error < 1e-4.
 import { basename, join } from 'node:path';
 import t from 'tap';
-import type { LabeledBatch } from '../../lib/model/batch.js';
 import { loadModel } from '../../lib/model/model.js';
-import { Fixture, fixtureFolders, readJson } from '../helpers/fixtures.js';
+import { Fixture, fixtureBatch, fixtureFolders, readJson } from '../helpers/fixtures.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { maxDiff } from '../helpers/params.js';
 
@@ -20,21 +19,7 @@ for (const dir of fixtureFolders('parity')) {
     const model = await loadModel(dir);
     t.same(model.loadReport.missingKeys, [], 'every parameter comes from the checkpoint');
     t.equal(model.task, meta.task);
-    const idsShape = fx.shape('input_ids');
-    const mc = idsShape.length === 3;
-    const batch: LabeledBatch = {
-      inputIds: fx.i32('input_ids'),
-      attentionMask: fx.i32('attention_mask'),
-      tokenTypeIds: fx.i32('token_type_ids'),
-      batchSize: idsShape[0]!,
-      seqLen: idsShape[idsShape.length - 1]!,
-      numChoices: mc ? idsShape[1] : undefined,
-    };
-    if (fx.has('labels')) batch.labels = model.task === 'regression' ? Float32Array.from(fx.f64('labels')) : fx.i32('labels');
-    if (fx.has('start_positions')) {
-      batch.startPositions = fx.i32('start_positions');
-      batch.endPositions = fx.i32('end_positions');
-    }
+    const batch = fixtureBatch(fx, model.task);
     const out = await model.forward(batch, { outputHiddenStates: true, outputAttentions: true });
     const report: Record<string, number> = {};
     report.last_hidden_state = maxDiff(out.lastHiddenState, fx.f64('last_hidden_state'));
