@@ -15,6 +15,7 @@
 #include "binding/addon_data.h"
 #include "binding/errors.h"
 #include "binding/exports.h"
+#include "binding/kernel_check.h"
 #include "binding/worker.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -146,6 +147,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulBench", Napi::Function::New(env, MatmulBench, "matmulBench"));
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
+  testing.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
   exports.Set("testing", testing);
   registerExports(env, exports);
   return exports;

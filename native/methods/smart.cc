@@ -12,6 +12,7 @@
 // after every update, and mu * symKL(f(x; theta), sg(f(x; theta~))) added to the loss; the teacher
 // runs in eval mode (no dropout) and is saved in checkpoints.
 #include "common/error.h"
+#include "kernels/token_normalize.h"
 #include "methods/divergence.h"
 #include "methods/perturbation.h"
 #include "methods/registry.h"
@@ -19,12 +20,6 @@
 namespace advtrain {
 
 namespace {
-
-at::Tensor normalise(const at::Tensor& v, const std::string& mode, double eps) {
-  if (mode == "l2-token") return v / (v.norm(2, {-1}, true) + eps);
-  if (mode == "inf-example") return v / (v.abs().amax({1, 2}, true) + eps);
-  return v / (v.abs().amax({-1}, true) + eps);  // inf-token
-}
 
 class Smart : public Method {
  public:
@@ -57,9 +52,16 @@ class Smart : public Method {
       at::Tensor attack = divergence(model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits, cleanLogits, b, task, Detach::None);
       at::Tensor g = gradWrt(attack, xi);
       // No host sync: a non-finite gradient zeroes `ok`, which removes the term below.
-      ok = ok * g.isfinite().all().to(at::kFloat);
-      at::Tensor next = normalise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
-      xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
+      if (o_.normalize == "inf-example") {
+        ok = ok * g.isfinite().all().to(at::kFloat);
+        at::Tensor v = xi.detach() + o_.stepSize * g;
+        at::Tensor next = v / (v.abs().amax({1, 2}, true) + o_.normEps) * mask;
+        xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
+      } else {
+        NormalizedStep next = tokenNormalize(xi, g, mask, o_.stepSize, o_.normEps, o_.normalize == "l2-token" ? Norm::L2 : Norm::Linf);
+        ok = ok * next.finite;
+        xi = next.xi.requires_grad_(true);
+      }
     }
     xi = xi.detach();
     record(xi);

@@ -1,0 +1,75 @@
+// Helpers of the CPU twins: float32 accumulation over float / bfloat16 data, NaN-propagating max
+// (as at::amax), and sums in eight lanes that g++ vectorises without -ffast-math.
+#pragma once
+#include <c10/util/BFloat16.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/common.h"
+
+namespace advtrain::kernels::cpu {
+
+inline float load(float x) { return x; }
+inline float load(c10::BFloat16 x) { return static_cast<float>(x); }
+
+// c10::BFloat16(float) rounds to nearest even, as __float2bfloat16 does on the GPU.
+template <typename T>
+inline T store(float x) {
+  return static_cast<T>(x);
+}
+
+inline float maxNan(float a, float b) { return (a > b || std::isnan(a)) ? a : b; }
+
+// Sum of term(j) for j in [0, n): eight independent float lanes, combined in a fixed order.
+template <typename Term>
+inline float laneSum(int64_t n, Term term) {
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int k = 0; k < 8; ++k) acc[k] += term(j + k);
+  }
+  for (int k = 0; j < n; ++j, ++k) acc[k] += term(j);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Max of |term(j)| for j in [0, n), NaN-propagating (as at::amax); 0 for n = 0. Eight lanes of plain
+// maxima, which the compiler vectorises, with a poison sum (v * 0 is NaN for NaN and inf); a poisoned
+// row takes the exact scalar loop.
+template <typename Term>
+inline float laneMaxAbs(int64_t n, Term term) {
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, poison[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const float v = std::fabs(term(j + k));
+      acc[k] = acc[k] > v ? acc[k] : v;
+      poison[k] += v * 0.f;
+    }
+  }
+  float top = 0.f, bad = 0.f;
+  for (int k = 0; k < 8; ++k) top = top > acc[k] ? top : acc[k], bad += poison[k];
+  for (; j < n; ++j) top = maxNan(std::fabs(term(j)), top);
+  if (bad == 0.f) return top;
+  top = 0.f;
+  for (j = 0; j < n; ++j) top = maxNan(std::fabs(term(j)), top);
+  return top;
+}
+
+// expm1(t) for |t| <= 1/32 by its Taylor series to t^6 (truncation below 1e-13 relative): a few
+// multiply-adds the compiler vectorises, where std::expm1 is a scalar call.
+inline float expm1Small(float t) {
+  return t * (1.f + t * (1.f / 2 + t * (1.f / 6 + t * (1.f / 24 + t * (1.f / 120 + t * (1.f / 720))))));
+}
+
+// Calls fn with a value of the element type `t` names (float or c10::BFloat16).
+template <typename Fn>
+inline void withType(DType t, Fn fn) {
+  if (t == DType::BFloat16) {
+    fn(c10::BFloat16());
+  } else {
+    fn(0.f);
+  }
+}
+
+}  // namespace advtrain::kernels::cpu
