@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/common.h"
 
@@ -33,27 +34,33 @@ inline float laneSum(int64_t n, Term term) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// Max of |term(j)| for j in [0, n), NaN-propagating (as at::amax); 0 for n = 0. Eight lanes of plain
-// maxima, which the compiler vectorises, with a poison sum (v * 0 is NaN for NaN and inf); a poisoned
-// row takes the exact scalar loop.
+// Max of |term(j)| for j in [0, n), NaN-propagating (as at::amax); 0 for n = 0. Non-negative floats
+// order as their bit patterns, with NaN above inf: eight lanes of integer maxima, which the compiler
+// vectorises (float max with NaN propagation it does not).
 template <typename Term>
 inline float laneMaxAbs(int64_t n, Term term) {
-  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, poison[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  auto bits = [](float v) {
+    int32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  int32_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
     for (int k = 0; k < 8; ++k) {
-      const float v = std::fabs(term(j + k));
-      acc[k] = acc[k] > v ? acc[k] : v;
-      poison[k] += v * 0.f;
+      const int32_t b = bits(std::fabs(term(j + k)));
+      acc[k] = acc[k] > b ? acc[k] : b;
     }
   }
-  float top = 0.f, bad = 0.f;
-  for (int k = 0; k < 8; ++k) top = top > acc[k] ? top : acc[k], bad += poison[k];
-  for (; j < n; ++j) top = maxNan(std::fabs(term(j)), top);
-  if (bad == 0.f) return top;
-  top = 0.f;
-  for (j = 0; j < n; ++j) top = maxNan(std::fabs(term(j)), top);
-  return top;
+  for (int k = 0; j < n; ++j, ++k) {
+    const int32_t b = bits(std::fabs(term(j)));
+    acc[k] = acc[k] > b ? acc[k] : b;
+  }
+  int32_t top = 0;
+  for (int32_t b : acc) top = top > b ? top : b;
+  float out;
+  std::memcpy(&out, &top, sizeof out);
+  return out;
 }
 
 // expm1(t) for |t| <= 1/32 by its Taylor series to t^6 (truncation below 1e-13 relative): a few
