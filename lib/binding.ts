@@ -100,6 +100,56 @@ export interface NativeTrainer {
   readonly stepCount: number;
 }
 
+/** The fused kernels testing.kernelCheck knows (native/kernels/). */
+export type NativeKernelName = 'ascendProject' | 'tokenAwareStep' | 'representationCosine' | 'tokenNormalize' | 'symmetricKl';
+
+/**
+ * Sizes and knobs of one kernel check (native/binding/kernel_check.cc). Tensors are [n, l, d]; for
+ * symmetricKl the logits are n * l rows of d classes.
+ */
+export interface NativeKernelCheckOptions {
+  n: number;
+  l: number;
+  d: number;
+  dtype?: 'float32' | 'bfloat16';
+  device?: string;
+  seed?: number;
+  /** ascendProject, tokenNormalize */
+  norm?: 'l2' | 'linf';
+  stepSize?: number;
+  /** The projection radius (ascendProject, tokenAwareStep; 0: none) or the division guard (tokenNormalize). */
+  epsilon?: number;
+  /** representationCosine: the first token only. */
+  cls?: boolean;
+  /** symmetricKl: the stop-gradient variant. */
+  detach?: 'none' | 'each';
+  /** symmetricKl: b = a + spread * noise. */
+  spread?: number;
+  /** tokenNormalize: an infinite gradient entry. */
+  nonFinite?: boolean;
+}
+
+/**
+ * Kernel vs float64 reference: max abs difference, and the worst row's (last dimension) max abs difference
+ * over its max abs reference value.
+ */
+export interface NativeKernelCheckResult {
+  absError: number;
+  relError: number;
+  /** Autograd functions: gradients vs autograd through the reference. */
+  gradAbsError?: number;
+  gradRelError?: number;
+  /** Non-finite entries in the kernel's outputs (and gradients). */
+  nonFinite: number;
+  /** Entries compared. */
+  outputs: number;
+  /** representationCosine: the reference's written-out libtorch 1.13 cosine vs at::cosine_similarity (relative). */
+  builtinError?: number;
+  /** tokenNormalize: the kernel's and the reference's all-finite flags. */
+  finite?: number;
+  referenceFinite?: number;
+}
+
 /** The native surface; grown by each exposed class (see native/binding/exports.cc). */
 export interface NativeAddon {
   createModel(config: object, options: { device: string; dtype: string; seed: number }): Promise<NativeModel>;
@@ -110,6 +160,7 @@ export interface NativeAddon {
   memory(device: string, reset?: boolean): { peakMB: number };
   testing: {
     raise(kind: string): Promise<void>;
+    kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;
   };
 }
 

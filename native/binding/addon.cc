@@ -17,6 +17,7 @@
 #include "binding/addon_data.h"
 #include "binding/errors.h"
 #include "binding/exports.h"
+#include "binding/kernel_check.h"
 #include "binding/worker.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -165,6 +166,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory, "memory"));
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
+  testing.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
   exports.Set("testing", testing);
   registerExports(env, exports);
   return exports;

@@ -36,9 +36,9 @@ class Alum : public Method {
       at::Tensor attack = task == Task::Regression ? at::pow(adv - clean.logits.detach(), 2).mean()
                                                    : klDivergence(distributionRows(adv, b, task), cleanRows);
       at::Tensor g = gradWrt(attack, xi);
-      ok = ok * g.isfinite().all().to(at::kFloat);  // a non-finite attack drops the term, without a host sync
-      at::Tensor next = normaliseNoise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
-      xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
+      NormalizedStep next = noiseStep(xi, g, mask, o_.normalize, o_.stepSize, o_.normEps);
+      ok = ok * next.finite;  // a non-finite attack drops the term, without a host sync
+      xi = next.xi.requires_grad_(true);
     }
     xi = xi.detach();
     record(xi);

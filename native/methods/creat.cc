@@ -11,6 +11,7 @@
 // batch size. The official start N(0, 1) * 1e-2 is mostly random at eps .1; we use FreeLB's masked
 // l2 start scaled by initMag. With a zero start the cosine has no gradient at the first ascent (it is
 // at its maximum), so steps 1 from zero equals AT. creatMinus: the ablation maximising -tau * S only.
+#include "kernels/representation_cosine.h"
 #include "methods/perturbation.h"
 #include "methods/registry.h"
 
@@ -36,7 +37,7 @@ class Creat : public Method {
       at::Tensor similarity = representationCosine(anchor, a.sequence, mask, cls_);
       at::Tensor objective = -o_.tau * similarity;
       if (!o_.creatMinus) objective = model.loss(a.logits, b) + objective;
-      delta = project(ascend(delta, gradWrt(objective, delta), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
+      delta = ascendProject(delta, gradWrt(objective, delta), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     delta = delta.detach();
     record(delta);

@@ -19,10 +19,7 @@ at::Tensor klDivergence(const at::Tensor& inputRows, const at::Tensor& targetRow
 
 at::Tensor divergence(const at::Tensor& logitsA, const at::Tensor& logitsB, const Batch& b, Task task, Detach detach) {
   if (task == Task::Regression) return at::pow(logitsA - logitsB, 2).mean();
-  at::Tensor a = distributionRows(logitsA, b, task);
-  at::Tensor c = distributionRows(logitsB, b, task);
-  if (detach == Detach::Each) return klDivergence(a, c.detach()) + klDivergence(c, a.detach());
-  return klDivergence(a, c) + klDivergence(c, a);
+  return symmetricKl(distributionRows(logitsA, b, task), distributionRows(logitsB, b, task), detach);
 }
 
 }  // namespace advtrain

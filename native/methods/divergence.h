@@ -3,6 +3,7 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include "kernels/symmetric_kl.h"
 #include "model/batch.h"
 #include "model/config.h"
 
@@ -13,14 +14,12 @@ namespace advtrain {
 // over positions [2N, L]. Regression is not a distribution (see divergence()).
 at::Tensor distributionRows(const at::Tensor& logits, const Batch& b, Task task);
 
-// KL(p_target || p_input), summed over classes, averaged over rows ("batchmean").
+// KL(p_target || p_input), summed over classes, averaged over rows ("batchmean"): ALUM's attack objective.
 at::Tensor klDivergence(const at::Tensor& inputRows, const at::Tensor& targetRows);
-
-enum class Detach { None, Each };
 
 // Symmetric divergence between two passes' logits: KL(p_b || p_a) + KL(p_a || p_b). With Detach::Each
 // each direction stops the gradient through its target (SMART's SymKlCriterion); Detach::None lets it
-// flow through both (R3F). Regression: mean squared difference.
+// flow through both (R3F); the fused symmetricKl (kernels/symmetric_kl.h). Regression: mean squared difference.
 at::Tensor divergence(const at::Tensor& logitsA, const at::Tensor& logitsB, const Batch& b, Task task, Detach detach);
 
 }  // namespace advtrain

@@ -30,7 +30,7 @@ class FreeAt : public Method {
       ctx.applyUpdate();
       total = total + loss.detach() / static_cast<double>(o_.replays);
       last = loss;
-      delta = project(ascend(delta.detach(), g, mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
+      delta = ascendProject(delta, g, mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     record(delta);
     StepMetrics m;

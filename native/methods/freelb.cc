@@ -44,7 +44,7 @@ class FreeLb : public Method {
       total = total + loss.detach() * advWeight;
       last = loss;
       if (t == passes - 1) break;
-      delta = project(ascend(delta, delta.grad(), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
+      delta = ascendProject(delta, delta.grad(), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     record(delta);
     m.set("loss", total);

@@ -2,7 +2,6 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
-#include <cmath>
 #include <mutex>
 
 #include "common/error.h"
@@ -36,41 +35,12 @@ at::Tensor exampleNorm(const at::Tensor& x, Norm norm) {
   return norm == Norm::L2 ? flat.norm(2, {1}) : flat.abs().amax({1});
 }
 
-at::Tensor ascend(const at::Tensor& delta, const at::Tensor& grad, const at::Tensor& mask, double stepSize, Norm norm) {
-  at::NoGradGuard noGrad;
-  at::Tensor g = grad * mask;
-  at::Tensor denom = exampleNorm(g, norm).clamp_min(1e-8).view({-1, 1, 1});
-  return (delta + stepSize * g / denom).detach();
-}
-
-at::Tensor project(const at::Tensor& delta, double epsilon, Norm norm) {
-  if (epsilon <= 0.0) return delta;
-  at::NoGradGuard noGrad;
-  if (norm == Norm::Linf) return delta.clamp(-epsilon, epsilon).detach();
-  at::Tensor n = exampleNorm(delta, Norm::L2);
-  // FreeLB: reweight only the examples outside the ball.
-  at::Tensor factor = at::where(n > epsilon, epsilon / n.clamp_min(1e-30), at::ones_like(n));
-  return (delta * factor.view({-1, 1, 1}).to(delta.scalar_type())).detach();
-}
-
-at::Tensor normaliseNoise(const at::Tensor& v, const std::string& mode, double eps) {
-  if (mode == "l2-token") return v / (v.norm(2, {-1}, true) + eps);
-  if (mode == "inf-example") return v / (v.abs().amax({1, 2}, true) + eps);
-  return v / (v.abs().amax({-1}, true) + eps);  // inf-token
-}
-
-at::Tensor representationCosine(const at::Tensor& clean, const at::Tensor& perturbed, const at::Tensor& mask, bool cls,
-                                at::Tensor* perExample) {
-  at::Tensor per;
-  if (cls) {
-    per = at::cosine_similarity(clean.select(1, 0), perturbed.select(1, 0), 1, 1e-8);
-  } else {
-    at::Tensor cos = at::cosine_similarity(clean, perturbed, 2, 1e-8);  // [N, L]
-    at::Tensor m = mask.squeeze(-1);
-    per = (cos * m).sum(1) / m.sum(1).clamp_min(1.0);
-  }
-  if (perExample) *perExample = per;
-  return per.mean();
+NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at::Tensor& mask, const std::string& mode, double stepSize,
+                         double eps) {
+  if (mode != "inf-example") return tokenNormalize(xi.detach(), grad, mask, stepSize, eps, mode == "l2-token" ? Norm::L2 : Norm::Linf);
+  at::Tensor v = xi.detach() + stepSize * grad;
+  at::Tensor next = v / (v.abs().amax({1, 2}, true) + eps) * mask;
+  return {at::where(next.isfinite(), next, at::zeros_like(next)), grad.isfinite().all().to(at::kFloat)};
 }
 
 at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf) {

@@ -1,15 +1,16 @@
-// Shared pieces of the embedding-space methods: masks, random starts, per-example norms, the
-// normalised ascent step and the projection onto the epsilon-ball, dropout replay, representation cosine.
+// Shared pieces of the embedding-space methods: masks, random starts, per-example norms, dropout
+// replay; the fused ascent step and projection (ascendProject) comes with kernels/ascent_step.h.
 #pragma once
 #include <ATen/ATen.h>
 
+#include "kernels/ascent_step.h"
 #include "model/batch.h"
 #include "model/layers.h"
+#include "kernels/token_normalize.h"
 #include "model/transformer.h"
 
 namespace advtrain {
 
-enum class Norm { L2, Linf };
 Norm normOf(const std::string& s);
 
 // [N, L, 1] float mask of real tokens.
@@ -24,20 +25,10 @@ at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, con
 // Per-example norm over all L x D entries: [N].
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm);
 
-// delta + stepSize * g / max(||g||, 1e-8) on real tokens (l2: Frobenius per example; linf: max abs per example).
-at::Tensor ascend(const at::Tensor& delta, const at::Tensor& grad, const at::Tensor& mask, double stepSize, Norm norm);
-
-// Onto the epsilon-ball: l2 rescales examples whose norm exceeds epsilon; linf clamps. epsilon 0: unchanged.
-at::Tensor project(const at::Tensor& delta, double epsilon, Norm norm);
-
-// SMART/ALUM's normalisation of the noise: per-token l-inf ("inf-token"), per-token l2 ("l2-token") or
-// per-example l-inf ("inf-example"), with eps guarding the division (there is no epsilon-ball).
-at::Tensor normaliseNoise(const at::Tensor& v, const std::string& mode, double eps);
-
-// Mean over examples of the mean cosine over real tokens ("tokens") or of the first token ("cls")
-// between two final representations [N, L, H]; per-example values in `perExample` when given.
-at::Tensor representationCosine(const at::Tensor& clean, const at::Tensor& perturbed, const at::Tensor& mask, bool cls,
-                                at::Tensor* perExample = nullptr);
+// SMART/ALUM's noise update: xi <- normalise(xi + stepSize * g) * mask, per token (the fused
+// "inf-token" / "l2-token" kernels) or per example ("inf-example"), with `finite` 0 when g is not finite.
+NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at::Tensor& mask, const std::string& mode, double stepSize,
+                         double eps);
 
 // Gradient of `objective` wrt `leaf` only (no parameter gradients are computed or accumulated).
 at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf);

@@ -25,7 +25,7 @@ class Pgd : public Method {
     at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
     for (int64_t k = 0; k < o_.steps; ++k) {
       at::Tensor attack = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
-      delta = project(ascend(delta, gradWrt(attack, delta), mask, o_.stepSize, norm_), o_.epsilon, norm_).requires_grad_(true);
+      delta = ascendProject(delta, gradWrt(attack, delta), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     delta = delta.detach();
     record(delta);

@@ -51,9 +51,9 @@ class Smart : public Method {
       at::Tensor attack = divergence(model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits, cleanLogits, b, task, Detach::None);
       at::Tensor g = gradWrt(attack, xi);
       // No host sync: a non-finite gradient zeroes `ok`, which removes the term below.
-      ok = ok * g.isfinite().all().to(at::kFloat);
-      at::Tensor next = normaliseNoise(xi.detach() + o_.stepSize * g, o_.normalize, o_.normEps) * mask;
-      xi = at::where(next.isfinite(), next, at::zeros_like(next)).requires_grad_(true);
+      NormalizedStep next = noiseStep(xi, g, mask, o_.normalize, o_.stepSize, o_.normEps);
+      ok = ok * next.finite;
+      xi = next.xi.requires_grad_(true);
     }
     xi = xi.detach();
     record(xi);

@@ -11,6 +11,7 @@
 // loop backpropagates the full loss K times); padding carries no perturbation and the write-back
 // touches only the rows of real tokens (the official code also writes the padding rows).
 #include "common/error.h"
+#include "kernels/token_aware_step.h"
 #include "methods/perturbation.h"
 #include "methods/registry.h"
 
@@ -50,21 +51,9 @@ class TextAt : public Method {
       total = total + loss.detach() / static_cast<double>(K);
       last = loss;
       if (t == K - 1) break;
-      at::NoGradGuard noGrad;
-      at::Tensor gs = ds.grad() * mask, gt = dt.grad() * mask;
-      at::Tensor nextS = ds.detach() + o_.stepSize * gs / exampleNorm(gs, Norm::L2).clamp_min(1e-8).view({-1, 1, 1});
-      at::Tensor nextT = dt.detach() + o_.stepSize * gt / gt.norm(2, {-1}, true).clamp_min(1e-8);
-      // token-level normalisation: each token's norm relative to the sentence's largest
-      at::Tensor tokNorm = nextT.norm(2, {-1}, true);
-      nextT = nextT * (tokNorm / tokNorm.amax({1}, true).clamp_min(1e-12));
-      if (o_.epsilon > 0) {
-        at::Tensor n = exampleNorm(nextS + nextT, Norm::L2);
-        at::Tensor f = at::where(n > o_.epsilon, o_.epsilon / n.clamp_min(1e-30), at::ones_like(n)).view({-1, 1, 1});
-        nextS = nextS * f;
-        nextT = nextT * f;
-      }
-      ds = nextS.requires_grad_(true);
-      dt = nextT.requires_grad_(true);
+      TokenAwareDeltas next = tokenAwareStep(ds, ds.grad(), dt, dt.grad(), mask, o_.stepSize, o_.epsilon);
+      ds = next.sentence.requires_grad_(true);
+      dt = next.token.requires_grad_(true);
     }
     {
       at::NoGradGuard noGrad;

@@ -38,7 +38,7 @@ class Yopo : public Method {
         delta.requires_grad_(true);
         at::Tensor h = enc.layer(0, enc.embed(b, words + delta, {}, ctx.compute, nullptr), bias, ctx.compute, nullptr);
         at::Tensor hamiltonian = (h.to(at::kFloat) * p.to(at::kFloat)).sum();
-        delta = project(ascend(delta, gradWrt(hamiltonian, delta), mask, o_.stepSize, norm_), o_.epsilon, norm_);
+        delta = ascendProject(delta, gradWrt(hamiltonian, delta), mask, o_.stepSize, o_.epsilon, norm_);
       }
     }
     record(delta);

@@ -1,5 +1,6 @@
 #include "robustness/attack.h"
 
+#include "kernels/ascent_step.h"
 #include "methods/perturbation.h"
 
 namespace advtrain {
@@ -45,7 +46,7 @@ AttackResult embeddingAttack(const TransformerModel& model, const Batch& b, cons
       if (o.patience > 0) active = active & ((it - 1 - lastGain) < o.patience);
     }
     r.iterations = r.iterations + active.to(at::kLong);
-    at::Tensor next = project(ascend(delta.detach(), g, mask, o.stepSize, norm), o.epsilon, norm);
+    at::Tensor next = ascendProject(delta.detach(), g, mask, o.stepSize, o.epsilon, norm);
     delta = at::where(rowsOf(active, b).view({-1, 1, 1}), next, delta.detach());
     if (o.patience > 0 && it % 16 == 0 && !active.any().item<bool>()) break;  // a rare host sync
   }
