@@ -17,10 +17,10 @@ log "info"
 node -e "import('./dist/lib/index.js').then(m => console.log(JSON.stringify(m.info())))"
 log "gpu checks"
 node dist/bench/gpu-checks.js
-if command -v compute-sanitizer > /dev/null; then
-  compute-sanitizer --tool memcheck node dist/bench/gpu-checks.js --kernels-only > /tmp/memcheck.log 2>&1
-  log "memcheck: $(grep -E 'ERROR SUMMARY' /tmp/memcheck.log | tail -1)"
-fi
+log "fused kernels on cuda"
+node dist/bench/kernel-check.js --device cuda | tail -1
+log "kernels under compute-sanitizer memcheck"
+bash bench/gpu-memcheck.sh > /tmp/memcheck.log 2>&1; echo "exit $?: $(grep -E 'ERROR SUMMARY' /tmp/memcheck.log | tail -1)"
 log "reference vs transformers"
 python3 test/fixtures/check_reference_vs_transformers.py
 python3 test/fixtures/make_model_fixtures.py --backend transformers --check
