@@ -1,0 +1,64 @@
+/**
+ * Turns bench results (JSON lines from bench/run.ts) into a markdown table and an SVG chart:
+ * `node dist/bench/report.js [results.jsonl] [outDir]` (defaults: bench/out/results.jsonl, bench/results).
+ * Ratios (advtrain vs the Python loops, and each method vs its pass count x advtrain's vanilla) come from
+ * rows of the same run and device.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/paths.js';
+import { renderSvg } from '../lib/plot/render.js';
+
+interface Row {
+  impl: string;
+  method: string;
+  model: string;
+  batch: number;
+  seq: number;
+  precision: string;
+  device: string;
+  msPerStep: number;
+  examplesPerSec: number;
+  peakMemMB: number | null;
+  mfu?: number;
+  passes?: number;
+}
+
+const input = process.argv[2] ?? join(packageRoot, 'bench', 'out', 'results.jsonl');
+const outDir = process.argv[3] ?? join(packageRoot, 'bench', 'results');
+const rows: Row[] = readFileSync(input, 'utf8')
+  .split('\n')
+  .filter((l) => l.startsWith('{'))
+  .map((l) => JSON.parse(l) as Row);
+const key = (r: Row) => `${r.model}/b${r.batch}/s${r.seq}/${r.precision}/${r.device}`;
+const lines: string[] = [];
+for (const setting of [...new Set(rows.map(key))]) {
+  const mine = rows.filter((r) => key(r) === setting && r.impl === 'advtrain');
+  const peers = rows.filter((r) => key(r) === setting && r.impl !== 'advtrain');
+  const vanilla = mine.find((r) => r.method === 'vanilla');
+  lines.push(`### ${setting}`, '', '| method | advtrain ms/step | Python ms/step | speed-up | ex/s | peak MB | MFU | passes | vs passes x vanilla |', '|---|---|---|---|---|---|---|---|---|');
+  for (const r of mine) {
+    const peer = peers.find((p) => p.method === r.method);
+    const budget = vanilla && r.passes ? r.msPerStep / (r.passes * vanilla.msPerStep) : undefined;
+    lines.push(
+      `| ${r.method} | ${r.msPerStep.toFixed(1)} | ${peer ? peer.msPerStep.toFixed(1) : '-'} | ${peer ? `${(peer.msPerStep / r.msPerStep).toFixed(2)}x` : '-'} | ${r.examplesPerSec.toFixed(1)} | ${r.peakMemMB ?? '-'} | ${r.mfu !== undefined ? (100 * r.mfu).toFixed(1) + '%' : '-'} | ${r.passes ?? '-'} | ${budget !== undefined ? budget.toFixed(2) : '-'} |`,
+    );
+  }
+  lines.push('');
+}
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.md'), `# Bench results\n\nFrom ${input}; median ms per optimizer step after warm-up, each trial in a fresh process.\n\n${lines.join('\n')}`);
+const svg = await renderSvg({
+  title: 'ms per optimizer step (lower is better)',
+  data: { values: rows.map((r) => ({ ...r, setting: key(r), impl: r.impl === 'advtrain' ? 'advtrain' : 'python' })) },
+  mark: 'bar',
+  encoding: {
+    column: { field: 'setting', type: 'nominal', title: null },
+    x: { field: 'method', type: 'nominal', title: null },
+    xOffset: { field: 'impl', type: 'nominal' },
+    y: { field: 'msPerStep', type: 'quantitative', title: 'ms/step' },
+    color: { field: 'impl', type: 'nominal', title: null },
+  },
+});
+writeFileSync(join(outDir, 'ms-per-step.svg'), svg);
+console.log(`wrote ${join(outDir, 'results.md')} and ms-per-step.svg`);
