@@ -38,18 +38,17 @@ const run = (args: string[]) => {
   return r.stdout;
 };
 
-// 1. The corpus: WikiText as it is (its headings delimit articles); SST-2 and WNUT as one document per line.
+// 1. The corpus: WikiText as it is (its headings delimit articles); SST-2 and WNUT sentences one per
+// paragraph (blank-line separated, as the paragraph reader expects).
 const sst2 = readFileSync(sharedData('sst2', 'train.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[0]!).filter(Boolean);
 const wnut = readFileSync(sharedData('wnut17', 'train.conll'), 'utf8').split(/\n\s*\n/).map((s) => s.split('\n').map((l) => l.split(/\s/)[0]).join(' ').trim()).filter(Boolean);
 const lines = join(out, 'sentences.txt');
-writeFileSync(lines, `${[...sst2, ...wnut].join('\n')}\n`);
+writeFileSync(lines, `${[...sst2, ...wnut].join('\n\n')}\n`);
 const tokenizer = sharedData('bert-base-uncased-tokenizer');
 const corpus = ['--corpus', sharedData('wikitext2', 'wiki.valid.tokens'), '--corpus', sharedData('wikitext2', 'wiki.test.raw')];
 const common = ['--tokenizer', tokenizer, '--device', values.device!, '--precision', values.precision!, '--seq', values.seq!, '--quiet'];
 
-// 2. Pre-training: the same initialisation (seed 1) and steps for both objectives. The sentence file is
-// a separate run of `pretrain --format lines` continuing from the WikiText model would change the
-// schedule; instead the sentences are appended as their own corpus file (documents are per line).
+// 2. Pre-training: the same initialisation (seed 1), data order and steps for both objectives.
 const initDirs: Record<string, string | undefined> = { scratch: undefined };
 for (const method of ['vanilla', 'creat']) {
   const dir = join(out, `mlm-${method}`);
