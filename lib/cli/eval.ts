@@ -1,18 +1,21 @@
 import { loadModel } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
-import { type Command, UsageError } from './command.js';
+import { ADVGLUE_TASKS, readAdvGlue, type AdvGlueTask } from '../data/advglue.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
-import { CLI_TASKS, taskSpec } from './task-data.js';
+import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
 
 export const evaluate: Command = {
   name: 'eval',
   summary: "Evaluate a model folder on a task's data file",
-  usage: `advtrain eval --task ${CLI_TASKS.join('|')} --model DIR --data FILE [--json]`,
+  usage: `advtrain eval --task ${CLI_TASKS.join('|')} --model DIR (--data FILE | --advglue FILE) [--json]`,
   options: {
     task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
     model: { type: 'string', help: 'model folder (with its tokenizer)' },
     data: { type: 'string', help: 'labeled data file' },
+    advglue: { type: 'string', help: "an AdvGLUE-format JSON file: accuracy on --task's set (sst2, qqp, mnli, mnli-mm, qnli, rte)" },
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },
     regression: { type: 'boolean', help: 'table task: numeric labels' },
@@ -24,9 +27,10 @@ export const evaluate: Command = {
     json: { type: 'boolean', help: 'print one JSON object with the metrics' },
   },
   async run(args) {
+    if (typeof args.advglue === 'string') return evalAdvGlue(args);
     const spec = taskSpec(args);
     if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
-    if (typeof args.data !== 'string') throw new UsageError('--data FILE is required');
+    if (typeof args.data !== 'string') throw new UsageError('--data FILE or --advglue FILE is required');
     const model = await loadModel(args.model, { task: spec.modelTask, device: typeof args.device === 'string' ? args.device : 'cpu' });
     try {
       if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
@@ -44,3 +48,27 @@ export const evaluate: Command = {
     }
   },
 };
+
+/** `eval --advglue FILE --task T`: prints `{ "task": T, "accuracy": x, "n": n }` with --json (contract). */
+async function evalAdvGlue(args: ParsedArgs): Promise<number> {
+  const task = args.task as AdvGlueTask;
+  if (!(ADVGLUE_TASKS as readonly string[]).includes(task)) throw new UsageError(`--advglue needs --task ${ADVGLUE_TASKS.join('|')}`);
+  if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
+  const sets = await readAdvGlue(args.advglue as string);
+  const examples = sets[task];
+  if (!examples?.length) throw new UsageError(`${args.advglue} has no '${task}' set (it has: ${Object.keys(sets).join(', ') || 'none'})`);
+  const model = await loadModel(args.model, { task: 'sequence-classification', device: typeof args.device === 'string' ? args.device : 'cpu' });
+  try {
+    const tok = model.tokenizer;
+    if (!tok) throw new UsageError(`${args.model} has no tokenizer files`);
+    const maxLength = numberFlag(args, 'max-length', 128, { int: true, min: 8 });
+    const batches = evalBatches(encodeExamples(tok, examples, maxLength), tok.special.pad.id, 'sequence-classification', numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
+    const { accuracy } = await evaluateModel(model, batches);
+    const result = { task, accuracy: accuracy!, n: examples.length };
+    if (args.json) console.log(JSON.stringify(result));
+    else console.log(table([['task', task], ['accuracy', result.accuracy.toFixed(4)], ['n', String(result.n)]]));
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

@@ -10,9 +10,10 @@ import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
 import { predict } from './predict.js';
 import { pretrain } from './pretrain.js';
+import { figures, robustness } from './robustness.js';
 import { train } from './train.js';
 
-const commands: Command[] = [demo, train, evaluate, predict, pretrain, doctor];
+const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustness, figures, doctor];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

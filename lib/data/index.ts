@@ -48,3 +48,4 @@ export {
 } from './batching.js';
 export { maskTokens, MaskedLmBatches, type MaskingOptions, type MaskedBatch, type MaskedLmBatchesOptions } from './masking.js';
 export { CorpusBatches, corpusTokenizer, packSequences, readDocuments, type CorpusBatchesOptions, type CorpusFormat, type CorpusTokenizer } from './corpus.js';
+export { readAdvGlue, ADVGLUE_TASKS, type AdvGlueTask } from './advglue.js';
