@@ -25,7 +25,6 @@ class Creat : public Method {
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
-    StepMetrics m;
     // The clean pass keeps its graph for the final loss; its representation is the attack's anchor.
     ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
     at::Tensor cleanLoss = model.loss(clean.logits, b);
@@ -40,15 +39,12 @@ class Creat : public Method {
       delta = ascendProject(delta, gradWrt(objective, delta), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     delta = delta.detach();
-    record(delta);
     ForwardResult adv = model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true);
     at::Tensor advLoss = model.loss(adv.logits, b);
     at::Tensor total = cleanLoss * o_.cleanWeight + advLoss * (1.0 - o_.cleanWeight);
     (total * ctx.lossScale).backward();
-    m.set("loss", total);
+    StepMetrics m = attackMetrics(total, advLoss, delta, norm_);
     m.set("cleanLoss", cleanLoss);
-    m.set("advLoss", advLoss);
-    m.set("deltaNorm", exampleNorm(delta, norm_).mean());
     m.set("repCos", representationCosine(anchor, adv.sequence.detach(), mask, cls_));
     return m;
   }

@@ -32,12 +32,7 @@ class FreeAt : public Method {
       last = loss;
       delta = ascendProject(delta, g, mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
-    record(delta);
-    StepMetrics m;
-    m.set("loss", total);
-    m.set("advLoss", last);
-    m.set("deltaNorm", exampleNorm(delta.detach(), norm_).mean());
-    return m;
+    return attackMetrics(total, last, delta, norm_);
   }
 
  private:

@@ -46,11 +46,9 @@ class FreeLb : public Method {
       if (t == passes - 1) break;
       delta = ascendProject(delta, delta.grad(), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
-    record(delta);
-    m.set("loss", total);
-    m.set("advLoss", last);
-    m.set("deltaNorm", exampleNorm(delta.detach(), norm_).mean());
-    return m;
+    StepMetrics out = attackMetrics(total, last, delta, norm_);
+    for (const auto& [k, v] : m.values()) out.set(k, v);
+    return out;
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/common.h"
 #include "model/batch.h"
 #include "model/transformer.h"
 
@@ -89,6 +90,9 @@ class Method {
 
  protected:
   void record(const at::Tensor& delta) { last_ = delta.detach(); }
+  // Records the final perturbation and reports what every embedding-space attack reports: the
+  // objective, the loss on the last perturbed pass and the mean per-example norm of the perturbation.
+  StepMetrics attackMetrics(const at::Tensor& loss, const at::Tensor& advLoss, const at::Tensor& delta, Norm norm);
 
  private:
   at::Tensor last_;

@@ -28,7 +28,6 @@ class Pgd : public Method {
       delta = ascendProject(delta, gradWrt(attack, delta), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
     delta = delta.detach();
-    record(delta);
     at::Tensor adv = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
     at::Tensor total = adv * (1.0 - o_.cleanWeight);
     if (clean.defined()) {
@@ -36,10 +35,9 @@ class Pgd : public Method {
       m.set("cleanLoss", clean);
     }
     (total * ctx.lossScale).backward();
-    m.set("loss", total);
-    m.set("advLoss", adv);
-    m.set("deltaNorm", exampleNorm(delta, norm_).mean());
-    return m;
+    StepMetrics out = attackMetrics(total, adv, delta, norm_);
+    for (const auto& [k, v] : m.values()) out.set(k, v);
+    return out;
   }
 
  private:

@@ -31,7 +31,6 @@ class TextAt : public Method {
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
-    StepMetrics m;
     const int64_t E = model.config().embeddingSize;
     const at::Tensor mask = tokenMask(b);
     at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
@@ -61,12 +60,7 @@ class TextAt : public Method {
       at::Tensor ids = b.inputIds.flatten().index({real});
       table_.index_put_({ids}, dt.detach().flatten(0, 1).index({real}), /*accumulate=*/true);
     }
-    at::Tensor delta = (ds + dt).detach();
-    record(delta);
-    m.set("loss", total);
-    m.set("advLoss", last);
-    m.set("deltaNorm", exampleNorm(delta, Norm::L2).mean());
-    return m;
+    return attackMetrics(total, last, (ds + dt).detach(), Norm::L2);
   }
 
   std::vector<std::pair<std::string, at::Tensor>> state() const override { return {{"table", table_}}; }

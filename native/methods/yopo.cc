@@ -41,12 +41,7 @@ class Yopo : public Method {
         delta = ascendProject(delta, gradWrt(hamiltonian, delta), mask, o_.stepSize, o_.epsilon, norm_);
       }
     }
-    record(delta);
-    StepMetrics m;
-    m.set("loss", total);
-    m.set("advLoss", last);
-    m.set("deltaNorm", exampleNorm(delta.detach(), norm_).mean());
-    return m;
+    return attackMetrics(total, last, delta, norm_);
   }
 
  private:
