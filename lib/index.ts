@@ -16,3 +16,4 @@ export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
+export * from './robustness/index.js';

@@ -8,11 +8,13 @@ import { type Command, helpText, type ParsedArgs, UsageError } from './command.j
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
+import { figures } from './figures.js';
 import { predict } from './predict.js';
 import { pretrain } from './pretrain.js';
+import { robustness } from './robustness.js';
 import { train } from './train.js';
 
-const commands: Command[] = [demo, train, evaluate, predict, pretrain, doctor];
+const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustness, figures, doctor];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

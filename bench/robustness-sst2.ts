@@ -1,0 +1,114 @@
+/**
+ * bench/robustness-sst2: trains a randomly initialised BERT (default `mini`) on SST-2 with each method
+ * (default vanilla, freelb, creat), then runs the robustness report on a seeded sample of the dev set
+ * and prints one JSON line per method: clean accuracy, median max-loss increase (FreeLB Table 5,
+ * first radius), PGD accuracy under attack (first radius, l2) and word-attack accuracy under attack.
+ * Not a test: the full run takes hours on two CPU cores; bound it with --max-steps and --max-examples.
+ * Reports, training logs and the similarity vs training-loss figure go to --out.
+ *
+ * `node dist/bench/robustness-sst2.js [--methods vanilla,freelb,creat] [--max-steps N] [--max-examples 100]
+ * [--radii 0.1,0.5,1] [--attacks dlmax,pgd,wordswap] [--dlmax-steps 2000] [--query-budget 500] [--mlm DIR]`
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { progressCallback } from '../lib/cli/progress.js';
+import { encodeExamples, evalBatches, trainLoader } from '../lib/cli/task-data.js';
+import { readGlue } from '../lib/data/glue.js';
+import { glueScores } from '../lib/metrics/glue.js';
+import type { ModelSize } from '../lib/model/config.js';
+import { createModel, loadModel, sizedConfig } from '../lib/model/model.js';
+import { readMetricsLog, renderSvg, similarityLossSpec } from '../lib/robustness/figures.js';
+import { evaluateRobustness, type RobustnessAttack } from '../lib/robustness/report.js';
+import { writeFileAtomic } from '../lib/io/atomic.js';
+import { loadTokenizer } from '../lib/tokenizer/load.js';
+import { evaluateModel } from '../lib/train/evaluate.js';
+import type { MethodConfig, MethodName } from '../lib/train/methods.js';
+import { Trainer } from '../lib/train/trainer.js';
+import { sharedData } from './shared-data.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'mini' },
+    methods: { type: 'string', default: 'vanilla,freelb,creat' },
+    epochs: { type: 'string', default: '1' },
+    'max-steps': { type: 'string' },
+    'batch-size': { type: 'string', default: '32' },
+    lr: { type: 'string', default: '5e-4' },
+    device: { type: 'string', default: 'cpu' },
+    seed: { type: 'string', default: '42' },
+    'max-examples': { type: 'string', default: '100' },
+    radii: { type: 'string', default: '0.1,0.5,1' },
+    attacks: { type: 'string', default: 'dlmax,pgd,wordswap' },
+    'dlmax-steps': { type: 'string', default: '2000' },
+    'query-budget': { type: 'string', default: '500' },
+    mlm: { type: 'string' },
+    out: { type: 'string', default: join('bench', 'out', 'robustness-sst2') },
+  },
+});
+
+const tok = await loadTokenizer(sharedData('bert-base-uncased-tokenizer'));
+const train = encodeExamples(tok, await readGlue('sst2', sharedData('sst2', 'train.tsv')), 66);
+const devExamples = await readGlue('sst2', sharedData('sst2', 'dev.tsv'));
+const dev = evalBatches(encodeExamples(tok, devExamples, 128), tok.special.pad.id, 'sequence-classification', 128);
+const seed = Number(values.seed);
+const batchSize = Number(values['batch-size']);
+const scorer = (p: number[], r: number[]) => glueScores('sst2', p, r);
+const mlm = values.mlm ? await loadModel(values.mlm, { task: 'masked-lm', device: values.device }) : undefined;
+const logs: { label: string; file: string }[] = [];
+for (const name of values.methods!.split(',') as MethodName[]) {
+  const dir = join(values.out!, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const model = await createModel(sizedConfig(values.size as ModelSize, tok.vocabSize), { task: 'sequence-classification', labels: ['negative', 'positive'], device: values.device, seed });
+  model.tokenizer = tok;
+  const log = progressCallback({ logFile: join(dir, 'metrics.jsonl'), examplesPerStep: batchSize, quiet: true, label: name });
+  const trainer = new Trainer({ model, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: Number(values.lr), weightDecay: 0.01 }, scheduler: { name: 'linear', warmupRatio: 0.06 }, seed, scorer, callbacks: [log] });
+  const t0 = performance.now();
+  const fit = await trainer.fit(trainLoader(train, tok.special.pad.id, 'sequence-classification', batchSize, seed), {
+    epochs: Number(values.epochs),
+    maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined,
+  });
+  log.stop();
+  const trainSeconds = (performance.now() - t0) / 1000;
+  logs.push({ label: name, file: join(dir, 'metrics.jsonl') });
+  const devAccuracy = (await evaluateModel(model, dev, { scorer })).accuracy!;
+  const t1 = performance.now();
+  const report = await evaluateRobustness(model, devExamples, {
+    task: 'sst2',
+    attacks: values.attacks!.split(',') as RobustnessAttack[],
+    radii: values.radii!.split(',').map(Number),
+    maxExamples: Number(values['max-examples']),
+    seed,
+    dlmax: { steps: Number(values['dlmax-steps']) },
+    wordswap: { mlm, queryBudget: Number(values['query-budget']) },
+    outDir: dir,
+  });
+  const l2 = report.pgd?.results.find((r) => r.norm === 'l2');
+  console.log(
+    JSON.stringify({
+      bench: 'robustness-sst2',
+      model: values.size,
+      method: name,
+      device: values.device,
+      steps: fit.state.globalStep,
+      trainSeconds: +trainSeconds.toFixed(1),
+      devAccuracy: +devAccuracy.toFixed(4),
+      examples: report.examples,
+      cleanAccuracy: +report.cleanAccuracy.toFixed(4),
+      epsilon: report.radii[0],
+      lossIncreaseMedian: report.dlmax?.median ?? null,
+      pgdAccuracyUnderAttack: l2?.accuracyUnderAttack ?? null,
+      wordRecipe: report.wordswap?.recipe ?? null,
+      wordAccuracyUnderAttack: report.wordswap?.accuracyUnderAttack ?? null,
+      wordAvgQueries: report.wordswap?.avgQueries ?? null,
+      robustnessSeconds: +((performance.now() - t1) / 1000).toFixed(1),
+    }),
+  );
+  trainer.dispose();
+  model.dispose();
+}
+mlm?.dispose();
+// CreAT Figure 1 for the runs that log repCos.
+const runs = await Promise.all(logs.map(async (l) => ({ label: l.label, steps: await readMetricsLog(l.file) })));
+if (runs.some((r) => r.steps.some((s) => s.repCos !== undefined))) await writeFileAtomic(join(values.out!, 'similarity-loss.svg'), await renderSvg(similarityLossSpec(runs)));
