@@ -18,4 +18,3 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './tasks/index.js';
 export * from './robustness/index.js';
-export { renderSvg, type VegaLiteSpec } from './plot/render.js';

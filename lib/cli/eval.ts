@@ -1,6 +1,8 @@
+import { ADVGLUE_TASKS, type AdvGlueTask, readAdvGlue } from '../data/advglue.js';
+import { GLUE_TASKS } from '../data/glue.js';
+import { AdvtrainError } from '../errors.js';
 import { loadModel } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
-import { ADVGLUE_TASKS, readAdvGlue, type AdvGlueTask } from '../data/advglue.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
@@ -10,12 +12,12 @@ import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js
 export const evaluate: Command = {
   name: 'eval',
   summary: "Evaluate a model folder on a task's data file",
-  usage: `advtrain eval --task ${CLI_TASKS.join('|')} --model DIR (--data FILE | --advglue FILE) [--json]`,
+  usage: `advtrain eval --task ${CLI_TASKS.join('|')} --model DIR --data FILE [--json]\n       advtrain eval --advglue FILE --task ${Object.keys(ADVGLUE_TASKS).join('|')} --model DIR [--json]`,
   options: {
+    advglue: { type: 'string', help: 'an AdvGLUE-format JSON file (keyed by task): accuracy on the --task items' },
     task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
     model: { type: 'string', help: 'model folder (with its tokenizer)' },
     data: { type: 'string', help: 'labeled data file' },
-    advglue: { type: 'string', help: "an AdvGLUE-format JSON file: accuracy on --task's set (sst2, qqp, mnli, mnli-mm, qnli, rte)" },
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },
     regression: { type: 'boolean', help: 'table task: numeric labels' },
@@ -27,7 +29,7 @@ export const evaluate: Command = {
     json: { type: 'boolean', help: 'print one JSON object with the metrics' },
   },
   async run(args) {
-    if (typeof args.advglue === 'string') return evalAdvGlue(args);
+    if (typeof args.advglue === 'string') return advGlue(args);
     const spec = taskSpec(args);
     if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
     if (typeof args.data !== 'string') throw new UsageError('--data FILE or --advglue FILE is required');
@@ -49,24 +51,25 @@ export const evaluate: Command = {
   },
 };
 
-/** `eval --advglue FILE --task T`: prints `{ "task": T, "accuracy": x, "n": n }` with --json (contract). */
-async function evalAdvGlue(args: ParsedArgs): Promise<number> {
+/** AdvGLUE (Wang et al., 2021): plain accuracy of a GLUE-fine-tuned model on the adversarial items of one task. */
+async function advGlue(args: ParsedArgs): Promise<number> {
   const task = args.task as AdvGlueTask;
-  if (!(ADVGLUE_TASKS as readonly string[]).includes(task)) throw new UsageError(`--advglue needs --task ${ADVGLUE_TASKS.join('|')}`);
+  if (typeof task !== 'string' || !Object.hasOwn(ADVGLUE_TASKS, task)) throw new UsageError(`with --advglue, --task must be one of ${Object.keys(ADVGLUE_TASKS).join(', ')}`);
   if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
-  const sets = await readAdvGlue(args.advglue as string);
-  const examples = sets[task];
-  if (!examples?.length) throw new UsageError(`${args.advglue} has no '${task}' set (it has: ${Object.keys(sets).join(', ') || 'none'})`);
+  const file = args.advglue as string;
+  const items = (await readAdvGlue(file))[task];
+  if (!items?.length) throw new AdvtrainError(`${file}: no items for task ${task}`, 'ERR_DATA');
+  const preset = GLUE_TASKS[ADVGLUE_TASKS[task].glue];
   const model = await loadModel(args.model, { task: 'sequence-classification', device: typeof args.device === 'string' ? args.device : 'cpu' });
   try {
-    const tok = model.tokenizer;
-    if (!tok) throw new UsageError(`${args.model} has no tokenizer files`);
-    const maxLength = numberFlag(args, 'max-length', 128, { int: true, min: 8 });
-    const batches = evalBatches(encodeExamples(tok, examples, maxLength), tok.special.pad.id, 'sequence-classification', numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
+    if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+    if (model.config.numLabels !== preset.numLabels) throw new UsageError(`${args.model} has ${model.config.numLabels} labels; ${task} needs ${preset.numLabels} (${preset.labelNames.join(', ')})`);
+    const encoded = encodeExamples(model.tokenizer, items, numberFlag(args, 'max-length', 128, { int: true, min: 8 }));
+    const batches = evalBatches(encoded, model.tokenizer.special.pad.id, 'sequence-classification', numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
     const { accuracy } = await evaluateModel(model, batches);
-    const result = { task, accuracy: accuracy!, n: examples.length };
+    const result = { task, accuracy: accuracy!, n: items.length };
     if (args.json) console.log(JSON.stringify(result));
-    else console.log(table([['task', task], ['accuracy', result.accuracy.toFixed(4)], ['n', String(result.n)]]));
+    else console.log(table([['task', task], ['accuracy', accuracy!.toFixed(4)], ['n', String(items.length)]]));
     return 0;
   } finally {
     model.dispose();

@@ -8,9 +8,10 @@ import { type Command, helpText, type ParsedArgs, UsageError } from './command.j
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
+import { figures } from './figures.js';
 import { predict } from './predict.js';
 import { pretrain } from './pretrain.js';
-import { figures, robustness } from './robustness.js';
+import { robustness } from './robustness.js';
 import { train } from './train.js';
 
 const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustness, figures, doctor];

@@ -1,86 +1,126 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type Model } from '../model/model.js';
-import { ATTACKS, evaluateRobustness, type AttackName } from '../robustness/report.js';
-import { similarityFigure } from '../robustness/figures.js';
-import { type Command, UsageError } from './command.js';
+import { evaluateRobustness, ROBUSTNESS_ATTACKS, type RobustnessAttack } from '../robustness/report.js';
+import { WORD_RECIPE_NAMES, type WordRecipeName } from '../robustness/word-attack.js';
+import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
 import { CLI_TASKS, taskSpec } from './task-data.js';
 
+/** A comma-separated list of numbers > 0. */
+function numberList(args: ParsedArgs, flag: string): number[] | undefined {
+  const raw = args[flag];
+  if (typeof raw !== 'string') return undefined;
+  const xs = raw.split(',').map((s) => Number(s));
+  if (raw.trim() === '' || xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new UsageError(`--${flag} takes numbers > 0 separated by commas, got '${raw}'`);
+  return xs;
+}
+
+function choiceList<T extends string>(args: ParsedArgs, flag: string, known: readonly T[]): T[] | undefined {
+  const raw = args[flag];
+  if (typeof raw !== 'string') return undefined;
+  const xs = raw.split(',');
+  for (const x of xs) if (!(known as readonly string[]).includes(x)) throw new UsageError(`--${flag}: unknown '${x}' (known: ${known.join(', ')})`);
+  return xs as T[];
+}
+
+const fmt = (x: number | null | undefined, d = 4) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
+
 export const robustness: Command = {
   name: 'robustness',
-  summary: 'Robustness report: loss increase in a ball, PGD and word-substitution attacks, representation deviation',
-  usage: `advtrain robustness --model DIR --task ${CLI_TASKS.join('|')} --data FILE --out DIR [--attacks ${ATTACKS.join(',')}] [--radii 0.1,0.5,1] [--max-examples N] [--mlm DIR]`,
+  summary: 'Robustness report of a classifier: loss increase in an epsilon-ball, PGD and word-substitution attacks, representation deviation, figures',
+  usage: `advtrain robustness --model DIR --task ${CLI_TASKS.join('|')} --data FILE --out DIR [--attacks ${ROBUSTNESS_ATTACKS.join(',')}] [--radii 0.1,0.5,1] [--max-examples N] [--mlm DIR] [--seed N]`,
   options: {
-    model: { type: 'string', help: 'a sequence-classification model folder (with its tokenizer)' },
-    task: { type: 'string', help: `the data file's preset: ${CLI_TASKS.join(', ')}` },
-    data: { type: 'string', help: 'labeled evaluation data' },
+    model: { type: 'string', help: 'classifier folder (with its tokenizer)' },
+    task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
+    data: { type: 'string', help: 'labeled data file (e.g. a GLUE dev.tsv)' },
+    out: { type: 'string', help: 'output folder: report.json and SVG figures' },
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },
-    out: { type: 'string', help: 'folder for report.json and the SVG figures' },
-    attacks: { type: 'string', help: `comma-separated: ${ATTACKS.join(', ')}`, default: ATTACKS.join(',') },
-    radii: { type: 'string', help: 'l2 radii of the embedding-space attacks', default: '0.1,0.5,1' },
-    'max-examples': { type: 'string', help: 'examples evaluated (a seeded sample)', default: '200' },
+    attacks: { type: 'string', help: `measures, comma-separated: ${ROBUSTNESS_ATTACKS.join(', ')}`, default: ROBUSTNESS_ATTACKS.join(',') },
+    radii: { type: 'string', help: 'l2 radii of the loss-increase and PGD attacks', default: '0.1,0.5,1' },
+    'linf-radii': { type: 'string', help: 'linf radii of PGD (default: each l2 radius / sqrt(embedding size))' },
+    norms: { type: 'string', help: 'PGD norms: l2, linf', default: 'l2,linf' },
+    'max-examples': { type: 'string', help: 'examples evaluated at most (a seeded sample)', default: '200' },
+    seed: { type: 'string', help: 'seed of the example sample', default: '0' },
     'dlmax-steps': { type: 'string', help: 'loss increase: iterations at most', default: '2000' },
-    'pgd-steps': { type: 'string', help: 'PGD-k iterations', default: '10' },
-    mlm: { type: 'string', help: 'a masked-LM model folder for BERT-Attack substitutes (same tokenizer)' },
+    'dlmax-step-size': { type: 'string', help: 'loss increase: normalised step', default: '5e-3' },
+    patience: { type: 'string', help: 'loss increase: stop after N iterations without gain', default: '50' },
+    'pgd-steps': { type: 'string', help: 'PGD (and deviation) ascent steps', default: '10' },
+    recipe: { type: 'string', help: `word attack recipe: ${WORD_RECIPE_NAMES.join(', ')} (default: bertattack_li_2020 with --mlm, else textfooler_jin_2019)` },
+    mlm: { type: 'string', help: 'a masked-LM model folder (e.g. from advtrain pretrain) for masked-LM substitutes' },
     'query-budget': { type: 'string', help: 'word attack: model queries per example', default: '1000' },
-    seed: { type: 'string', help: 'sampling seed', default: '0' },
+    candidates: { type: 'string', help: "word attack: substitutes per word (default: the recipe's)" },
+    'min-cosine': { type: 'string', help: "word attack: minimum embedding cosine of word and substitute (default: the recipe's)" },
+    'max-words-fraction': { type: 'string', help: "word attack: fraction of words changed at most (default: the recipe's)" },
+    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    'batch-size': { type: 'string', help: 'examples per forward pass or attack batch', default: '32' },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
+    json: { type: 'boolean', help: 'print the report as JSON instead of a summary table' },
   },
   async run(args) {
-    for (const f of ['model', 'data', 'out'] as const) if (typeof args[f] !== 'string') throw new UsageError(`--${f} is required`);
     const spec = taskSpec(args);
-    if (spec.modelTask !== 'sequence-classification' || !spec.readTexts) throw new UsageError('robustness evaluates classification tasks (GLUE classification presets or table)');
-    const attacks = (args.attacks as string).split(',') as AttackName[];
-    for (const a of attacks) if (!ATTACKS.includes(a)) throw new UsageError(`--attacks: unknown '${a}' (known: ${ATTACKS.join(', ')})`);
-    const radii = (args.radii as string).split(',').map(Number);
-    if (!radii.length || radii.some((r) => !(r > 0))) throw new UsageError(`--radii takes positive numbers, got '${String(args.radii)}'`);
+    if (spec.modelTask !== 'sequence-classification') throw new UsageError('robustness attacks need a classification task (not regression)');
+    for (const flag of ['model', 'data', 'out']) if (typeof args[flag] !== 'string') throw new UsageError(`--${flag} is required`);
+    const attacks = choiceList<RobustnessAttack>(args, 'attacks', ROBUSTNESS_ATTACKS) ?? [...ROBUSTNESS_ATTACKS];
+    const recipe = choiceList<WordRecipeName>(args, 'recipe', WORD_RECIPE_NAMES)?.[0];
+    if (recipe === 'bertattack_li_2020' && typeof args.mlm !== 'string') throw new UsageError('--recipe bertattack_li_2020 needs --mlm DIR (a masked-LM model)');
     const device = typeof args.device === 'string' ? args.device : 'cpu';
-    const model = await loadModel(args.model as string, { task: 'sequence-classification', device });
+    const out = args.out as string;
+    if (!spec.readTexts) throw new UsageError(`robustness attacks text classification (GLUE or table tasks), not ${spec.name}`);
+    const examples = await spec.readTexts(args.data as string);
+    const labels = await spec.trainLabels(args.data as string);
+    const model = await loadModel(args.model as string, { task: 'sequence-classification', ...(labels.length ? { labels } : {}), device });
     let mlm: Model | undefined;
     try {
-      if (typeof args.mlm === 'string') mlm = await loadModel(args.mlm, { task: 'masked-lm', device });
-      const report = await evaluateRobustness(model, await spec.readTexts(args.data as string), {
+      if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+      if (typeof args.mlm === 'string' && attacks.includes('wordswap')) mlm = await loadModel(args.mlm, { task: 'masked-lm', device });
+      const optional = (flag: string, opts: { int?: boolean; min?: number; max?: number }) => (args[flag] === undefined ? undefined : numberFlag(args, flag, 0, opts));
+      const report = await evaluateRobustness(model, examples, {
+        task: spec.name,
         attacks,
-        radii,
+        radii: numberList(args, 'radii'),
         maxExamples: numberFlag(args, 'max-examples', 200, { int: true, min: 1 }),
         seed: numberFlag(args, 'seed', 0, { int: true, min: 0 }),
-        dlmax: { steps: numberFlag(args, 'dlmax-steps', 2000, { int: true, min: 1 }) },
-        pgd: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }) },
-        wordswap: { mlm, substitutes: mlm ? ['mlm', 'embedding'] : ['embedding'], queryBudget: numberFlag(args, 'query-budget', 1000, { int: true, min: 1 }) },
-        outDir: args.out as string,
-        modelName: args.model as string,
-        task: spec.name,
+        maxLength: numberFlag(args, 'max-length', 128, { int: true, min: 8 }),
+        batchSize: numberFlag(args, 'batch-size', 32, { int: true, min: 1 }),
+        dlmax: {
+          steps: numberFlag(args, 'dlmax-steps', 2000, { int: true, min: 1 }),
+          stepSize: numberFlag(args, 'dlmax-step-size', 5e-3, { min: 0 }),
+          patience: numberFlag(args, 'patience', 50, { int: true, min: 0 }),
+        },
+        pgd: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }), norms: choiceList(args, 'norms', ['l2', 'linf'] as const), linfRadii: numberList(args, 'linf-radii') },
+        deviation: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }) },
+        wordswap: {
+          recipe,
+          mlm,
+          queryBudget: numberFlag(args, 'query-budget', 1000, { int: true, min: 1 }),
+          candidates: optional('candidates', { int: true, min: 1 }),
+          minCosine: optional('min-cosine', { min: -1, max: 1 }),
+          maxWordsFraction: optional('max-words-fraction', { min: 0, max: 1 }),
+        },
+        outDir: out,
+        onProgress: (stage, s) => console.error(`advtrain robustness: ${stage} done in ${s.toFixed(1)} s`),
       });
-      const rows: [string, string][] = [['examples', String(report.examples)], ['clean accuracy', report.cleanAccuracy.toFixed(4)]];
-      for (const r of report.dlmax?.radii ?? []) rows.push([`loss increase r=${r.radius}`, `median ${r.median.toFixed(4)} (q1 ${r.q1.toFixed(4)}, q3 ${r.q3.toFixed(4)}, n ${r.n})`]);
-      for (const r of report.pgd?.results ?? []) rows.push([`pgd ${r.norm} r=${r.radius}`, `accuracy under attack ${r.accuracyUnderAttack.toFixed(4)}, success rate ${r.successRate.toFixed(4)}`]);
-      if (report.wordswap) rows.push(['word attack', `accuracy under attack ${report.wordswap.accuracyUnderAttack.toFixed(4)}, success rate ${report.wordswap.successRate.toFixed(4)}, ${report.wordswap.avgQueries.toFixed(1)} queries, ${(100 * report.wordswap.avgWordsPerturbed).toFixed(1)}% words`]);
-      if (report.deviation) rows.push(['final cosine', `mean ${report.deviation.finalCosineMean.toFixed(4)}, lower bound ${report.deviation.finalCosineLowerBound.toFixed(4)}`]);
-      rows.push(['report', join(args.out as string, 'report.json')]);
+      if (args.json) {
+        console.log(JSON.stringify(report));
+        return 0;
+      }
+      const rows: [string, string][] = [
+        ['examples', `${report.examples} of ${report.available}`],
+        ['clean accuracy', fmt(report.cleanAccuracy)],
+      ];
+      for (const r of report.dlmax?.radii ?? []) rows.push([`loss increase eps ${r.epsilon}`, `median ${fmt(r.median)} (q1 ${fmt(r.q1)}, q3 ${fmt(r.q3)}, n ${r.n})`]);
+      for (const r of report.pgd?.results ?? []) rows.push([`PGD-${report.pgd!.steps} ${r.norm} eps ${+r.epsilon.toPrecision(4)}`, `accuracy under attack ${fmt(r.accuracyUnderAttack)}, success rate ${fmt(r.successRate)}`]);
+      if (report.deviation) rows.push(['final-layer cosine', `lower bound ${fmt(report.deviation.finalCosine.lowerBound)}, mean ${fmt(report.deviation.finalCosine.mean)}`]);
+      const w = report.wordswap;
+      if (w) rows.push([`word attack ${w.recipe}`, `accuracy under attack ${fmt(w.accuracyUnderAttack)}, success rate ${fmt(w.successRate)}, queries ${fmt(w.avgQueries, 1)}, words ${fmt(w.avgWordsPerturbed, 2)}`]);
+      rows.push(['report', join(out, 'report.json')]);
       console.log(table(rows));
       return 0;
     } finally {
       mlm?.dispose();
       model.dispose();
     }
-  },
-};
-
-export const figures: Command = {
-  name: 'figures',
-  summary: "CreAT's Figure 1 for training runs: loss against representation similarity, from metrics.jsonl",
-  usage: 'advtrain figures --logs RUN/metrics.jsonl[,RUN2/metrics.jsonl] --out FILE.svg',
-  options: {
-    logs: { type: 'string', help: 'comma-separated metrics.jsonl files written by advtrain train' },
-    out: { type: 'string', help: 'the SVG file to write' },
-  },
-  async run(args) {
-    if (typeof args.logs !== 'string' || typeof args.out !== 'string') throw new UsageError('--logs and --out are required');
-    writeFileSync(args.out, await similarityFigure(args.logs.split(',')));
-    console.log(`wrote ${args.out}`);
-    return 0;
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Data: readers for classification tables, GLUE, CoNLL NER, SQuAD and multiple choice; batching.
+ * Data: readers for classification tables, GLUE, AdvGLUE, CoNLL NER, SQuAD and multiple choice; batching.
  * Bad files fail with `AdvtrainError` code `ERR_DATA` and a `file:line:col` message.
  */
 export { dataError, type Position } from './source.js';
@@ -14,6 +14,7 @@ export {
   type TextExample,
 } from './table.js';
 export { GLUE_TASKS, parseGlue, readGlue, type GlueMetric, type GluePreset, type GlueTask, type ReadGlueOptions } from './glue.js';
+export { ADVGLUE_TASKS, parseAdvGlue, readAdvGlue, type AdvGlueExample, type AdvGlueSet, type AdvGlueTask } from './advglue.js';
 export { buildTagList, parseConll, readConll, type TaggedSentence } from './conll.js';
 export { parseSquad, readSquad, type SquadAnswer, type SquadExample } from './squad.js';
 export { parseMultipleChoice, readMultipleChoice, type MultipleChoiceExample, type MultipleChoiceFields } from './choice.js';
@@ -48,4 +49,3 @@ export {
 } from './batching.js';
 export { maskTokens, MaskedLmBatches, type MaskingOptions, type MaskedBatch, type MaskedLmBatchesOptions } from './masking.js';
 export { CorpusBatches, corpusTokenizer, packSequences, readDocuments, type CorpusBatchesOptions, type CorpusFormat, type CorpusTokenizer } from './corpus.js';
-export { readAdvGlue, ADVGLUE_TASKS, type AdvGlueTask } from './advglue.js';

@@ -1,20 +1,19 @@
 /** Figures as SVG: Vega-Lite specs compiled and rendered headless by Vega (no browser, no canvas). */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
-
-/** A Vega-Lite specification (see https://vega.github.io/vega-lite/docs/). */
-export type VegaLiteSpec = vl.TopLevelSpec;
+import type { TopLevelSpec } from 'vega-lite';
 
 /**
- * Renders a Vega-Lite spec to an SVG document string.
+ * Renders a Vega-Lite specification to an SVG document.
  *
  * @example
  * ```ts
- * const svg = await renderSvg({ data: { values: rows }, mark: 'line', encoding: { x: { field: 'radius', type: 'quantitative' }, y: { field: 'increase', type: 'quantitative' } } });
+ * const svg = await renderSvg({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point',
+ *   encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
  * ```
  */
-export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: Vega is large, and most commands and library users never draw.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

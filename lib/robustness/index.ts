@@ -1,5 +1,24 @@
-export { maxLossIncrease, pgdAttack, representationDeviation, attackCounts, type AttackCounts, type Deviation, type LossIncrease, type LossIncreaseOptions, type PgdOptions, type PgdResult } from './embedding.js';
-export { wordAttack, type AdversarialExample, type WordAttackOptions, type WordAttackResult } from './word-attack.js';
-export { evaluateRobustness, ATTACKS, type AttackName, type RobustnessOptions, type RobustnessReport } from './report.js';
-export { lossIncreaseFigure, deviationFigure, similarityFigure } from './figures.js';
-export { STOP_WORDS } from './stopwords.js';
+/**
+ * Robustness evaluation: loss increase in an epsilon-ball (FreeLB), PGD accuracy under attack,
+ * representation deviation (CreAT), black-box word-substitution attacks (TextAttack recipes), one
+ * JSON report and SVG figures.
+ */
+export { evaluateRobustness, writeRobustnessReport, reportSchemaPath, ROBUSTNESS_ATTACKS, type RobustnessAttack, type RobustnessOptions, type RobustnessReport } from './report.js';
+export { maxLossIncrease, type LossIncreaseOptions, type LossIncreaseReport, type LossIncreaseAtRadius } from './loss-increase.js';
+export { pgdAttack, type EmbeddingAttackOptions, type EmbeddingAttackReport, type EmbeddingAttackResult } from './embedding-attack.js';
+export { representationDeviation, type DeviationOptions, type DeviationReport } from './deviation.js';
+export { evalSet, type EvalSet } from './examples.js';
+export {
+  wordAttack,
+  WORD_RECIPES,
+  WORD_RECIPE_NAMES,
+  type WordAttackOptions,
+  type WordAttackReport,
+  type WordAttackResult,
+  type WordRecipe,
+  type WordRecipeName,
+  type Substitution,
+} from './word-attack.js';
+export { ENGLISH_STOPWORDS } from './stopwords.js';
+export { attackRates, quartiles, type AttackCounts, type AttackRates, type Quartiles } from './stats.js';
+export { renderSvg, readMetricsLog, similarityLossSpec, lossIncreaseSpec, pgdSpec, deviationSpec, type LogStep, type LoggedRun } from './figures.js';

@@ -1,111 +1,212 @@
 /**
- * `evaluateRobustness`: one JSON report (validated by report.schema.json) plus SVG figures, from a
- * classification model and labeled examples.
+ * `evaluateRobustness`: every robustness measure of a classifier on one bounded set of examples, as
+ * one JSON report (lib/robustness/report.schema.json) plus SVG figures.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { collateTexts, encodeTexts } from '../data/batching.js';
 import { Random } from '../data/random.js';
 import type { TextExample } from '../data/table.js';
 import { invalidArg } from '../errors.js';
-import type { LabeledBatch } from '../model/batch.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { Model } from '../model/model.js';
-import { evaluateModel } from '../train/evaluate.js';
-import { maxLossIncrease, pgdAttack, representationDeviation, type Deviation, type LossIncrease, type PgdResult } from './embedding.js';
-import { deviationFigure, lossIncreaseFigure } from './figures.js';
-import { wordAttack, type WordAttackOptions, type WordAttackResult } from './word-attack.js';
+import { packageRoot } from '../paths.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import * as v from '../validate.js';
+import { representationDeviation, type DeviationReport } from './deviation.js';
+import { pgdAttack, PGD_DEFAULT_STEPS, type EmbeddingAttackReport } from './embedding-attack.js';
+import { checkExamples, evalSet, tokenizerOf } from './examples.js';
+import { deviationSpec, lossIncreaseSpec, pgdSpec, renderSvg } from './figures.js';
+import { LOSS_INCREASE_DEFAULTS, maxLossIncrease, type LossIncreaseReport } from './loss-increase.js';
+import { attackWords, resolveWordAttack, type WordAttackOptions, type WordAttackReport } from './word-attack.js';
 
-export const ATTACKS = ['dlmax', 'pgd', 'wordswap', 'deviation'] as const;
-export type AttackName = (typeof ATTACKS)[number];
+export type RobustnessAttack = 'dlmax' | 'pgd' | 'deviation' | 'wordswap';
+export const ROBUSTNESS_ATTACKS: readonly RobustnessAttack[] = ['dlmax', 'pgd', 'deviation', 'wordswap'];
+
+/** Where the report's JSON schema is installed (shipped with the package). */
+export const reportSchemaPath = join(packageRoot, 'lib', 'robustness', 'report.schema.json');
 
 export interface RobustnessOptions {
-  /** Which evaluations to run (default all). */
-  attacks?: AttackName[];
-  /** l2 radii of the ball (default [0.1, 0.5, 1]). */
-  radii?: number[];
-  /** Examples used (a seeded sample of the data; default 200). */
+  /** Default: `model.tokenizer`. */
+  tokenizer?: Tokenizer;
+  /** Measures to run (default: all). */
+  attacks?: readonly RobustnessAttack[];
+  /** l2 radii of the loss-increase and PGD attacks (default [0.1, 0.5, 1]). */
+  radii?: readonly number[];
+  /** Examples evaluated at most, a seeded sample when there are more (default 200). */
   maxExamples?: number;
+  /** Seed of that sample (default 0). */
   seed?: number;
+  /** Tokens per example (default 128). */
   maxLength?: number;
+  /** Examples per forward pass or attack batch (default 32). */
   batchSize?: number;
-  /** Loss increase protocol (FreeLB: 5e-3, 2000, 50). */
+  /** Loss increase (FreeLB): normalised step, iterations, early-stopping patience (5e-3, 2000, 50). */
   dlmax?: { stepSize?: number; steps?: number; patience?: number };
-  /** PGD-k: steps (default 10) and norms (default l2 and linf). */
-  pgd?: { steps?: number; norms?: ('l2' | 'linf')[] };
-  wordswap?: WordAttackOptions;
-  /** Where report.json and the figures go. */
+  /** PGD: steps (10), norms (l2 and linf), linf radii (default: each l2 radius / sqrt(embeddingSize)). */
+  pgd?: { steps?: number; norms?: readonly ('l2' | 'linf')[]; linfRadii?: readonly number[] };
+  /** Representation deviation: l2 radius (default: the first radius) and PGD steps (10). */
+  deviation?: { epsilon?: number; steps?: number };
+  /** The word attack (see {@link wordAttack}); tokenizer, maxLength and batchSize come from here. */
+  wordswap?: Omit<WordAttackOptions, 'tokenizer' | 'maxLength' | 'batchSize'>;
+  /** Also write report.json and the figures into this folder. */
   outDir?: string;
-  /** Recorded in the report. */
-  modelName?: string;
+  /** A name for the data (e.g. the GLUE task), recorded in the report. */
   task?: string;
+  /** Called after each measure with its wall time. */
+  onProgress?: (stage: 'clean' | RobustnessAttack, seconds: number) => void;
 }
 
+/** The report; measures not run are absent. NaN statistics (no example to measure) are written as null. */
 export interface RobustnessReport {
   version: 1;
-  model: string;
-  task: string;
+  task?: string;
+  model: { modelType: string; numLayers: number; hiddenSize: number; numLabels: number; vocabSize: number };
+  /** Examples evaluated, and how many were given. */
   examples: number;
+  available: number;
+  seed: number;
+  maxLength: number;
+  radii: number[];
   cleanAccuracy: number;
-  dlmax?: { median: number; q1: number; q3: number; radii: LossIncrease[] };
-  pgd?: { accuracyUnderAttack: number; successRate: number; results: PgdResult[] };
-  wordswap?: WordAttackResult;
-  deviation?: Deviation;
+  dlmax?: LossIncreaseReport;
+  pgd?: EmbeddingAttackReport;
+  deviation?: DeviationReport;
+  wordswap?: WordAttackReport;
+  /** Wall time per measure. */
+  seconds: Partial<Record<'clean' | RobustnessAttack, number>>;
+  /** Figure files written beside report.json. */
   figures: string[];
 }
 
+const KEYS = ['tokenizer', 'attacks', 'radii', 'maxExamples', 'seed', 'maxLength', 'batchSize', 'dlmax', 'pgd', 'deviation', 'wordswap', 'outDir', 'task', 'onProgress'];
+
+function radiiOf(name: string, value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalidArg(name, 'a non-empty array of radii > 0', value);
+  return value.map((r, i) => v.finiteNumber(`${name}[${i}]`, r, { above: 0 }));
+}
+
+function normsOf(value: unknown): ('l2' | 'linf')[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalidArg('options.pgd.norms', "a non-empty array of 'l2', 'linf'", value);
+  return value.map((n, i) => v.oneOf(`options.pgd.norms[${i}]`, n, ['l2', 'linf'] as const));
+}
+
+/** Validates the options up front, so a typo fails before minutes of attacks. */
+function resolve(options: RobustnessOptions) {
+  const o = v.object('options', options) as RobustnessOptions;
+  v.knownKeys('options', o as Record<string, unknown>, KEYS);
+  if (o.attacks !== undefined && (!Array.isArray(o.attacks) || o.attacks.length === 0)) throw invalidArg('options.attacks', `a non-empty array of ${ROBUSTNESS_ATTACKS.join(', ')}`, o.attacks);
+  const attacks = (o.attacks ?? ROBUSTNESS_ATTACKS).map((a, i) => v.oneOf(`options.attacks[${i}]`, a, ROBUSTNESS_ATTACKS));
+  const radii = o.radii === undefined ? [0.1, 0.5, 1] : radiiOf('options.radii', o.radii);
+  const dl = v.object('options.dlmax', o.dlmax ?? {});
+  v.knownKeys('options.dlmax', dl, ['stepSize', 'steps', 'patience']);
+  const pgd = v.object('options.pgd', o.pgd ?? {});
+  v.knownKeys('options.pgd', pgd, ['steps', 'norms', 'linfRadii']);
+  const dev = v.object('options.deviation', o.deviation ?? {});
+  v.knownKeys('options.deviation', dev, ['epsilon', 'steps']);
+  const maxLength = o.maxLength === undefined ? 128 : v.integer('options.maxLength', o.maxLength, { min: 8 });
+  const batchSize = o.batchSize === undefined ? 32 : v.integer('options.batchSize', o.batchSize, { min: 1 });
+  const wordswap = { ...(o.wordswap ?? {}), maxLength, batchSize };
+  if (attacks.includes('wordswap')) resolveWordAttack(wordswap, 'options.wordswap');
+  if (o.outDir !== undefined) v.string('options.outDir', o.outDir);
+  if (o.task !== undefined) v.string('options.task', o.task);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidArg('options.onProgress', 'a function', o.onProgress);
+  return {
+    attacks,
+    radii,
+    maxExamples: o.maxExamples === undefined ? 200 : v.integer('options.maxExamples', o.maxExamples, { min: 1 }),
+    seed: o.seed === undefined ? 0 : v.integer('options.seed', o.seed, { min: 0, max: 0xffffffff }),
+    maxLength,
+    batchSize,
+    dlmax: {
+      stepSize: dl.stepSize === undefined ? LOSS_INCREASE_DEFAULTS.stepSize : v.finiteNumber('options.dlmax.stepSize', dl.stepSize, { above: 0 }),
+      steps: dl.steps === undefined ? LOSS_INCREASE_DEFAULTS.steps : v.integer('options.dlmax.steps', dl.steps, { min: 1 }),
+      patience: dl.patience === undefined ? LOSS_INCREASE_DEFAULTS.patience : v.integer('options.dlmax.patience', dl.patience, { min: 0 }),
+    },
+    pgd: {
+      steps: pgd.steps === undefined ? PGD_DEFAULT_STEPS : v.integer('options.pgd.steps', pgd.steps, { min: 1 }),
+      norms: pgd.norms === undefined ? (['l2', 'linf'] as const) : normsOf(pgd.norms),
+      linfRadii: pgd.linfRadii === undefined ? undefined : radiiOf('options.pgd.linfRadii', pgd.linfRadii),
+    },
+    deviation: {
+      epsilon: dev.epsilon === undefined ? radii[0]! : v.finiteNumber('options.deviation.epsilon', dev.epsilon, { above: 0 }),
+      steps: dev.steps === undefined ? PGD_DEFAULT_STEPS : v.integer('options.deviation.steps', dev.steps, { min: 1 }),
+    },
+    wordswap,
+  };
+}
+
 /**
- * Runs the robustness evaluations on a sequence-classification model.
+ * Writes report.json and the report's figures (loss-increase.svg, pgd.svg, deviation.svg: those whose
+ * measure ran) into `dir`; returns the figure file names, also recorded in `report.figures`.
  *
  * @example
  * ```ts
- * const report = await evaluateRobustness(model, await readGlue('sst2', 'sst2/dev.tsv'), { outDir: 'runs/robustness', radii: [0.5, 1] });
- * console.log(report.cleanAccuracy, report.pgd?.accuracyUnderAttack, report.wordswap?.successRate);
+ * await writeRobustnessReport(JSON.parse(readFileSync('old/report.json', 'utf8')), 'redrawn');
  * ```
  */
-export async function evaluateRobustness(model: Model, examples: TextExample[], options: RobustnessOptions = {}): Promise<RobustnessReport> {
-  if (model.task !== 'sequence-classification') throw invalidArg('model', 'a sequence-classification model', model.task);
-  const tok = model.tokenizer;
-  if (!tok) throw invalidArg('model.tokenizer', 'a tokenizer (load the model from a folder with tokenizer files)', undefined);
-  const attacks = options.attacks ?? [...ATTACKS];
-  const radii = options.radii ?? [0.1, 0.5, 1];
-  const maxLength = options.maxLength ?? 128;
-  // A seeded sample keeps long evaluations bounded and repeatable.
-  const sample = [...examples];
-  new Random(options.seed ?? 0, 17).shuffle(sample);
-  const chosen = sample.slice(0, options.maxExamples ?? 200);
-  const encoded = encodeTexts(chosen, (a, b) => tok.encode(b === undefined ? a : [a, b], { maxLength }), { maxLength });
-  const batches: LabeledBatch[] = [];
-  for (let i = 0; i < encoded.length; i += options.batchSize ?? 32) batches.push(collateTexts(encoded.slice(i, i + (options.batchSize ?? 32)), { padId: tok.special.pad.id }));
+export async function writeRobustnessReport(report: RobustnessReport, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const figures: [string, Promise<string>][] = [];
+  if (report.dlmax) figures.push(['loss-increase.svg', renderSvg(lossIncreaseSpec(report.dlmax))]);
+  if (report.pgd) figures.push(['pgd.svg', renderSvg(pgdSpec(report.pgd, report.cleanAccuracy))]);
+  if (report.deviation) figures.push(['deviation.svg', renderSvg(deviationSpec(report.deviation))]);
+  for (const [name, svg] of figures) await writeFileAtomic(join(dir, name), await svg);
+  report.figures = figures.map(([name]) => name);
+  await writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return report.figures;
+}
+
+/**
+ * Robustness of a classifier on labeled examples (at most `maxExamples`, a seeded sample): clean
+ * accuracy; FreeLB's max loss increase in l2 balls (`dlmax`); accuracy under PGD-k attack on the
+ * embeddings, l2 and linf (`pgd`); CreAT's representation deviation under that attack (`deviation`);
+ * a black-box word-substitution attack (`wordswap`, see {@link wordAttack}). With `outDir` it also
+ * writes report.json and SVG figures there.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel('runs/creat-sst2');
+ * const dev = await readGlue('sst2', 'glue/SST-2/dev.tsv');
+ * const report = await evaluateRobustness(model, dev, { radii: [0.1, 0.5], maxExamples: 100, outDir: 'runs/creat-sst2/robustness' });
+ * console.log(report.cleanAccuracy, report.dlmax?.median, report.pgd?.accuracyUnderAttack, report.wordswap?.accuracyUnderAttack);
+ * ```
+ */
+export async function evaluateRobustness(model: Model, examples: readonly TextExample[], options: RobustnessOptions = {}): Promise<RobustnessReport> {
+  const checked = checkExamples(model, examples);
+  const o = resolve(options);
+  const tokenizer = tokenizerOf(model, options.tokenizer);
+  let chosen = checked;
+  if (checked.length > o.maxExamples) {
+    const idx = new Random(o.seed, 0).shuffle(checked.map((_, i) => i)).slice(0, o.maxExamples).sort((a, b) => a - b);
+    chosen = idx.map((i) => checked[i]!);
+  }
+  const seconds: RobustnessReport['seconds'] = {};
+  const timed = async <T>(stage: 'clean' | RobustnessAttack, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const out = await work();
+    seconds[stage] = (performance.now() - t0) / 1000;
+    options.onProgress?.(stage, seconds[stage]!);
+    return out;
+  };
+  const set = await timed('clean', () => evalSet(model, tokenizer, chosen, o));
+  const c = model.config;
   const report: RobustnessReport = {
     version: 1,
-    model: options.modelName ?? 'model',
-    task: options.task ?? 'classification',
+    ...(options.task !== undefined ? { task: options.task } : {}),
+    model: { modelType: c.modelType, numLayers: c.numLayers, hiddenSize: c.hiddenSize, numLabels: c.numLabels, vocabSize: c.vocabSize },
     examples: chosen.length,
-    cleanAccuracy: (await evaluateModel(model, batches)).accuracy ?? 0,
+    available: checked.length,
+    seed: o.seed,
+    maxLength: o.maxLength,
+    radii: o.radii,
+    cleanAccuracy: set.correct.filter(Boolean).length / set.correct.length,
+    seconds,
     figures: [],
   };
-  const figures: [string, Promise<string>][] = [];
-  if (attacks.includes('dlmax')) {
-    const rows = await maxLossIncrease(model, batches, { radii, ...options.dlmax });
-    report.dlmax = { median: rows[0]!.median, q1: rows[0]!.q1, q3: rows[0]!.q3, radii: rows };
-    figures.push(['loss-increase.svg', lossIncreaseFigure(rows)]);
-  }
-  if (attacks.includes('pgd')) {
-    const results = await pgdAttack(model, batches, { radii, norms: options.pgd?.norms ?? ['l2', 'linf'], steps: options.pgd?.steps });
-    report.pgd = { accuracyUnderAttack: results[0]!.accuracyUnderAttack, successRate: results[0]!.successRate, results };
-  }
-  if (attacks.includes('deviation')) {
-    report.deviation = await representationDeviation(model, batches, { radius: radii[radii.length - 1]! });
-    figures.push(['representation-deviation.svg', deviationFigure(report.deviation)]);
-  }
-  if (attacks.includes('wordswap')) report.wordswap = await wordAttack(model, tok, chosen, { maxLength, ...options.wordswap });
-  if (options.outDir) {
-    mkdirSync(options.outDir, { recursive: true });
-    for (const [name, svg] of figures) {
-      writeFileSync(join(options.outDir, name), await svg);
-      report.figures.push(name);
-    }
-    writeFileSync(join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  }
+  if (o.attacks.includes('dlmax')) report.dlmax = await timed('dlmax', () => maxLossIncrease(model, set, { radii: o.radii, batchSize: o.batchSize, ...o.dlmax }));
+  if (o.attacks.includes('pgd')) report.pgd = await timed('pgd', () => pgdAttack(model, set, { radii: o.radii, batchSize: o.batchSize, ...o.pgd }));
+  if (o.attacks.includes('deviation')) report.deviation = await timed('deviation', () => representationDeviation(model, set, { batchSize: o.batchSize, ...o.deviation }));
+  if (o.attacks.includes('wordswap')) report.wordswap = await timed('wordswap', async () => (await attackWords(model, tokenizer, set, { ...o.wordswap, tokenizer })).report);
+  if (options.outDir !== undefined) await writeRobustnessReport(report, options.outDir);
   return report;
 }

@@ -1,35 +1,87 @@
-/** Small statistics shared by the robustness reports. */
+/**
+ * Summary statistics and TextAttack's attack-result counting (Morris et al., EMNLP 2020 demos,
+ * "TextAttack: A Framework for Adversarial Attacks, Data Augmentation, and Adversarial Training in NLP";
+ * textattack/attack_results and metrics/attack_metrics).
+ */
 
-/** Linear-interpolated quantile (numpy's default) of unsorted values; NaN for none. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+/** Median and quartiles (linear interpolation between order statistics, numpy's default). */
+export interface Quartiles {
+  median: number;
+  q1: number;
+  q3: number;
 }
 
+/** The p-quantile of `sorted` (ascending), NaN when empty. */
+function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = p * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * Median and quartiles of `values`.
+ *
+ * @example
+ * ```ts
+ * quartiles([1, 2, 3, 4]); // { median: 2.5, q1: 1.75, q3: 3.25 }
+ * ```
+ */
+export function quartiles(values: readonly number[]): Quartiles {
+  const s = [...values].sort((a, b) => a - b);
+  return { median: quantile(s, 0.5), q1: quantile(s, 0.25), q3: quantile(s, 0.75) };
+}
+
+/** Arithmetic mean, NaN when empty. */
 export function mean(values: readonly number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 }
 
-/** Index of the largest value of each row of a row-major [rows, cols] array. */
-export function argmaxRows(logits: ArrayLike<number>, cols: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r * cols < logits.length; r++) {
-    let best = 0;
-    for (let c = 1; c < cols; c++) if (logits[r * cols + c]! > logits[r * cols + best]!) best = c;
-    out.push(best);
-  }
-  return out;
+/**
+ * Outcomes of attacking a set of examples. TextAttack's definitions: an example the model already
+ * gets wrong is skipped; an attack that flips a correct prediction succeeded; otherwise it failed.
+ */
+export interface AttackCounts {
+  successful: number;
+  failed: number;
+  skipped: number;
 }
 
-/** Softmax of one row. */
-export function softmax(row: ArrayLike<number>): number[] {
-  let m = -Infinity;
-  for (let i = 0; i < row.length; i++) m = Math.max(m, row[i]!);
-  const e = Array.from(row, (x) => Math.exp(x - m));
+/** Accuracy under attack and success rate, as TextAttack reports them. */
+export interface AttackRates {
+  /** failed / total: the examples still classified correctly after the attack. */
+  accuracyUnderAttack: number;
+  /** successful / (successful + failed); 0 when nothing was attacked. */
+  successRate: number;
+}
+
+/**
+ * TextAttack's accuracy under attack and attack success rate from the counts.
+ *
+ * @example
+ * ```ts
+ * attackRates({ successful: 3, failed: 5, skipped: 2 }); // { accuracyUnderAttack: 0.5, successRate: 0.375 }
+ * ```
+ */
+export function attackRates(c: AttackCounts): AttackRates {
+  const total = c.successful + c.failed + c.skipped;
+  const attacked = c.successful + c.failed;
+  return { accuracyUnderAttack: total ? c.failed / total : 0, successRate: attacked ? c.successful / attacked : 0 };
+}
+
+/** Index of the largest of `n` values starting at `offset`. */
+export function argmax(values: ArrayLike<number>, offset = 0, n = values.length - offset): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (values[offset + j]! > values[offset + best]!) best = j;
+  return best;
+}
+
+/** Softmax of `n` logits starting at `offset`. */
+export function softmax(logits: ArrayLike<number>, offset: number, n: number): number[] {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < n; j++) m = Math.max(m, logits[offset + j]!);
+  const e = Array.from({ length: n }, (_, j) => Math.exp(logits[offset + j]! - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
 }

@@ -1,251 +1,317 @@
 /**
- * Black-box word-substitution attacks, in TextAttack's decomposition (Morris et al. 2020): a goal
- * function (untargeted classification: change the predicted label), constraints (stop words kept, at
- * most a fraction of the words changed, a minimum embedding cosine between a word and its substitute, a
- * query budget), a transformation (substitutes from a masked-LM's predictions at the masked word, as
- * BERT-Attack (Li et al. 2020) does, or nearest neighbours in the model's input-embedding space) and a
- * search (greedy over word importance, importance = drop of the true label's probability when the word
- * is deleted, as TextFooler and BERT-Attack rank words).
- * Departures, all for simplicity: words are the whitespace-separated tokens of the text; substitutes are
- * whole-word vocabulary entries (BERT-Attack also composes sub-word substitutes); the sentence-encoder
- * similarity constraint of TextFooler is replaced by the embedding-cosine constraint.
+ * Black-box word-substitution attacks in TextAttack's decomposition (Morris et al., 2020): a goal
+ * function (untargeted classification: succeed when the predicted class leaves the label; score
+ * 1 - p(label)), constraints (stop words kept, at most a fraction of the words changed, a minimum
+ * word-embedding cosine between word and substitute, each word changed once, a query budget), a
+ * transformation (masked-LM predictions or embedding neighbours, lib/robustness/substitutes.ts) and
+ * a search (greedy by word importance, TextAttack's GreedyWordSwapWIR with `wir_method="delete"`:
+ * importance = score with the word deleted; then each word in that order takes the substitute
+ * scoring highest, if it beats the current text, until the prediction flips).
+ *
+ * Recipes:
+ * - `bertattack_li_2020` (Li et al., EMNLP 2020, "BERT-ATTACK: Adversarial Attack Against BERT Using
+ *   BERT"; TextAttack's recipe: 48 candidates, at most 40% of the words). Departs: the word is masked
+ *   (one mask token for all its pieces) instead of read from the unmasked sentence, so substitutes are
+ *   single vocabulary words; importance by deletion, not [UNK]; no sentence-encoder constraint.
+ * - `textfooler_jin_2019` (Jin et al., AAAI 2020, "Is BERT Really Robust?"): 50 neighbours with cosine
+ *   >= 0.5, deletion importance, stop words kept. Departs: neighbours come from the victim's own input
+ *   embeddings, not counter-fitted word vectors; no part-of-speech or sentence-encoder check.
  */
-import { invalidArg } from '../errors.js';
 import type { TextExample } from '../data/table.js';
+import { invalidArg } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { attackCounts, type AttackCounts } from './embedding.js';
-import { softmax } from './stats.js';
-import { STOP_WORDS } from './stopwords.js';
+import * as v from '../validate.js';
+import { checkExamples, evalSet, type EvalSet, tokenizerOf } from './examples.js';
+import { argmax, attackRates, type AttackCounts, type AttackRates, mean, softmax } from './stats.js';
+import { ENGLISH_STOPWORDS } from './stopwords.js';
+import { EmbeddingSpace, MaskedLmSubstitutes } from './substitutes.js';
+import { matchCase, renderTexts, type Segmented, segmentWords } from './words.js';
 
-export interface WordAttackOptions {
-  /** Substitute sources: a masked-LM model's predictions ('mlm', needs `mlm`) and/or embedding neighbours. */
-  substitutes?: ('mlm' | 'embedding')[];
-  /** A masked-LM model sharing the tokenizer (BERT-Attack); the attacked model itself when it is one. */
-  mlm?: Model;
-  /** Candidates per word and source (default 20). */
-  candidates?: number;
-  /** At most this fraction of the words is changed (default 0.4, BERT-Attack's). */
-  maxWordFraction?: number;
-  /** Minimum cosine between a word's and its substitute's input embeddings (default 0.2). */
-  minCosine?: number;
-  /** Model queries per example at most (default 1000). */
-  queryBudget?: number;
-  /** Which text of a pair to perturb (default: the second when there is one, as NLI attacks do). */
-  field?: 'text' | 'textPair';
-  maxLength?: number;
-  /** Texts scored per forward pass (default 64). */
-  batchSize?: number;
-  /** Adversarial examples kept in the result (default 5). */
-  keepExamples?: number;
-}
+export type WordRecipeName = 'bertattack_li_2020' | 'textfooler_jin_2019';
 
-export interface AdversarialExample {
-  original: string;
-  adversarial: string;
-  label: number;
-  adversarialPrediction: number;
-  queries: number;
-  wordsPerturbed: number;
-}
-
-export interface WordAttackResult extends AttackCounts {
-  /** Mean model queries over attacked (not skipped) examples. */
-  avgQueries: number;
-  /** Mean fraction of words changed over successful attacks. */
-  avgWordsPerturbed: number;
-  examples: AdversarialExample[];
-}
-
-const WORD = /^[A-Za-z]+$/;
-
-class Scorer {
-  queries = 0;
-  constructor(
-    private readonly model: Model,
-    private readonly tok: Tokenizer,
-    private readonly maxLength: number,
-    private readonly batchSize: number,
-  ) {}
-
-  /** Class probabilities of each (text, pair); counts one query per text. */
-  async probs(items: { text: string; pair?: string }[]): Promise<number[][]> {
-    const out: number[][] = [];
-    for (let i = 0; i < items.length; i += this.batchSize) {
-      const chunk = items.slice(i, i + this.batchSize);
-      const batch = this.tok.encodeBatch(chunk.map((x) => (x.pair === undefined ? x.text : ([x.text, x.pair] as [string, string]))), { maxLength: this.maxLength });
-      const res = await this.model.forward(batch);
-      const k = res.logitsShape[1]!;
-      for (let r = 0; r < chunk.length; r++) out.push(softmax(res.logits.subarray(r * k, (r + 1) * k)));
-    }
-    this.queries += items.length;
-    return out;
-  }
-}
-
-function argmax(p: number[]): number {
-  return p.indexOf(Math.max(...p));
-}
-
-/** Matches the substitute's case to the original word's. */
-function recase(sub: string, orig: string): string {
-  if (orig === orig.toUpperCase() && orig.length > 1) return sub.toUpperCase();
-  if (orig[0] === orig[0]!.toUpperCase()) return sub[0]!.toUpperCase() + sub.slice(1);
-  return sub;
+/** What a recipe fixes: the substitutes' source and the constraints. */
+export interface WordRecipe {
+  /** `'masked-lm'` needs a masked-LM model (`mlm`). */
+  transformation: 'masked-lm' | 'embedding';
+  /** Substitutes tried per word. */
+  candidates: number;
+  /** At most ceil(fraction * words) words changed. */
+  maxWordsFraction: number;
+  /** Minimum cosine of word and substitute in the victim's input-embedding space; null = no such constraint. */
+  minCosine: number | null;
 }
 
 /**
- * Runs the attack on labeled examples of a sequence-classification model.
+ * The recipes' settings.
  *
  * @example
  * ```ts
- * const r = await wordAttack(model, model.tokenizer!, dev.slice(0, 100), { substitutes: ['embedding'] });
- * console.log(r.accuracyUnderAttack, r.successRate, r.avgQueries);
+ * WORD_RECIPES.textfooler_jin_2019; // { transformation: 'embedding', candidates: 50, maxWordsFraction: 1, minCosine: 0.5 }
  * ```
  */
-export async function wordAttack(model: Model, tok: Tokenizer, examples: TextExample[], options: WordAttackOptions = {}): Promise<WordAttackResult> {
-  if (model.task !== 'sequence-classification') throw invalidArg('model', 'a sequence-classification model', model.task);
-  const sources = options.substitutes ?? (options.mlm ? ['mlm', 'embedding'] : ['embedding']);
-  const mlm = options.mlm;
-  if (sources.includes('mlm') && (!mlm || mlm.task !== 'masked-lm')) throw invalidArg('options.mlm', "a masked-LM model for 'mlm' substitutes", mlm?.task);
-  const k = options.candidates ?? 20;
-  const maxFraction = options.maxWordFraction ?? 0.4;
-  const minCos = options.minCosine ?? 0.2;
-  const budget = options.queryBudget ?? 1000;
-  const maxLength = options.maxLength ?? 128;
-  // Normalised input embeddings and the vocabulary entries that can replace a word.
-  const E = await model.wordEmbeddings();
-  const V = tok.vocabSize;
-  const D = E.length / V;
-  const norms = new Float32Array(V);
-  const usable = new Uint8Array(V);
-  for (let v = 0; v < V; v++) {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += E[v * D + d]! ** 2;
-    norms[v] = Math.sqrt(s) || 1;
-    const t = tok.idToToken(v);
-    usable[v] = t !== undefined && WORD.test(t) && !STOP_WORDS.has(t.toLowerCase()) ? 1 : 0;
-  }
-  const wordVector = (word: string): Float32Array => {
-    const ids = tok.encode(word).ids.filter((_, i, all) => i > 0 && i < all.length - 1);
-    const v = new Float32Array(D);
-    for (const id of ids) for (let d = 0; d < D; d++) v[d]! += E[id * D + d]! / norms[id]!;
-    return v;
-  };
-  const cosine = (a: Float32Array, id: number): number => {
-    let dot = 0;
-    let na = 0;
-    for (let d = 0; d < D; d++) {
-      dot += a[d]! * E[id * D + d]!;
-      na += a[d]! ** 2;
-    }
-    return dot / (Math.sqrt(na) * norms[id]! || 1);
-  };
-  const neighbours = (word: string): string[] => {
-    const v = wordVector(word);
-    const scored: [number, number][] = [];
-    for (let id = 0; id < V; id++) if (usable[id]) scored.push([cosine(v, id), id]);
-    scored.sort((a, b) => b[0] - a[0]);
-    return scored
-      .filter(([c]) => c >= minCos)
-      .map(([, id]) => tok.idToToken(id)!)
-      .filter((t) => t.toLowerCase() !== word.toLowerCase())
-      .slice(0, k);
-  };
-  const mlmSubstitutes = async (words: string[], i: number, pairOther: string | undefined, first: boolean): Promise<string[]> => {
-    const masked = words.map((w, j) => (j === i ? tok.special.mask.token : w)).join(' ');
-    const input = pairOther === undefined ? masked : first ? ([masked, pairOther] as [string, string]) : ([pairOther, masked] as [string, string]);
-    const enc = tok.encode(input, { maxLength });
-    const pos = enc.ids.indexOf(tok.special.mask.id);
-    if (pos < 0) return [];
-    const res = await mlm!.forward({ inputIds: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.typeIds), batchSize: 1, seqLen: enc.ids.length });
-    const row = res.logits.subarray(pos * V, (pos + 1) * V);
-    const v = wordVector(words[i]!);
-    return Array.from(row.keys())
-      .filter((id) => usable[id])
-      .sort((a, b) => row[b]! - row[a]!)
-      .slice(0, 4 * k)
-      .filter((id) => cosine(v, id) >= minCos)
-      .map((id) => tok.idToToken(id)!)
-      .filter((t) => t.toLowerCase() !== words[i]!.toLowerCase())
-      .slice(0, k);
-  };
+export const WORD_RECIPES: Readonly<Record<WordRecipeName, Readonly<WordRecipe>>> = Object.freeze({
+  bertattack_li_2020: Object.freeze({ transformation: 'masked-lm', candidates: 48, maxWordsFraction: 0.4, minCosine: null }),
+  textfooler_jin_2019: Object.freeze({ transformation: 'embedding', candidates: 50, maxWordsFraction: 1, minCosine: 0.5 }),
+});
 
-  let successful = 0;
-  let failed = 0;
-  let skipped = 0;
-  let queriesSum = 0;
-  let perturbedSum = 0;
-  const kept: AdversarialExample[] = [];
-  for (const ex of examples) {
-    if (ex.label === undefined) throw invalidArg('examples[].label', 'a label', undefined);
-    const label = ex.label;
-    const field = options.field ?? (ex.textPair !== undefined ? 'textPair' : 'text');
-    const attacked = field === 'textPair' ? ex.textPair! : ex.text;
-    const other = field === 'textPair' ? ex.text : ex.textPair;
-    const item = (text: string) => (field === 'textPair' ? { text: other!, pair: text } : { text, pair: other });
-    const scorer = new Scorer(model, tok, maxLength, options.batchSize ?? 64);
-    const [p0] = await scorer.probs([item(attacked)]);
-    if (argmax(p0!) !== label) {
-      skipped++;
+export const WORD_RECIPE_NAMES = Object.keys(WORD_RECIPES) as WordRecipeName[];
+
+export interface WordAttackOptions extends Partial<WordRecipe> {
+  /** Default: bertattack_li_2020 when `mlm` is given, else textfooler_jin_2019. Other fields override it. */
+  recipe?: WordRecipeName;
+  /** Model queries per example at most, the first (unmodified) text included (default 1000). */
+  queryBudget?: number;
+  /** Words never replaced (default: ENGLISH_STOPWORDS); compared lowercased. */
+  stopwords?: readonly string[];
+  /** A masked-LM model (task 'masked-lm') for the masked-LM transformation. */
+  mlm?: Model;
+  /** The masked-LM model's tokenizer (default: its own, else the victim's). */
+  mlmTokenizer?: Tokenizer;
+  /** The victim's tokenizer (default: `model.tokenizer`). */
+  tokenizer?: Tokenizer;
+  /** Tokens per example (default 128). */
+  maxLength?: number;
+  /** Texts per forward pass (default 32). */
+  batchSize?: number;
+  /** Successful attacks shown in the report (default 5). */
+  examplesShown?: number;
+}
+
+/** One replaced word. */
+export interface Substitution {
+  /** Word index in the attacked text. */
+  index: number;
+  word: string;
+  substitute: string;
+  /** Cosine of word and substitute in the victim's input-embedding space. */
+  cosine: number;
+}
+
+/** The attack on one example. */
+export interface WordAttackResult {
+  /** Index into the examples. */
+  example: number;
+  status: 'successful' | 'failed' | 'skipped';
+  label: number;
+  /** Clean and final predicted class. */
+  prediction: number;
+  advPrediction: number;
+  /** Model queries spent (unique texts). */
+  queries: number;
+  /** Words of the attacked text (with a letter or digit) and how many were replaced. */
+  words: number;
+  wordsPerturbed: number;
+  original: string[];
+  perturbed: string[];
+  substitutions: Substitution[];
+}
+
+/** The `wordswap` part of a report. */
+export interface WordAttackReport extends AttackRates, AttackCounts, WordRecipe {
+  recipe: string;
+  queryBudget: number;
+  /** Mean queries over attacked (not skipped) examples, as TextAttack reports it. */
+  avgQueries: number;
+  /** Mean words replaced over successful attacks. */
+  avgWordsPerturbed: number;
+  /** Mean fraction of the words replaced over successful attacks. */
+  avgPerturbedFraction: number;
+  /** Some successful adversarial texts. */
+  examples: WordAttackResult[];
+}
+
+interface Resolved extends WordRecipe {
+  recipe: string;
+  queryBudget: number;
+  stopwords: Set<string>;
+  maxLength: number;
+  batchSize: number;
+  examplesShown: number;
+}
+
+const OPTION_KEYS = ['recipe', 'transformation', 'candidates', 'maxWordsFraction', 'minCosine', 'queryBudget', 'stopwords', 'mlm', 'mlmTokenizer', 'tokenizer', 'maxLength', 'batchSize', 'examplesShown'];
+
+/** Validates word-attack options and fills the recipe's values. */
+export function resolveWordAttack(options: WordAttackOptions, name = 'options'): Resolved {
+  const o = v.object(name, options) as WordAttackOptions;
+  v.knownKeys(name, o as Record<string, unknown>, OPTION_KEYS);
+  const recipe = o.recipe === undefined ? (o.mlm ? 'bertattack_li_2020' : 'textfooler_jin_2019') : v.oneOf(`${name}.recipe`, o.recipe, WORD_RECIPE_NAMES);
+  const base = WORD_RECIPES[recipe];
+  const transformation = o.transformation === undefined ? base.transformation : v.oneOf(`${name}.transformation`, o.transformation, ['masked-lm', 'embedding'] as const);
+  if (transformation === 'masked-lm') {
+    if (!o.mlm) throw invalidArg(`${name}.mlm`, `a masked-LM model (the ${recipe} recipe draws substitutes from one)`, o.mlm);
+    if (o.mlm.task !== 'masked-lm') throw invalidArg(`${name}.mlm`, "a model with task 'masked-lm'", o.mlm.task);
+  }
+  const minCosine = o.minCosine === undefined ? base.minCosine : o.minCosine === null ? null : v.finiteNumber(`${name}.minCosine`, o.minCosine, { min: -1, max: 1 });
+  if (o.stopwords !== undefined && (!Array.isArray(o.stopwords) || !o.stopwords.every((s) => typeof s === 'string'))) throw invalidArg(`${name}.stopwords`, 'an array of words', o.stopwords);
+  const changed = Object.entries({ transformation, minCosine, candidates: o.candidates, maxWordsFraction: o.maxWordsFraction }).some(
+    ([k, val]) => val !== undefined && val !== base[k as keyof WordRecipe],
+  );
+  return {
+    // A recipe whose parts were changed is no longer the paper's.
+    recipe: changed ? `${recipe}+custom` : recipe,
+    transformation,
+    candidates: o.candidates === undefined ? base.candidates : v.integer(`${name}.candidates`, o.candidates, { min: 1 }),
+    maxWordsFraction: o.maxWordsFraction === undefined ? base.maxWordsFraction : v.finiteNumber(`${name}.maxWordsFraction`, o.maxWordsFraction, { above: 0, max: 1 }),
+    minCosine,
+    queryBudget: o.queryBudget === undefined ? 1000 : v.integer(`${name}.queryBudget`, o.queryBudget, { min: 1 }),
+    stopwords: new Set((o.stopwords ?? ENGLISH_STOPWORDS).map((s) => s.toLowerCase())),
+    maxLength: o.maxLength === undefined ? 128 : v.integer(`${name}.maxLength`, o.maxLength, { min: 8 }),
+    batchSize: o.batchSize === undefined ? 32 : v.integer(`${name}.batchSize`, o.batchSize, { min: 1 }),
+    examplesShown: o.examplesShown === undefined ? 5 : v.integer(`${name}.examplesShown`, o.examplesShown, { min: 0 }),
+  };
+}
+
+/** The victim behind a query budget, with a cache: a text asked twice costs one query (as TextAttack counts). */
+class Victim {
+  queries = 0;
+  readonly #cache = new Map<string, number[]>();
+
+  constructor(
+    private readonly model: Model,
+    private readonly tokenizer: Tokenizer,
+    private readonly cfg: Resolved,
+  ) {}
+
+  get exhausted(): boolean {
+    return this.queries >= this.cfg.queryBudget;
+  }
+
+  /** Class probabilities per input; undefined for inputs past the budget. */
+  async probs(inputs: string[][]): Promise<(number[] | undefined)[]> {
+    const keys = inputs.map((t) => JSON.stringify(t));
+    const fresh = [...new Set(keys.filter((k) => !this.#cache.has(k)))].slice(0, Math.max(0, this.cfg.queryBudget - this.queries));
+    const k = this.model.config.numLabels;
+    for (let i = 0; i < fresh.length; i += this.cfg.batchSize) {
+      const chunk = fresh.slice(i, i + this.cfg.batchSize);
+      const items = chunk.map((key) => JSON.parse(key) as string[]).map((t) => (t.length === 2 ? ([t[0]!, t[1]!] as const) : t[0]!));
+      const out = await this.model.forward(this.tokenizer.encodeBatch(items, { maxLength: this.cfg.maxLength }));
+      chunk.forEach((key, r) => this.#cache.set(key, softmax(out.logits, r * k, k)));
+      this.queries += chunk.length;
+    }
+    return keys.map((key) => this.#cache.get(key));
+  }
+}
+
+const HAS_ALNUM = /[\p{L}\p{N}]/u;
+const HAS_LETTER = /\p{L}/u;
+
+/** The greedy word-importance search on one correctly classified example. */
+async function attackOne(
+  victim: Victim,
+  seg: Segmented,
+  label: number,
+  cfg: Resolved,
+  space: EmbeddingSpace,
+  mlm: MaskedLmSubstitutes | undefined,
+): Promise<{ status: WordAttackResult['status']; probs: number[]; replacements: Map<number, Substitution> }> {
+  const score = (p: number[]) => 1 - p[label]!;
+  const [initial] = await victim.probs([seg.texts]);
+  let current = { probs: initial!, replacements: new Map<number, Substitution>() };
+  if (argmax(initial!) !== label) return { status: 'skipped', ...current };
+  const maxChanged = Math.ceil(cfg.maxWordsFraction * seg.words.filter((w) => HAS_ALNUM.test(w.text)).length);
+  const attackable = seg.words.filter((w) => HAS_LETTER.test(w.text) && !cfg.stopwords.has(w.text.toLowerCase()));
+  const deleted = await victim.probs(attackable.map((w) => renderTexts(seg, new Map([[w.index, '']]))));
+  if (deleted.some((p) => p === undefined)) return { status: 'failed', ...current };
+  const order = attackable.map((w, i) => ({ w, s: score(deleted[i]!) })).sort((a, b) => b.s - a.s || a.w.index - b.w.index);
+  const textOf = (replacements: Map<number, Substitution>) => renderTexts(seg, new Map([...replacements].map(([i, s]) => [i, s.substitute])));
+  for (const { w } of order) {
+    if (current.replacements.size >= maxChanged || victim.exhausted) break;
+    const proposals =
+      cfg.transformation === 'masked-lm'
+        ? await mlm!.predict(textOf(current.replacements), seg.target, w.index, cfg.candidates)
+        : space.neighbours(w.text, cfg.candidates, cfg.minCosine ?? -1);
+    const subs: Substitution[] = [];
+    for (const p of proposals) {
+      const cosine = space.cosine(w.text, p);
+      if (cfg.minCosine !== null && !(cosine >= cfg.minCosine)) continue;
+      subs.push({ index: w.index, word: w.text, substitute: matchCase(w.text, p), cosine });
+    }
+    if (subs.length === 0) continue;
+    const candidates = subs.map((s) => new Map(current.replacements).set(w.index, s));
+    const probs = await victim.probs(candidates.map(textOf));
+    let best = -1;
+    let bestSuccess = -1;
+    probs.forEach((p, i) => {
+      if (!p) return;
+      if (best < 0 || score(p) > score(probs[best]!)) best = i;
+      if (argmax(p) !== label && (bestSuccess < 0 || score(p) > score(probs[bestSuccess]!))) bestSuccess = i;
+    });
+    if (bestSuccess >= 0) return { status: 'successful', probs: probs[bestSuccess]!, replacements: candidates[bestSuccess]! };
+    if (best >= 0 && score(probs[best]!) > score(current.probs)) current = { probs: probs[best]!, replacements: candidates[best]! };
+  }
+  return { status: 'failed', ...current };
+}
+
+/**
+ * Runs a word attack over the examples of `set` (its clean pass decides what is skipped).
+ * @internal evaluateRobustness and wordAttack share it.
+ */
+export async function attackWords(model: Model, tokenizer: Tokenizer, set: EvalSet, options: WordAttackOptions): Promise<{ report: WordAttackReport; results: WordAttackResult[] }> {
+  const cfg = resolveWordAttack(options);
+  const space = new EmbeddingSpace(await model.wordEmbeddings(), model.config.embeddingSize, tokenizer);
+  const mlm = cfg.transformation === 'masked-lm' ? new MaskedLmSubstitutes(options.mlm!, options.mlmTokenizer ?? options.mlm!.tokenizer ?? tokenizer, cfg.maxLength) : undefined;
+  const results: WordAttackResult[] = [];
+  for (let i = 0; i < set.examples.length; i++) {
+    const ex = set.examples[i]!;
+    const texts = ex.textPair === undefined ? [ex.text] : [ex.text, ex.textPair];
+    const seg = segmentWords(tokenizer, texts, cfg.maxLength);
+    const base = { example: i, label: ex.label!, prediction: set.predictions[i]!, original: texts, words: seg.words.filter((w) => HAS_ALNUM.test(w.text)).length };
+    if (!set.correct[i]) {
+      results.push({ ...base, status: 'skipped', advPrediction: set.predictions[i]!, queries: 0, wordsPerturbed: 0, perturbed: texts, substitutions: [] });
       continue;
     }
-    const words = attacked.split(/\s+/).filter(Boolean);
-    // Within the budget: one query was spent on the clean text, one per word on its importance.
-    const candidatesIdx = words
-      .map((_, i) => i)
-      .filter((i) => WORD.test(words[i]!) && !STOP_WORDS.has(words[i]!.toLowerCase()))
-      .slice(0, Math.max(0, budget - 1));
-    const maxChanges = Math.max(1, Math.floor(maxFraction * words.length));
-    // Importance: how much the true label's probability drops without the word.
-    const deleted = await scorer.probs(candidatesIdx.map((i) => item(words.filter((_, j) => j !== i).join(' '))));
-    const order = candidatesIdx.map((i, n) => ({ i, drop: p0![label]! - deleted[n]![label]! })).sort((a, b) => b.drop - a.drop);
-    let current = [...words];
-    let pTrue = p0![label]!;
-    let changed = 0;
-    let success = false;
-    let advPred = label;
-    for (const { i } of order) {
-      if (changed >= maxChanges || scorer.queries >= budget) break;
-      const subs = new Set<string>();
-      if (sources.includes('mlm')) for (const s of await mlmSubstitutes(current, i, other, field === 'text')) subs.add(s);
-      if (sources.includes('embedding')) for (const s of neighbours(words[i]!)) subs.add(s);
-      const list = [...subs].slice(0, Math.max(0, budget - scorer.queries)).map((s) => recase(s, words[i]!));
-      if (!list.length) continue;
-      const texts = list.map((s) => current.map((w, j) => (j === i ? s : w)).join(' '));
-      const probs = await scorer.probs(texts.map(item));
-      let best = -1;
-      for (let c = 0; c < probs.length; c++) {
-        const flips = argmax(probs[c]!) !== label;
-        const bestFlips = best >= 0 && argmax(probs[best]!) !== label;
-        if (best < 0 || (flips && !bestFlips) || (flips === bestFlips && probs[c]![label]! < probs[best]![label]!)) best = c;
-      }
-      if (argmax(probs[best]!) !== label) {
-        current = texts[best]!.split(' ');
-        changed++;
-        success = true;
-        advPred = argmax(probs[best]!);
-        break;
-      }
-      if (probs[best]![label]! < pTrue) {
-        current = texts[best]!.split(' ');
-        pTrue = probs[best]![label]!;
-        changed++;
-      }
-    }
-    queriesSum += scorer.queries;
-    if (success) {
-      successful++;
-      perturbedSum += changed / words.length;
-      if (kept.length < (options.keepExamples ?? 5)) kept.push({ original: attacked, adversarial: current.join(' '), label, adversarialPrediction: advPred, queries: scorer.queries, wordsPerturbed: changed });
-    } else {
-      failed++;
-    }
+    const victim = new Victim(model, tokenizer, cfg);
+    const r = await attackOne(victim, seg, ex.label!, cfg, space, mlm);
+    const substitutions = [...r.replacements.values()].sort((a, b) => a.index - b.index);
+    results.push({
+      ...base,
+      status: r.status,
+      advPrediction: argmax(r.probs),
+      queries: victim.queries,
+      wordsPerturbed: substitutions.length,
+      perturbed: renderTexts(seg, new Map(substitutions.map((s) => [s.index, s.substitute]))),
+      substitutions,
+    });
   }
-  return {
-    ...attackCounts(successful, failed, skipped),
-    avgQueries: successful + failed ? queriesSum / (successful + failed) : 0,
-    avgWordsPerturbed: successful ? perturbedSum / successful : 0,
-    examples: kept,
+  const counts: AttackCounts = { successful: 0, failed: 0, skipped: 0 };
+  for (const r of results) counts[r.status]++;
+  const attacked = results.filter((r) => r.status !== 'skipped');
+  const successful = results.filter((r) => r.status === 'successful');
+  const report: WordAttackReport = {
+    recipe: cfg.recipe,
+    transformation: cfg.transformation,
+    candidates: cfg.candidates,
+    maxWordsFraction: cfg.maxWordsFraction,
+    minCosine: cfg.minCosine,
+    queryBudget: cfg.queryBudget,
+    ...counts,
+    ...attackRates(counts),
+    avgQueries: mean(attacked.map((r) => r.queries)),
+    avgWordsPerturbed: mean(successful.map((r) => r.wordsPerturbed)),
+    avgPerturbedFraction: mean(successful.map((r) => r.wordsPerturbed / Math.max(1, r.words))),
+    examples: successful.slice(0, cfg.examplesShown),
   };
+  return { report, results };
+}
+
+/**
+ * A black-box word-substitution attack on each correctly classified example: the report (TextAttack's
+ * accuracy under attack, success rate, average queries and words perturbed, some adversarial texts)
+ * and every example's result.
+ *
+ * @example
+ * ```ts
+ * const mlm = await loadModel('runs/mlm', { task: 'masked-lm' });
+ * const { report } = await wordAttack(model, dev.slice(0, 100), { recipe: 'bertattack_li_2020', mlm, queryBudget: 500 });
+ * console.log(report.accuracyUnderAttack, report.examples[0]?.perturbed);
+ * ```
+ */
+export async function wordAttack(model: Model, examples: readonly TextExample[], options: WordAttackOptions = {}): Promise<{ report: WordAttackReport; results: WordAttackResult[] }> {
+  const checked = checkExamples(model, examples);
+  const cfg = resolveWordAttack(options);
+  const tokenizer = tokenizerOf(model, options.tokenizer);
+  const set = await evalSet(model, tokenizer, checked, { maxLength: cfg.maxLength, batchSize: cfg.batchSize });
+  return attackWords(model, tokenizer, set, options);
 }
