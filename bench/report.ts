@@ -5,7 +5,7 @@
  * rows of the same run and device.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { packageRoot } from '../lib/paths.js';
 import { renderSvg } from '../lib/plot/render.js';
 
@@ -47,7 +47,7 @@ for (const setting of [...new Set(rows.map(key))]) {
   lines.push('');
 }
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'results.md'), `# Bench results\n\nFrom ${input}; median ms per optimizer step after warm-up, each trial in a fresh process.\n\n${lines.join('\n')}`);
+writeFileSync(join(outDir, 'results.md'), `# Bench results\n\nFrom ${relative(packageRoot, input)}; median ms per optimizer step after warm-up, each trial in a fresh process.\n\n${lines.join('\n')}`);
 const svg = await renderSvg({
   title: 'ms per optimizer step (lower is better)',
   data: { values: rows.map((r) => ({ ...r, setting: key(r), impl: r.impl === 'advtrain' ? 'advtrain' : 'python' })) },
