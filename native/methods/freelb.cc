@@ -18,7 +18,6 @@ class FreeLb : public Method {
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
-    StepMetrics m;
     const bool attack = ctx.globalStep >= o_.advBeginStep;
     const int64_t passes = attack ? o_.steps : 1;
     const at::Tensor mask = tokenMask(b);
@@ -28,11 +27,11 @@ class FreeLb : public Method {
     if (o_.syncDropout && ctx.compute.training) rng = std::make_unique<RngReplay>(model.device());
     const double cleanWeight = o_.cleanLoss && attack ? o_.cleanWeight : 0.0;
     at::Tensor total = at::zeros({}, at::TensorOptions().device(model.device()));
+    at::Tensor clean;
     if (cleanWeight > 0.0) {
-      at::Tensor clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
+      clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
       (clean * (cleanWeight * ctx.lossScale)).backward();
       total = total + clean.detach() * cleanWeight;
-      m.set("cleanLoss", clean);
       if (rng) rng->replay();
     }
     const double advWeight = (1.0 - cleanWeight) / static_cast<double>(passes);
@@ -46,9 +45,9 @@ class FreeLb : public Method {
       if (t == passes - 1) break;
       delta = ascendProject(delta, delta.grad(), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
     }
-    StepMetrics out = attackMetrics(total, last, delta, norm_);
-    for (const auto& [k, v] : m.values()) out.set(k, v);
-    return out;
+    StepMetrics m = attackMetrics(total, last, delta, norm_);
+    if (clean.defined()) m.set("cleanLoss", clean);
+    return m;
   }
 
  private:

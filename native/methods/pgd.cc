@@ -16,7 +16,6 @@ class Pgd : public Method {
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
-    StepMetrics m;
     // The clean pass comes first and keeps its graph, as CreAT's loop does: with tau 0 CreAT is this
     // method with cleanWeight 0.5, pass for pass and random draw for random draw.
     at::Tensor clean;
@@ -30,14 +29,11 @@ class Pgd : public Method {
     delta = delta.detach();
     at::Tensor adv = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
     at::Tensor total = adv * (1.0 - o_.cleanWeight);
-    if (clean.defined()) {
-      total = clean * o_.cleanWeight + total;
-      m.set("cleanLoss", clean);
-    }
+    if (clean.defined()) total = clean * o_.cleanWeight + total;
     (total * ctx.lossScale).backward();
-    StepMetrics out = attackMetrics(total, adv, delta, norm_);
-    for (const auto& [k, v] : m.values()) out.set(k, v);
-    return out;
+    StepMetrics m = attackMetrics(total, adv, delta, norm_);
+    if (clean.defined()) m.set("cleanLoss", clean);
+    return m;
   }
 
  private:
