@@ -26,9 +26,7 @@ class Alum : public Method {
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanRows = distributionRows(clean.logits.detach(), b, task);
-    at::Tensor xi = ctx.initialPerturbation.defined()
-                        ? ctx.initialPerturbation.to(model.device(), at::kFloat) * mask
-                        : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * mask;
+    at::Tensor xi = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.initialPerturbation);
     xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {
@@ -41,15 +39,11 @@ class Alum : public Method {
       xi = next.xi.requires_grad_(true);
     }
     xi = xi.detach();
-    record(xi);
     at::Tensor reg = divergence(clean.logits, model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits, b, task, Detach::Each) * ok;
     at::Tensor total = loss + o_.alpha * reg;
     (total * ctx.lossScale).backward();
-    StepMetrics m;
-    m.set("loss", total);
+    StepMetrics m = attackMetrics(total, reg, xi, Norm::L2);
     m.set("cleanLoss", loss);
-    m.set("advLoss", reg);
-    m.set("deltaNorm", exampleNorm(xi, Norm::L2).mean());
     return m;
   }
 

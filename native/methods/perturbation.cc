@@ -30,6 +30,12 @@ at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, con
   return delta.detach().requires_grad_(true);
 }
 
+at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& given) {
+  const at::Tensor mask = tokenMask(b).to(device);
+  if (given.defined()) return given.to(device, at::kFloat) * mask;
+  return at::randn({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(device)) * std * mask;
+}
+
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm) {
   at::Tensor flat = x.flatten(1).to(at::kFloat);
   return norm == Norm::L2 ? flat.norm(2, {1}) : flat.abs().amax({1});

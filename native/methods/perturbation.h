@@ -22,6 +22,10 @@ at::Tensor tokenMask(const Batch& b);
 at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options,
                      const at::Tensor& given = {});
 
+// The random start of the noise methods (R3F, SMART, ALUM): N(0, 1) * std on real tokens, or `given`
+// (StepContext::initialPerturbation) masked when defined. Not a leaf that requires grad.
+at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& given = {});
+
 // Per-example norm over all L x D entries: [N].
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm);
 

@@ -18,19 +18,13 @@ class Rpt : public Method {
     TransformerModel& model = ctx.model;
     ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
     at::Tensor loss = model.loss(clean.logits, b);
-    at::Tensor noise = ctx.initialPerturbation.defined()
-                           ? ctx.initialPerturbation.to(model.device(), at::kFloat) * tokenMask(b)
-                           : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * tokenMask(b);
+    at::Tensor noise = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.initialPerturbation);
     ForwardResult noised = model.forward(b, Perturbation{noise, {}}, ctx.compute, nullptr, true);
     at::Tensor reg = divergence(noised.logits, clean.logits, b, model.config().task, Detach::None);
     at::Tensor total = loss + o_.tau * reg;
-    record(noise);
     (total * ctx.lossScale).backward();
-    StepMetrics m;
-    m.set("loss", total);
+    StepMetrics m = attackMetrics(total, reg, noise, Norm::L2);
     m.set("cleanLoss", loss);
-    m.set("advLoss", reg);
-    m.set("deltaNorm", exampleNorm(noise, Norm::L2).mean());
     return m;
   }
 

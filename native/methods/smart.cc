@@ -36,14 +36,11 @@ class Smart : public Method {
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
     const Task task = model.config().task;
-    StepMetrics m;
     ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanLogits = clean.logits.detach();
-    at::Tensor xi = ctx.initialPerturbation.defined()
-                        ? ctx.initialPerturbation.to(model.device(), at::kFloat) * mask
-                        : at::randn({b.rows(), b.seqLen(), model.config().embeddingSize}, at::TensorOptions().device(model.device())) * o_.noiseStd * mask;
+    at::Tensor xi = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.initialPerturbation);
     xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {
@@ -56,9 +53,9 @@ class Smart : public Method {
       xi = next.xi.requires_grad_(true);
     }
     xi = xi.detach();
-    record(xi);
     at::Tensor reg = divergence(clean.logits, model.forward(b, Perturbation{{}, xi}, ctx.compute, nullptr, true).logits, b, task, Detach::Each) * ok;
     at::Tensor total = loss + o_.lambdaS * reg;
+    at::Tensor breg;
     if (teacher_) {
       at::Tensor teacherLogits;
       {
@@ -67,15 +64,13 @@ class Smart : public Method {
         eval.training = false;
         teacherLogits = teacher_->forward(b, Perturbation{}, eval, nullptr, true).logits;
       }
-      at::Tensor breg = divergence(clean.logits, teacherLogits, b, task, Detach::Each);
+      breg = divergence(clean.logits, teacherLogits, b, task, Detach::Each);
       total = total + o_.bregmanMu * breg;
-      m.set("bregman", breg);
     }
     (total * ctx.lossScale).backward();
-    m.set("loss", total);
+    StepMetrics m = attackMetrics(total, reg, xi, Norm::L2);
     m.set("cleanLoss", loss);
-    m.set("advLoss", reg);
-    m.set("deltaNorm", exampleNorm(xi, Norm::L2).mean());
+    if (breg.defined()) m.set("bregman", breg);
     return m;
   }
 
