@@ -52,8 +52,9 @@ function candidates(env) {
 }
 
 function versionOf(includeDirs) {
-  for (const inc of includeDirs) {
-    const file = join(inc, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h');
+  // PyTorch 2.x keeps the numbers in torch/headeronly/version.h (torch/version.h only includes it).
+  const files = includeDirs.flatMap((inc) => [join(inc, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), join(inc, 'torch', 'headeronly', 'version.h')]);
+  for (const file of files) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
     const m = /TORCH_VERSION_MAJOR (\d+)[\s\S]*TORCH_VERSION_MINOR (\d+)[\s\S]*TORCH_VERSION_PATCH (\d+)/.exec(text);
