@@ -89,10 +89,12 @@ const args = [
   `--CDCMAKE_PREFIX_PATH=${torch.prefix}`,
   `--CDADVTRAIN_CUDA=${cuda ? 'ON' : 'OFF'}`,
 ];
-if (cuda) {
+// A libtorch with CUDA makes its TorchConfig.cmake look for the CUDA toolkit even when the addon is built
+// for CPU (ADVTRAIN_CUDA=0), so the toolkit hints go with every build against it.
+if (torch.cuda) {
   const toolkit = cudaToolkitRoot();
   if (!toolkit) {
-    console.error('advtrain: the CUDA build needs the CUDA toolkit (nvcc): set CUDA_HOME to its root or put nvcc on PATH, or build for CPU with ADVTRAIN_CUDA=0.');
+    console.error(`advtrain: libtorch ${torch.version} from ${torch.source} has CUDA, and its TorchConfig.cmake needs the CUDA toolkit (nvcc) for any build against it, even ADVTRAIN_CUDA=0. Set CUDA_HOME to the toolkit's root or put nvcc on PATH, or build against a CPU libtorch (LIBTORCH, Torch_DIR, PYTHON, or Debian's libtorch-dev).`);
     process.exit(1);
   }
   const archs = gpuArch();
