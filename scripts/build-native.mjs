@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Builds the native addon with cmake-js, offline (Node-API headers come from node-api-headers).
 // Env: ADVTRAIN_CUDA=0 forces a CPU build; ADVTRAIN_CUDA_ARCH picks CUDA archs (e.g. "90" or "80;90");
-// ADVTRAIN_BUILD_TYPE=Debug|Release; ADVTRAIN_SKIP_NATIVE=1 skips the build (JS-only use, CI tiers without the addon).
+// ADVTRAIN_BUILD_TYPE=Debug|Release; ADVTRAIN_BUILD_DIR=<folder> builds elsewhere than build/ (a second libtorch
+// beside the first; load it with ADVTRAIN_ADDON=<folder>/Release/advtrain.node); ADVTRAIN_SKIP_NATIVE=1 skips the
+// build (JS-only use, CI tiers without the addon).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverLibtorch, notFoundMessage } from './libtorch.mjs';
 
@@ -41,10 +43,14 @@ const args = [
   require.resolve('cmake-js/bin/cmake-js'),
   process.argv.includes('--force') ? 'rebuild' : 'compile',
   '--directory', root,
-  '--out', join(root, 'build'),
+  '--out', resolve(root, process.env.ADVTRAIN_BUILD_DIR || 'build'),
   '--config', buildType,
   '--parallel', String(availableParallelism()),
   `--CDTorch_DIR=${torch.cmakeDir}`,
+  // TorchConfig.cmake finds libtorch.so with find_library, which searches the system library folders before
+  // the torch prefix: with Debian's libtorch-dev also installed, a PyTorch build would link Debian's
+  // libraries under PyTorch's headers. The prefix on CMAKE_PREFIX_PATH is searched first.
+  `--CDCMAKE_PREFIX_PATH=${torch.prefix}`,
   `--CDADVTRAIN_CUDA=${cuda ? 'ON' : 'OFF'}`,
 ];
 if (cuda) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${gpuArch()}`);
