@@ -21,6 +21,8 @@ import { readTsv, repoRoot, sharedPath } from '../helpers/data.js';
 import { findPython, requirePython } from '../helpers/python.js';
 
 const BATCH = 32;
+/** tokenizer_parity.py's exit status when transformers cannot be imported. */
+const NO_TRANSFORMERS = 3;
 const script = join(repoRoot, 'test', 'fixtures', 'tokenizer_parity.py');
 const roberta = join(repoRoot, 'test', 'fixtures', 'roberta-bpe-wikitext2');
 const data = {
@@ -30,9 +32,17 @@ const data = {
   wnut: sharedPath('wnut17', 'dev.conll'),
 };
 const python = findPython();
-const skip: string | false = !python
+let skip: string | false = !python
   ? 'no Python with transformers (set ADVTRAIN_PYTHON, or make .venv with scripts/python-env.sh cpu)'
   : (Object.values(data).find((d) => d.skip)?.skip ?? false);
+
+// The expectations, made before any test starts so that a Python without transformers can skip.
+const out = mkdtempSync(join(tmpdir(), 'advtrain-tokenizer-hf-'));
+t.teardown(() => rmSync(out, { recursive: true, force: true }));
+const started = Date.now();
+const run = skip ? undefined : spawnSync(python!, [script, out], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+const pythonSeconds = (Date.now() - started) / 1000;
+if (run?.status === NO_TRANSFORMERS) skip = `${python} cannot import transformers`;
 if (skip && requirePython()) throw new Error(`ADVTRAIN_REQUIRE_PYTHON=1 but ${skip}`);
 
 interface HfRow {
@@ -134,16 +144,12 @@ const SETS = [
 ] as const;
 
 t.test('advtrain equals transformers fast tokenizers on the dev sets', { skip }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'advtrain-tokenizer-hf-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  const started = Date.now();
-  const run = spawnSync(python!, [script, out], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
-  if (run.status !== 0) {
-    t.fail(`${python} ${script} failed (status ${run.status}${run.signal ? `, ${run.signal}` : ''})`, { stderr: run.stderr, error: run.error?.message });
+  if (run!.status !== 0) {
+    t.fail(`${python} ${script} failed (status ${run!.status}${run!.signal ? `, ${run!.signal}` : ''})`, { stderr: run!.stderr, error: run!.error?.message });
     return;
   }
   const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { transformers: string; seconds: number };
-  t.comment(`transformers ${meta.transformers}: expectations in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  t.comment(`transformers ${meta.transformers}: expectations in ${pythonSeconds.toFixed(1)} s`);
 
   // advtrain's own readers give the same inputs the script encoded.
   const inputs: Record<string, unknown[]> = {
