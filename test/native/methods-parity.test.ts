@@ -101,5 +101,8 @@ t.test('supplied random draws are checked against the shape the method draws', {
   t.throws(() => setNextRandomDraws(trainer, { start: { data: new Float32Array(3), shape: [4, 10, 32] } }), { code: 'ERR_INVALID_ARG' });
   const ok = await trainer.step(batch);
   t.ok(Number.isFinite(ok.loss), 'a refused draw is not kept for the next step');
+  const accumulating = new Trainer({ model, method: { name: 'pgd', initMag: 0.1 }, optimizer: { name: 'sgd', lr: 0.1 }, gradientAccumulation: 2 });
+  setNextRandomDraws(accumulating, { start: { data: new Float32Array(4 * 10 * 32), shape: [4, 10, 32] } });
+  await t.rejects(accumulating.step([batch, batch]), { code: 'ERR_INVALID_ARG', message: /exactly one micro-batch/ });
   model.dispose();
 });
