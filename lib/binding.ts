@@ -91,9 +91,17 @@ export interface NativeStepOutcome {
   step: number;
 }
 
+/** A tensor handed to the addon: row-major data and its shape. */
+export interface NativeDraw {
+  data: Float32Array;
+  shape: number[];
+}
+
 /** native/binding/trainer_wrap.cc */
 export interface NativeTrainer {
-  step(batches: object[], options?: { initialPerturbation?: Float32Array }): Promise<NativeStepOutcome>;
+  step(batches: object[]): Promise<NativeStepOutcome>;
+  /** Test hook: the next step's base random draws (see setNextRandomDraws in train/trainer.ts). */
+  setNextRandomDraws(draws: { start?: NativeDraw; table?: NativeDraw }): void;
   lastPerturbation(): { data: Float32Array; shape: number[] } | null;
   saveState(path: string): Promise<void>;
   loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;
