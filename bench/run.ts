@@ -8,12 +8,13 @@
  *   npm run bench -- --device cuda --model base --seq 128 --precision bf16 --peers
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const venvPython = join(here, '..', '..', '.venv', 'bin', 'python');
 const { values } = parseArgs({
   options: {
     device: { type: 'string', default: 'cpu' },
@@ -25,7 +26,9 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     peers: { type: 'boolean', default: false },
-    python: { type: 'string', default: process.env.PYTHON ?? 'python3' },
+    // The peers are what a user would run instead: transformers on the newest PyTorch, which
+    // scripts/python-env.sh puts in .venv (PyTorch 2.13 CPU + transformers 5.18).
+    python: { type: 'string', default: process.env.ADVTRAIN_PYTHON ?? process.env.PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3') },
     out: { type: 'string', default: join(here, '..', '..', 'bench', 'out', 'results.jsonl') },
   },
 });

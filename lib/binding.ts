@@ -3,7 +3,7 @@
  * the rest of lib/ validates arguments before calling in.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { AdvtrainError } from './errors.js';
 import { packageRoot } from './paths.js';
@@ -18,6 +18,8 @@ export interface NativeDeviceInfo {
 
 export interface NativeInfo {
   torchVersion: string;
+  /** The libtorch_cpu shared library this process runs (compared at load with the one compiled against). */
+  torchLibrary: string;
   napiVersion: number;
   buildType: string;
   numThreads: number;
@@ -89,9 +91,17 @@ export interface NativeStepOutcome {
   step: number;
 }
 
+/** A tensor handed to the addon: row-major data and its shape. */
+export interface NativeDraw {
+  data: Float32Array;
+  shape: number[];
+}
+
 /** native/binding/trainer_wrap.cc */
 export interface NativeTrainer {
-  step(batches: object[], options?: { initialPerturbation?: Float32Array }): Promise<NativeStepOutcome>;
+  step(batches: object[]): Promise<NativeStepOutcome>;
+  /** Test hook: the next step's base random draws (see setNextRandomDraws in train/trainer.ts). */
+  setNextRandomDraws(draws: { start?: NativeDraw; table?: NativeDraw }): void;
   lastPerturbation(): { data: Float32Array; shape: number[] } | null;
   saveState(path: string): Promise<void>;
   loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;
@@ -164,13 +174,15 @@ export interface NativeAddon {
   };
 }
 
-const require = createRequire(import.meta.url);
 let addon: NativeAddon | undefined;
 
-/** Where the addon may be; ADVTRAIN_ADDON overrides (a node-gyp build elsewhere, say). */
+/**
+ * Where the addon may be. ADVTRAIN_ADDON (a build against another libtorch, a node-gyp build) is then the
+ * only candidate: falling back to build/ would run a different build than the one asked for.
+ */
 export function addonCandidates(): string[] {
-  const list = [join(packageRoot, 'build', 'Release', 'advtrain.node'), join(packageRoot, 'build', 'Debug', 'advtrain.node')];
-  return process.env.ADVTRAIN_ADDON ? [process.env.ADVTRAIN_ADDON, ...list] : list;
+  if (process.env.ADVTRAIN_ADDON) return [process.env.ADVTRAIN_ADDON];
+  return [join(packageRoot, 'build', 'Release', 'advtrain.node'), join(packageRoot, 'build', 'Debug', 'advtrain.node')];
 }
 
 /** Loads (once) and returns the addon; throws ERR_ADDON_MISSING explaining why it could not be loaded. */
@@ -183,7 +195,11 @@ export function native(): NativeAddon {
       continue;
     }
     try {
-      const loaded = require(path) as NativeAddon;
+      // RTLD_NOW: every symbol is bound at load, so an addon built against another libtorch fails here with
+      // "undefined symbol" instead of aborting the process at its first call (Node binds lazily by default).
+      const module = { exports: {} as NativeAddon };
+      process.dlopen(module, path, constants.dlopen.RTLD_NOW);
+      const loaded = module.exports;
       loaded.setErrorClass(AdvtrainError);
       addon = loaded;
       return loaded;
@@ -198,7 +214,9 @@ export function native(): NativeAddon {
       'Build it with `npm rebuild advtrain` (or `npm run build:native` in a checkout). npm 11 skips dependency',
       'install scripts unless approved: `npm install-scripts approve advtrain` first. The build needs libtorch:',
       '`node scripts/libtorch.mjs` shows which one the build finds. A "cannot open shared object file" above',
-      'means the libtorch it was built against has moved: rebuild, or put its lib/ on LD_LIBRARY_PATH.',
+      'means the libtorch it was built against has moved: rebuild, or put its lib/ on LD_LIBRARY_PATH. An',
+      '"undefined symbol" means this process found another libtorch first (LD_LIBRARY_PATH, say): the addon',
+      'only runs on the one it was built against.',
     ].join('\n'),
     'ERR_ADDON_MISSING',
   );

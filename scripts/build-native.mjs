@@ -3,8 +3,9 @@
 // Env: ADVTRAIN_CUDA=0 forces a CPU build, =1 a CUDA build (no GPU needed; fails if libtorch has no CUDA),
 // unset builds CUDA when libtorch has it; ADVTRAIN_CUDA_ARCH picks CUDA archs (e.g. "90" or "80;90");
 // CUDA_HOME / CUDA_PATH name the CUDA toolkit (else nvcc's own, else /usr/local/cuda);
-// ADVTRAIN_BUILD_DIR (default build/) keeps a second build beside the first; ADVTRAIN_BUILD_TYPE=Debug|Release;
-// ADVTRAIN_SKIP_NATIVE=1 skips the build (JS-only use, CI tiers without the addon).
+// ADVTRAIN_BUILD_TYPE=Debug|Release; ADVTRAIN_BUILD_DIR=<folder> builds elsewhere than build/ (a second libtorch
+// beside the first; load it with ADVTRAIN_ADDON=<folder>/Release/advtrain.node); ADVTRAIN_SKIP_NATIVE=1 skips the
+// build (JS-only use, CI tiers without the addon).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -85,7 +86,9 @@ const args = [
   '--config', buildType,
   '--parallel', String(availableParallelism()),
   `--CDTorch_DIR=${torch.cmakeDir}`,
-  // find_library searches CMAKE_PREFIX_PATH before the system paths, where Debian's libtorch would win.
+  // TorchConfig.cmake finds libtorch.so with find_library, which searches the system library folders before
+  // the torch prefix: with Debian's libtorch-dev also installed, a PyTorch build would link Debian's
+  // libraries under PyTorch's headers. The prefix on CMAKE_PREFIX_PATH is searched first.
   `--CDCMAKE_PREFIX_PATH=${torch.prefix}`,
   `--CDADVTRAIN_CUDA=${cuda ? 'ON' : 'OFF'}`,
 ];

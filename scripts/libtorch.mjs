@@ -52,8 +52,8 @@ function candidates(env) {
 }
 
 function versionOf(includeDirs) {
-  // PyTorch 2.x keeps the numbers in torch/headeronly/version.h (torch/version.h only includes it).
-  const files = includeDirs.flatMap((inc) => [join(inc, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), join(inc, 'torch', 'headeronly', 'version.h')]);
+  // libtorch 2.x keeps the numbers in torch/headeronly/version.h, 1.x in the C++ API's torch/version.h.
+  const files = includeDirs.flatMap((inc) => [join(inc, 'torch', 'headeronly', 'version.h'), join(inc, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h')]);
   for (const file of files) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
@@ -99,7 +99,7 @@ export function notFoundMessage(tried) {
   ].join('\n');
 }
 
-// CLI: prints what one build path needs. --json | --cmake-dir | --cflags | --include-dirs | --libs | --cxx-flags
+// CLI: prints what one build path needs. --json | --cmake-dir | --cflags | --include-dirs | --lib-dir | --libs | --cxx-flags
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const info = discoverLibtorch();
   const flag = process.argv[2] ?? '--json';
@@ -113,12 +113,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     '--cmake-dir': () => info.cmakeDir,
     '--include-dirs': () => info.includeDirs.join(' '),
     '--cflags': () => info.includeDirs.map((d) => `-I${d}`).join(' '),
+    '--lib-dir': () => info.libDir,
     '--libs': () => `-L${info.libDir} -Wl,-rpath,${info.libDir} -ltorch -ltorch_cpu -lc10`,
     // TorchConfig.cmake records the C++ ABI libtorch was built with; the addon must match it.
     '--cxx-flags': () => (/set\(TORCH_CXX_FLAGS "([^"]*)"\)/.exec(readFileSync(join(info.cmakeDir, 'TorchConfig.cmake'), 'utf8'))?.[1] ?? ''),
   }[flag];
   if (!out) {
-    console.error(`usage: libtorch.mjs [--json|--cmake-dir|--cflags|--include-dirs|--libs|--cxx-flags] (got ${flag})`);
+    console.error(`usage: libtorch.mjs [--json|--cmake-dir|--cflags|--include-dirs|--lib-dir|--libs|--cxx-flags] (got ${flag})`);
     process.exit(2);
   }
   console.log(out());

@@ -23,6 +23,8 @@ if [ ${#indexes[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
+# pip warns once per package that the local index lacks a folder for it: noise, not a problem.
+pip_install() { "$venv/bin/pip" install "${pip_args[@]}" "$@" 2> >(grep -v " is ignored: it is neither a file nor a directory" >&2); }
 make_venv() { [ -x "$1/bin/python" ] || "$python" -m venv "$1"; }
 # True when package $2 is installed at version $3 (a local suffix such as +cpu or +cu130 is ignored).
 has() { "$1/bin/python" -c "import importlib.metadata as m,sys; sys.exit(0 if m.version('$2').split('+')[0]=='$3' else 1)" 2>/dev/null; }
@@ -32,7 +34,7 @@ case "$kind" in
     venv=.venv
     make_venv "$venv"
     if ! has "$venv" torch "$TORCH_CPU" || ! has "$venv" transformers "$TRANSFORMERS"; then
-      "$venv/bin/pip" install "${pip_args[@]}" "torch==$TORCH_CPU" "transformers==$TRANSFORMERS" safetensors tokenizers numpy
+      pip_install "torch==$TORCH_CPU" "transformers==$TRANSFORMERS" safetensors tokenizers numpy
     fi
     ;;
   cuda)
@@ -41,8 +43,8 @@ case "$kind" in
     if ! has "$venv" torch "$TORCH_CUDA"; then
       # torch's own requirements minus cuda-bindings and triton (not in the local index; neither is needed
       # to compile, link or load libtorch). The nvidia wheels are: libtorch_cuda.so needs them to load.
-      "$venv/bin/pip" install "${pip_args[@]}" --no-deps "torch==$TORCH_CUDA"
-      "$venv/bin/pip" install "${pip_args[@]}" filelock 'typing-extensions>=4.10.0' 'setuptools>=77.0.3' 'sympy>=1.13.3' \
+      pip_install --no-deps "torch==$TORCH_CUDA"
+      pip_install filelock 'typing-extensions>=4.10.0' 'setuptools>=77.0.3' 'sympy>=1.13.3' \
         'networkx>=2.5.1' jinja2 'fsspec>=0.8.5' numpy \
         'cuda-toolkit[cublas,cudart,cufft,cufile,cupti,curand,cusolver,cusparse,nvjitlink,nvrtc,nvtx]==13.0.3' \
         nvidia-cudnn-cu13==9.24.0.43 nvidia-cusparselt-cu13==0.8.1 nvidia-nccl-cu13==2.30.7 nvidia-nvshmem-cu13==3.4.5

@@ -114,7 +114,8 @@ function range(from: number, to: number): number[] {
  * token when the window holds all of it, else the [CLS] index for both (also for an example without
  * answers). Offsets follow `prepare_validation_features`: null outside the context.
  *
- * Needs token offsets, which advtrain computes for BERT WordPiece tokenizers only. A question that
+ * Needs token offsets, which advtrain computes for BERT WordPiece and byte-level BPE (RoBERTa)
+ * tokenizers. A question that
  * leaves no room for the context, or a `docStride` not below a window's context budget, is an
  * `ERR_INVALID_ARG` naming the example.
  *
@@ -134,7 +135,7 @@ export function prepareQaFeatures(tokenizer: Tokenizer, examples: readonly Squad
   const docStride = o.docStride === undefined ? QA_DEFAULTS.docStride : v.integer('options.docStride', o.docStride, { min: 0 });
   if (tok.encode(['a', 'b']).offsets === undefined) {
     throw new AdvtrainError(
-      `Expected a BERT WordPiece tokenizer for question answering (answers are found through token offsets, which advtrain computes for that pipeline only) but received one built from ${tok.source} without offsets`,
+      `Expected a tokenizer with token offsets for question answering (answers are found through them; advtrain computes them for BERT WordPiece and byte-level BPE pipelines) but received one built from ${tok.source} without offsets`,
       'ERR_INVALID_ARG',
     );
   }

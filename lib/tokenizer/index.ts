@@ -1,6 +1,7 @@
 /**
  * Tokenizers for BERT-family encoders: tokenizer.json or vocab.txt folders, encoding with special
- * tokens, HF truncation and padding into typed-array batches, offsets for BERT WordPiece.
+ * tokens, HF truncation and padding into typed-array batches, offsets and word ids for BERT WordPiece
+ * and byte-level BPE pipelines.
  */
 export { loadTokenizer } from './load.js';
 export {

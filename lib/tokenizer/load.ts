@@ -11,6 +11,7 @@ import * as v from '../validate.js';
 import { badFile, parseJsonObject, readOptional } from './files.js';
 import { templateFromConfig, type Template } from './template.js';
 import { Tokenizer, type SpecialToken, type SpecialTokenName, type TokenizerParts } from './tokenizer.js';
+import { BYTE_LEVEL_ALPHABET, ByteLevelAligner, type BpeModel } from './bytelevel.js';
 import { bertNormalization, WordPieceAligner, type AddedTokenInfo } from './wordpiece.js';
 
 const TOKENIZER_JSON = 'tokenizer.json';
@@ -137,6 +138,7 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const pre = spec.pre_tokenizer;
   const norm = spec.normalizer;
   const level = byteLevel(pre);
+  parts.byteLevel = byteLevelAligner(spec, hf);
   parts.prefixWords = level !== undefined && level.add_prefix_space !== true;
   if (spec.model.type === 'WordPiece' && pre?.type === 'BertPreTokenizer' && (norm === null || norm.type === 'BertNormalizer')) {
     const normalization = bertNormalization(norm ?? {});
@@ -145,6 +147,45 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     parts.bert = { normalization, aligner };
   }
   return new Tokenizer(parts);
+}
+
+/**
+ * The byte-level pipeline for offsets, where advtrain can run it as tokenizers (Rust) does: BPE over
+ * the whole byte alphabet without subword affixes, a ByteLevel pre-tokenizer alone, no normalizer.
+ */
+function byteLevelAligner(spec: TokenizerJson, hf: HfTokenizer): ByteLevelAligner | undefined {
+  const m = spec.model;
+  const pre = spec.pre_tokenizer;
+  if (m.type !== 'BPE' || pre?.type !== 'ByteLevel' || spec.normalizer !== null) return undefined;
+  if ((m.continuing_subword_prefix ?? '') !== '' || (m.end_of_word_suffix ?? '') !== '') return undefined;
+  if (!BYTE_LEVEL_ALPHABET.every((c) => c in m.vocab)) return undefined;
+  const model = hf.model as unknown as BpeModel | null;
+  if (!model || typeof model.encode !== 'function' || !(model.tokens_to_ids instanceof Map)) return undefined;
+  return new ByteLevelAligner(
+    {
+      addPrefixSpace: pre.add_prefix_space === true,
+      useRegex: pre.use_regex !== false,
+      trims: trimPasses(spec.post_processor),
+      addedTokens: spec.added_tokens.map((t) => ({
+        id: t.id,
+        content: t.content,
+        lstrip: t.lstrip === true,
+        rstrip: t.rstrip === true,
+        singleWord: t.single_word === true,
+        normalized: t.normalized ?? !t.special,
+      })),
+    },
+    model,
+  );
+}
+
+/** The offset-trimming steps of a post-processor: RobertaProcessing and ByteLevel with trim_offsets (tokenizers' defaults: true). */
+function trimPasses(post: Json | null): Array<{ addPrefixSpace: boolean }> {
+  if (post?.type === 'Sequence' && Array.isArray(post.processors)) return (post.processors as Json[]).flatMap((p) => trimPasses(p));
+  if ((post?.type === 'RobertaProcessing' || post?.type === 'ByteLevel') && post.trim_offsets !== false) {
+    return [{ addPrefixSpace: post.add_prefix_space !== false }];
+  }
+  return [];
 }
 
 /** The ByteLevel pre-tokenizer, alone or in a Sequence. */

@@ -8,6 +8,7 @@ import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import * as v from '../validate.js';
+import type { ByteLevelAligner } from './bytelevel.js';
 import { specialCount, type Template, type TemplatePiece } from './template.js';
 import { truncatedLengths, type Truncation } from './truncation.js';
 import { libraryInput, type BertNormalization, type WordPieceAligner } from './wordpiece.js';
@@ -52,8 +53,11 @@ export interface Encoding {
   sequenceIds: Array<0 | 1 | null>;
   /**
    * [start, end) UTF-16 offsets into the text the token came from (`text.slice(start, end)`); [0, 0] for
-   * special tokens. Only for BERT WordPiece tokenizers: the library reports no offsets, and we compute
-   * them for that pipeline alone; undefined for others (BPE, RoBERTa).
+   * special tokens. As transformers' fast tokenizers give them (byte-level BPE: trimmed of the spaces a
+   * token starts or ends with when the post-processor has trim_offsets; a token holding part of a
+   * character's bytes covers the whole character). The library reports no offsets: advtrain computes
+   * them for BERT WordPiece pipelines (BertNormalizer, BertPreTokenizer) and byte-level BPE pipelines
+   * (RoBERTa, GPT-2: ByteLevel pre-tokenizer, no normalizer); undefined for other tokenizers.
    */
   offsets?: Array<[number, number]>;
   /** Index of the word each token belongs to, counted per text; null for special tokens. Same availability as `offsets`. */
@@ -67,6 +71,12 @@ export interface WordsEncoding {
   tokens: string[];
   /** Index of the input word each token comes from; null for special tokens (HF `word_ids()`). */
   wordIds: Array<number | null>;
+  /**
+   * [start, end) UTF-16 offsets into the word each token comes from (`words[wordIds[i]].slice(start, end)`),
+   * [0, 0] for special tokens, as transformers gives them for pre-split words. Same availability as
+   * {@link Encoding.offsets}.
+   */
+  offsets?: Array<[number, number]>;
 }
 
 /** A padded batch, row-major [batchSize, seqLen], ready for the model. */
@@ -97,7 +107,9 @@ export interface TokenizerParts {
   files: ReadonlyMap<string, Uint8Array>;
   /** Present for BERT WordPiece pipelines: input fixes and offsets. */
   bert?: { normalization: BertNormalization; aligner: WordPieceAligner };
-  /** Byte-level pre-tokenizer without add_prefix_space: encodeWords puts a space before each word itself. */
+  /** Present for byte-level BPE pipelines: they run through it, for offsets. */
+  byteLevel?: ByteLevelAligner;
+  /** Other byte-level pre-tokenizers without add_prefix_space: encodeWords puts a space before each word itself. */
   prefixWords?: boolean;
 }
 
@@ -136,6 +148,7 @@ export class Tokenizer {
   readonly #template: Template;
   readonly #files: ReadonlyMap<string, Uint8Array>;
   readonly #bert: TokenizerParts['bert'];
+  readonly #byteLevel: TokenizerParts['byteLevel'];
   readonly #prefixWords: boolean;
 
   /** @internal Use {@link loadTokenizer}. */
@@ -144,6 +157,7 @@ export class Tokenizer {
     this.#template = parts.template;
     this.#files = parts.files;
     this.#bert = parts.bert;
+    this.#byteLevel = parts.byteLevel;
     this.#prefixWords = parts.prefixWords ?? false;
     this.vocabSize = parts.vocabSize;
     this.source = parts.source;
@@ -171,28 +185,40 @@ export class Tokenizer {
    * each word is normalized and pre-tokenized on its own (so 'don't' still gives don ' t), `wordIds`
    * holds the input word index of every token, and a word that yields no token (say a lone control
    * character) has no token. Byte-level BPE tokenizers (RoBERTa) see every word with a leading space,
-   * as transformers requires there (`add_prefix_space=True`).
+   * as transformers requires there (`add_prefix_space=True`). `offsets` are into each word.
    *
    * @example
    * ```ts
    * const e = tok.encodeWords(['Paris', 'Hilton', "isn't"], { maxLength: 128 });
    * e.tokens;  // ['[CLS]', 'paris', 'hilton', 'isn', "'", 't', '[SEP]']
    * e.wordIds; // [null, 0, 1, 2, 2, 2, null]
+   * e.offsets; // [[0, 0], [0, 5], [0, 6], [0, 3], [3, 4], [4, 5], [0, 0]]
    * ```
    */
   encodeWords(words: readonly string[], options: EncodeWordsOptions = {}): WordsEncoding {
     if (!Array.isArray(words)) throw invalidArg('words', 'an array of strings', words);
     const opts = encodeOptions(options, ['maxLength']);
-    const seq: Sequence = { ids: [], tokens: [], wordIds: [] };
     words.forEach((word: unknown, i) => {
       if (typeof word !== 'string') throw invalidArg(`words[${i}]`, 'a string', word);
-      const piece = this.#pieces(this.#prefixWords && !word.startsWith(' ') ? ` ${word}` : word);
-      seq.ids.push(...piece.ids);
-      seq.tokens.push(...piece.tokens);
-      for (let k = 0; k < piece.ids.length; k++) seq.wordIds!.push(i);
     });
-    const { ids, typeIds, tokens, wordIds } = this.#fit([seq], opts, 'words', []);
-    return { ids, typeIds, tokens, wordIds: wordIds! };
+    let seq: Sequence;
+    if (this.#byteLevel) {
+      seq = this.#byteLevel.encodeWords(words);
+    } else {
+      const joined: Sequence = { ids: [], tokens: [], wordIds: [] };
+      const offsets: Array<[number, number]> = [];
+      words.forEach((word, i) => {
+        const piece: Sequence = this.#bert ? this.#sequence(word) : this.#pieces(this.#prefixWords && !word.startsWith(' ') ? ` ${word}` : word);
+        joined.ids.push(...piece.ids);
+        joined.tokens.push(...piece.tokens);
+        if (piece.offsets) offsets.push(...piece.offsets);
+        for (let k = 0; k < piece.ids.length; k++) joined.wordIds!.push(i);
+      });
+      if (this.#bert) joined.offsets = offsets;
+      seq = joined;
+    }
+    const { ids, typeIds, tokens, wordIds, offsets } = this.#fit([seq], opts, 'words', []);
+    return offsets ? { ids, typeIds, tokens, wordIds: wordIds!, offsets } : { ids, typeIds, tokens, wordIds: wordIds! };
   }
 
   /**
@@ -327,6 +353,7 @@ export class Tokenizer {
   }
 
   #sequence(text: string): Sequence {
+    if (this.#byteLevel) return this.#byteLevel.encode(text);
     const { ids, tokens } = this.#pieces(text);
     return this.#bert ? { ids, tokens, ...this.#bert.aligner.align(text, tokens) } : { ids, tokens };
   }

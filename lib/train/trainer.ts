@@ -134,12 +134,33 @@ export interface FitResult {
   evalMetrics?: Record<string, number>;
 }
 
-export interface StepOptions {
-  /**
-   * Start the attack from this perturbation ([rows, seqLen, embeddingSize], row-major) instead of the
-   * method's random start: reproducible comparisons and parity tests. Padding entries are ignored.
-   */
-  initialPerturbation?: Float32Array;
+/**
+ * @internal Base random draws of one step, before the method scales and masks them (native
+ * RandomDraws); each is checked natively against the shape the method draws.
+ */
+export interface RandomDraws {
+  /** [rows, seqLen, embeddingSize]: the U(-1, 1) draw of an initMag start, or the N(0, 1) draw of R3F/SMART/ALUM noise. */
+  start?: { data: Float32Array; shape: [number, number, number] };
+  /** [vocabSize, embeddingSize]: the U(-1, 1) draw TextAT's table is re-made from. */
+  table?: { data: Float32Array; shape: [number, number] };
+}
+
+/**
+ * @internal Test hook, not part of the public API: the next `trainer.step()` (of one micro-batch) takes
+ * its random draws from `draws` instead of the generator, so parity tests can run the random-start code
+ * paths (scaling, masking, TextAT's table) on draws made by the reference loops.
+ */
+export function setNextRandomDraws(trainer: Trainer, draws: RandomDraws): void {
+  const o = object('draws', draws) as RandomDraws;
+  knownKeys('draws', o as Record<string, unknown>, ['start', 'table']);
+  for (const key of ['start', 'table'] as const) {
+    const d = o[key];
+    if (d === undefined) continue;
+    object(`draws.${key}`, d);
+    if (!Array.isArray(d.shape) || !d.shape.every((n) => Number.isInteger(n) && n >= 0)) throw invalidArg(`draws.${key}.shape`, 'an array of sizes', d.shape);
+    float32Array(`draws.${key}.data`, d.data, d.shape.reduce((a, b) => a * b, 1));
+  }
+  trainer['ensureNative']().setNextRandomDraws(o);
 }
 
 export interface TrainerOptions extends TrainingConfig {
@@ -213,22 +234,15 @@ export class Trainer {
    * A step whose loss or gradient is not finite is skipped (weights untouched) and counted; after
    * `maxNonFiniteSteps` in a row it throws ERR_NON_FINITE.
    */
-  async step(batch: LabeledBatch | LabeledBatch[], options: StepOptions = {}): Promise<StepResult> {
+  async step(batch: LabeledBatch | LabeledBatch[]): Promise<StepResult> {
     const list = Array.isArray(batch) ? batch : [batch];
     if (list.length < 1 || list.length > this.config.gradientAccumulation) {
       throw invalidArg('batch', `1 to ${this.config.gradientAccumulation} micro-batches (gradientAccumulation)`, batch);
     }
     const prepared = list.map((b, i) => prepareBatch(b, this.model.config, list.length > 1 ? `batch[${i}]` : 'batch', true));
-    const o = object('options', options) as StepOptions;
-    knownKeys('options', o as Record<string, unknown>, ['initialPerturbation']);
-    if (o.initialPerturbation !== undefined) {
-      if (list.length !== 1) throw invalidArg('options.initialPerturbation', 'undefined with several micro-batches', o.initialPerturbation);
-      const rows = prepared[0]!.inputIds.length / prepared[0]!.seqLen;
-      float32Array('options.initialPerturbation', o.initialPerturbation, rows * prepared[0]!.seqLen * this.model.config.embeddingSize);
-    }
     const nt = this.ensureNative();
     const t0 = performance.now();
-    const out = await nt.step(prepared, o.initialPerturbation ? { initialPerturbation: o.initialPerturbation } : undefined);
+    const out = await nt.step(prepared);
     const ms = performance.now() - t0;
     const result: StepResult = { ...out.metrics, step: out.step, loss: out.metrics.loss ?? Number.NaN, lr: out.metrics.lr ?? 0, gradNorm: out.metrics.gradNorm ?? 0, skipped: out.skipped, ms };
     this.state.globalStep = out.step;

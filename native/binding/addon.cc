@@ -6,7 +6,10 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <malloc.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -47,6 +50,43 @@ void configureThreads() {
   });
 }
 
+// The folder of the libtorch_cpu this process actually runs (at::get_num_threads lives in it).
+std::string loadedTorchLibrary() {
+  Dl_info dl{};
+  if (!dladdr(reinterpret_cast<void*>(&at::get_num_threads), &dl) || !dl.dli_fname) return "";
+  char resolved[PATH_MAX];
+  return realpath(dl.dli_fname, resolved) ? std::string(resolved) : std::string(dl.dli_fname);
+}
+
+std::string dirOf(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+std::string realDir(const std::string& dir) {
+  char resolved[PATH_MAX];
+  return realpath(dir.c_str(), resolved) ? std::string(resolved) : dir;
+}
+
+// A libtorch other than the one compiled against (LD_LIBRARY_PATH, a moved install, two on the system)
+// fails at the first call that differs, as an abort: refuse to load instead, with both paths.
+void checkTorchLibrary(Napi::Env env) {
+#ifdef ADVTRAIN_TORCH_LIB_DIR
+  const std::string loaded = loadedTorchLibrary();
+  if (loaded.empty()) return;
+  const std::string expected = realDir(ADVTRAIN_TORCH_LIB_DIR);
+  if (dirOf(loaded) != expected) {
+    Napi::Error err = Napi::Error::New(env, std::string("advtrain: the addon was compiled against libtorch ") + TORCH_VERSION + " in " +
+                                                expected + " but this process loaded " + loaded +
+                                                ". Rebuild the addon against the libtorch you want (`npm rebuild advtrain`; "
+                                                "`node scripts/libtorch.mjs` shows which one the build finds), or remove the "
+                                                "other one from LD_LIBRARY_PATH.");
+    err.Set("code", "ERR_TORCH_MISMATCH");
+    throw err;
+  }
+#endif
+}
+
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   addonData(info.Env()).errorClass = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
@@ -56,6 +96,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("torchVersion", TORCH_VERSION);
+  out.Set("torchLibrary", loadedTorchLibrary());
   out.Set("napiVersion", NAPI_VERSION);
   out.Set("buildType", ADVTRAIN_BUILD_TYPE);
   out.Set("numThreads", at::get_num_threads());
@@ -158,6 +199,7 @@ Napi::Value RaiseForTest(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
+  checkTorchLibrary(env);
   configureThreads();
   env.SetInstanceData(new AddonData());
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));

@@ -82,6 +82,7 @@ void TrainerWrap::init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&TrainerWrap::LoadState>("loadState"),
                                        InstanceMethod<&TrainerWrap::Dispose>("dispose"),
                                        InstanceMethod<&TrainerWrap::LastPerturbation>("lastPerturbation"),
+                                       InstanceMethod<&TrainerWrap::SetNextRandomDraws>("setNextRandomDraws"),
                                        InstanceAccessor<&TrainerWrap::Lr>("lr"),
                                        InstanceAccessor<&TrainerWrap::StepCount>("stepCount"),
                                    });
@@ -117,16 +118,40 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
     Napi::Array arr = info[0].As<Napi::Array>();
     std::vector<Batch> batches;
     for (uint32_t i = 0; i < arr.Length(); ++i) batches.push_back(batchFromJs(arr.Get(i).As<Napi::Object>()));
-    at::Tensor init;
-    if (info[1].IsObject() && info[1].As<Napi::Object>().Get("initialPerturbation").IsTypedArray()) {
-      const Batch& b = batches.front();
-      const int64_t E = st->model->model->config().embeddingSize;
-      init = floatFromFloat32Array(info[1].As<Napi::Object>().Get("initialPerturbation"), b.rows() * b.seqLen() * E).view({b.rows(), b.seqLen(), E});
-    }
     auto lease = st->model->busy.acquire("step");
+    RandomDraws draws = std::move(st->nextDraws);
+    st->nextDraws = RandomDraws{};
     return PromiseWorker<StepOutcome>::start(
-        env, [st, batches, init]() { return st->trainer->step(batches, init); },
+        env, [st, batches, draws]() { return st->trainer->step(batches, draws); },
         [](Napi::Env env, StepOutcome& r) { return outcomeToJs(env, r); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// setNextRandomDraws({ start?, table? }), each { data: Float32Array, shape: number[] }: a test hook
+// (lib/train/trainer.ts setNextRandomDraws) giving the next step's base random draws (RandomDraws);
+// the method checks each shape against what it draws.
+Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto st = live("setNextRandomDraws");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto read = [&](const char* key) -> at::Tensor {
+      if (!o.Get(key).IsObject()) return {};
+      Napi::Object d = o.Get(key).As<Napi::Object>();
+      Napi::Array dims = d.Get("shape").As<Napi::Array>();
+      std::vector<int64_t> shape;
+      int64_t n = 1;
+      for (uint32_t i = 0; i < dims.Length(); ++i) {
+        shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
+        n *= shape.back();
+      }
+      if (d.Get("data").As<Napi::Float32Array>().ElementLength() != static_cast<size_t>(n)) {
+        fail(kErrInvalidArg, std::string("setNextRandomDraws: ") + key + ".data does not hold the product of its shape");
+      }
+      return floatFromFloat32Array(d.Get("data"), n).view(shape);
+    };
+    st->nextDraws = RandomDraws{read("start"), read("table")};
+    return env.Undefined();
   });
 }
 

@@ -23,10 +23,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value LastPerturbation(const Napi::CallbackInfo& info);
   Napi::Value StepCount(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value SetNextRandomDraws(const Napi::CallbackInfo& info);
 
   struct State {
     std::shared_ptr<ModelHandle> model;
     std::unique_ptr<Trainer> trainer;
+    RandomDraws nextDraws;  // test hook: consumed by the next step()
   };
   std::shared_ptr<State> live(const char* op) const;
   std::shared_ptr<State> state_;

@@ -30,7 +30,7 @@ class Creat : public Method {
     at::Tensor cleanLoss = model.loss(clean.logits, b);
     const at::Tensor anchor = clean.sequence.detach();
     const at::Tensor mask = tokenMask(b);
-    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
+    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.draws.start);
     for (int64_t k = 0; k < o_.steps; ++k) {
       ForwardResult a = model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true);
       at::Tensor similarity = representationCosine(anchor, a.sequence, mask, cls_);

@@ -20,7 +20,7 @@ class FreeAt : public Method {
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
     const at::Tensor mask = tokenMask(b);
-    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
+    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.draws.start);
     at::Tensor total = at::zeros({}, at::TensorOptions().device(model.device()));
     at::Tensor last;
     for (int64_t r = 0; r < o_.replays; ++r) {

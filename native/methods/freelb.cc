@@ -22,7 +22,7 @@ class FreeLb : public Method {
     const int64_t passes = attack ? o_.steps : 1;
     const at::Tensor mask = tokenMask(b);
     at::Tensor delta = initDelta(b, model.config().embeddingSize, attack ? o_.initMag : 0.0, norm_, at::TensorOptions().device(model.device()),
-                                 attack ? ctx.initialPerturbation : at::Tensor());
+                                 attack ? ctx.draws.start : at::Tensor());
     std::unique_ptr<RngReplay> rng;
     if (o_.syncDropout && ctx.compute.training) rng = std::make_unique<RngReplay>(model.device());
     const double cleanWeight = o_.cleanLoss && attack ? o_.cleanWeight : 0.0;

@@ -59,14 +59,21 @@ class StepMetrics {
   std::map<std::string, at::Tensor> values_;
 };
 
+// Test hook (NativeTrainer.setNextRandomDraws, test-only): the base random draws of one step, before
+// any scaling and masking, so that parity tests can run the random-start code paths on draws made
+// elsewhere. Each is checked against the shape the method draws.
+struct RandomDraws {
+  at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise)
+  at::Tensor table;  // [V, E]: U(-1, 1) of TextAT's table, which is re-drawn from it
+};
+
 struct StepContext {
   TransformerModel& model;
   Compute compute;          // training mode, precision
   double lossScale = 1.0;   // 1 / number of micro-batches of this optimizer step
   int64_t globalStep = 0;   // optimizer steps completed before this one
-  // When defined, replaces the random start (initMag / SMART's noise) of every micro-batch: reproducible
-  // research and parity tests. [N, L, E] on the model's device.
-  at::Tensor initialPerturbation;
+  // Base draws supplied by a test for this step (undefined tensors: draw from the generator).
+  RandomDraws draws;
   // Clips, steps the optimizer and the schedule, zeroes gradients: for methods whose every replay is
   // an update (FreeAT). Returns false when the update was skipped for a non-finite gradient.
   std::function<bool()> applyUpdate;

@@ -12,28 +12,35 @@ Norm normOf(const std::string& s) { return s == "linf" ? Norm::Linf : Norm::L2; 
 
 at::Tensor tokenMask(const Batch& b) { return b.attentionMask.to(at::kFloat).unsqueeze(-1); }
 
+at::Tensor checkedDraw(const at::Tensor& draw, at::IntArrayRef shape, const std::string& what, const at::Device& device) {
+  if (draw.sizes() != shape) {
+    fail(kErrInvalidArg, c10::str("the supplied ", what, " draw has shape ", draw.sizes(), ", expected ", shape));
+  }
+  return draw.to(device, at::kFloat);
+}
+
 at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options,
-                     const at::Tensor& given) {
-  at::Tensor mask = tokenMask(b).to(options.device());
+                     const at::Tensor& base) {
+  if (initMag <= 0.0) return at::zeros({b.rows(), b.seqLen(), dim}, options).requires_grad_(true);
+  const at::Tensor mask = tokenMask(b).to(options.device());
+  const at::Tensor u = base.defined() ? checkedDraw(base, {b.rows(), b.seqLen(), dim}, "random start", options.device())
+                                      : at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-1.0, 1.0);
   at::Tensor delta;
-  if (given.defined()) {
-    delta = given.to(options.device(), at::kFloat) * mask;
-  } else if (initMag <= 0.0) {
-    delta = at::zeros({b.rows(), b.seqLen(), dim}, options);
-  } else if (norm == Norm::L2) {
+  if (norm == Norm::L2) {
     at::Tensor lengths = mask.sum({1, 2});  // n_b
     at::Tensor scale = initMag / at::sqrt(lengths * static_cast<double>(dim));
-    delta = at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-1.0, 1.0) * mask * scale.view({-1, 1, 1});
+    delta = u * mask * scale.view({-1, 1, 1});
   } else {
-    delta = at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-initMag, initMag) * mask;
+    delta = u * initMag * mask;
   }
   return delta.detach().requires_grad_(true);
 }
 
-at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& given) {
+at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& base) {
   const at::Tensor mask = tokenMask(b).to(device);
-  if (given.defined()) return given.to(device, at::kFloat) * mask;
-  return at::randn({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(device)) * std * mask;
+  const at::Tensor z = base.defined() ? checkedDraw(base, {b.rows(), b.seqLen(), dim}, "noise", device)
+                                      : at::randn({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(device));
+  return z * std * mask;
 }
 
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm) {

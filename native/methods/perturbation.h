@@ -16,15 +16,17 @@ Norm normOf(const std::string& s);
 // [N, L, 1] float mask of real tokens.
 at::Tensor tokenMask(const Batch& b);
 
-// FreeLB's random start: l2: U(-1, 1) * mask * initMag / sqrt(n_b * D); linf: U(-initMag, initMag) * mask;
-// zeros when initMag is 0; `given` (StepContext::initialPerturbation), masked, when defined. Returns a
-// leaf that requires grad.
+// FreeLB's random start from u = U(-1, 1): l2: u * mask * initMag / sqrt(n_b * D); linf: u * initMag * mask;
+// zeros when initMag is 0. `base` (RandomDraws::start), when defined, is u. Returns a leaf that requires grad.
 at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, const at::TensorOptions& options,
-                     const at::Tensor& given = {});
+                     const at::Tensor& base = {});
 
-// The random start of the noise methods (R3F, SMART, ALUM): N(0, 1) * std on real tokens, or `given`
-// (StepContext::initialPerturbation) masked when defined. Not a leaf that requires grad.
-at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& given = {});
+// The random start of the noise methods (R3F, SMART, ALUM): z * std on real tokens, z = N(0, 1) or
+// `base` (RandomDraws::start) when defined. Not a leaf that requires grad.
+at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& base = {});
+
+// `draw` on `device` in float32 after checking that it has `shape` (ERR_INVALID_ARG naming `what` if not).
+at::Tensor checkedDraw(const at::Tensor& draw, at::IntArrayRef shape, const std::string& what, const at::Device& device);
 
 // Per-example norm over all L x D entries: [N].
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm);

@@ -21,7 +21,7 @@ class Pgd : public Method {
     at::Tensor clean;
     if (o_.cleanWeight > 0.0) clean = model.loss(model.forward(b, Perturbation{}, ctx.compute, nullptr, true).logits, b);
     const at::Tensor mask = tokenMask(b);
-    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
+    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.draws.start);
     for (int64_t k = 0; k < o_.steps; ++k) {
       at::Tensor attack = model.loss(model.forward(b, Perturbation{delta, {}}, ctx.compute, nullptr, true).logits, b);
       delta = ascendProject(delta, gradWrt(attack, delta), mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);

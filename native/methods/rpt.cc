@@ -18,7 +18,7 @@ class Rpt : public Method {
     TransformerModel& model = ctx.model;
     ForwardResult clean = model.forward(b, Perturbation{}, ctx.compute, nullptr, true);
     at::Tensor loss = model.loss(clean.logits, b);
-    at::Tensor noise = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.initialPerturbation);
+    at::Tensor noise = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.draws.start);
     ForwardResult noised = model.forward(b, Perturbation{noise, {}}, ctx.compute, nullptr, true);
     at::Tensor reg = divergence(noised.logits, clean.logits, b, model.config().task, Detach::None);
     at::Tensor total = loss + o_.tau * reg;

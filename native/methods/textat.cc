@@ -26,14 +26,15 @@ class TextAt : public Method {
   TextAt(const MethodOptions& o, TransformerModel& model) : o_(o) {
     const int64_t V = model.config().vocabSize, E = model.config().embeddingSize;
     // Drawn from the trainer-seeded CPU generator: the same seed gives the same table on every device.
-    table_ = (at::empty({V, E}).uniform_(-1.0, 1.0) * (o.initMag / std::sqrt(static_cast<double>(E)))).to(model.device());
+    table_ = scaledTable(at::empty({V, E}).uniform_(-1.0, 1.0)).to(model.device());
   }
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
     const int64_t E = model.config().embeddingSize;
+    if (ctx.draws.table.defined()) table_ = scaledTable(checkedDraw(ctx.draws.table, table_.sizes(), "TextAT table", model.device()));
     const at::Tensor mask = tokenMask(b);
-    at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
+    at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()), ctx.draws.start);
     at::Tensor dt;
     {
       at::NoGradGuard noGrad;
@@ -73,6 +74,9 @@ class TextAt : public Method {
   }
 
  private:
+  // T = U(-1, 1) * initMag / sqrt(E), from the U(-1, 1) draw `u`.
+  at::Tensor scaledTable(const at::Tensor& u) const { return u * (o_.initMag / std::sqrt(static_cast<double>(u.size(1)))); }
+
   MethodOptions o_;
   at::Tensor table_;
 };

@@ -20,7 +20,7 @@ class Yopo : public Method {
     const Encoder& enc = model.encoder();
     const at::Tensor mask = tokenMask(b);
     const at::Tensor bias = attentionBias(b.attentionMask, ctx.compute.dtype);
-    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.initialPerturbation);
+    at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.draws.start);
     at::Tensor total = at::zeros({}, at::TensorOptions().device(model.device()));
     at::Tensor last;
     for (int64_t j = 0; j < o_.outer; ++j) {

@@ -1,6 +1,7 @@
 #include "train/optimizer.h"
 
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -46,6 +47,18 @@ void fusedAdamwCpu(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor
   });
 }
 
+// libtorch >= 2.4 has torch.optim.AdamW(fused=True)'s kernel for CPU and CUDA: vectorised, one pass, and
+// the same update the PyTorch user gets. advtrain's own loop above stays for libtorch 1.x.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define ADVTRAIN_LIBTORCH_FUSED_ADAMW 1
+bool libtorchFusable(const std::vector<at::Tensor>& ps, const std::vector<at::Tensor>& gs) {
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (ps[i].device() != ps[0].device() || ps[i].scalar_type() != at::kFloat || gs[i].scalar_type() != at::kFloat) return false;
+  }
+  return ps[0].device().is_cpu() || ps[0].device().is_cuda();
+}
+#endif
+
 bool fusable(const at::Tensor& p, const at::Tensor& g) {
   return p.device().is_cpu() && p.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat && p.is_contiguous() && g.is_contiguous();
 }
@@ -69,6 +82,31 @@ void Optimizer::step(double lr) {
   if (ps.empty()) return;
   const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(steps_));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(steps_));
+#ifdef ADVTRAIN_LIBTORCH_FUSED_ADAMW
+  if (cfg_.name == "adamw" && libtorchFusable(ps, gs)) {
+    // Two groups, as torch.optim would hold them: with and without weight decay. The step count is read
+    // from a tensor (torch.optim keeps one per parameter; all of ours are equal).
+    std::vector<at::Tensor> groups[2][4];
+    size_t k = 0;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i].tensor.grad().defined()) continue;
+      const int g = params_[i].decay && cfg_.weightDecay != 0.0 ? 1 : 0;
+      groups[g][0].push_back(ps[k]);
+      groups[g][1].push_back(gs[k]);
+      groups[g][2].push_back(ms[k]);
+      groups[g][3].push_back(vs[k]);
+      ++k;
+    }
+    at::Tensor step = at::full({}, static_cast<double>(steps_), at::TensorOptions().dtype(at::kFloat).device(ps[0].device()));
+    for (int g = 0; g < 2; ++g) {
+      if (groups[g][0].empty()) continue;
+      std::vector<at::Tensor> stepList(groups[g][0].size(), step);
+      at::_fused_adamw_(groups[g][0], groups[g][1], groups[g][2], groups[g][3], {}, stepList, lr, cfg_.beta1, cfg_.beta2,
+                        g == 1 ? cfg_.weightDecay : 0.0, cfg_.eps, /*amsgrad=*/false, /*maximize=*/false);
+    }
+    return;
+  }
+#endif
   if (cfg_.name == "adamw" && std::all_of(ps.begin(), ps.end(), [&](const at::Tensor& p) { return p.device().is_cpu(); })) {
     size_t k = 0;
     for (size_t i = 0; i < params_.size(); ++i) {

@@ -63,9 +63,12 @@ bool Trainer::update(double* gradNormOut) {
   return true;
 }
 
-StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const at::Tensor& initialPerturbation) {
+StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDraws& draws) {
   StepContext ctx{model_};
-  if (initialPerturbation.defined()) ctx.initialPerturbation = initialPerturbation.to(model_.device());
+  if ((draws.start.defined() || draws.table.defined()) && microBatches.size() != 1) {
+    fail(kErrInvalidArg, "supplied random draws need a step of exactly one micro-batch");
+  }
+  ctx.draws = draws;
   ctx.compute.training = true;
   ctx.compute.dtype = cfg_.bf16 ? at::kBFloat16 : model_.dtype();
   ctx.lossScale = 1.0 / static_cast<double>(microBatches.size());

@@ -35,8 +35,8 @@ class Trainer {
  public:
   Trainer(TransformerModel& model, const TrainerConfig& cfg);
 
-  // `initialPerturbation` (optional) replaces the methods' random start; see StepContext.
-  StepOutcome step(const std::vector<Batch>& microBatches, const at::Tensor& initialPerturbation = {});
+  // `draws` (a test hook, one micro-batch only) replaces the base random draws of this step; see RandomDraws.
+  StepOutcome step(const std::vector<Batch>& microBatches, const RandomDraws& draws = {});
 
   std::vector<std::pair<std::string, at::Tensor>> state() const;
   void loadState(const std::map<std::string, at::Tensor>& state);

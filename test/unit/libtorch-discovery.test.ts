@@ -55,3 +55,18 @@ t.test('a candidate without TorchConfig.cmake is skipped and reported', async (t
   t.match(msg, /apt-get install libtorch-dev/);
   t.match(msg, /LIBTORCH/);
 });
+
+t.test('the version comes from torch/headeronly/version.h (2.x) or the C++ API version.h (1.x)', async (t) => {
+  const dir = t.testdir();
+  const two = fakeLibtorch(join(dir, 'two'));
+  mkdirSync(join(two, 'include', 'torch', 'headeronly'), { recursive: true });
+  // 2.x also has the C++ API header, with the numbers only through an include: headeronly wins.
+  mkdirSync(join(two, 'include', 'torch', 'csrc', 'api', 'include', 'torch'), { recursive: true });
+  writeFileSync(join(two, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), '#include <torch/headeronly/version.h>\n');
+  writeFileSync(join(two, 'include', 'torch', 'headeronly', 'version.h'), '#define TORCH_VERSION_MAJOR 2\n#define TORCH_VERSION_MINOR 13\n#define TORCH_VERSION_PATCH 0\n');
+  t.equal((discover({ LIBTORCH: two, PYTHON: '/nonexistent/python' }) as Found & { version: string }).version, '2.13.0');
+  const one = fakeLibtorch(join(dir, 'one'));
+  mkdirSync(join(one, 'include', 'torch', 'csrc', 'api', 'include', 'torch'), { recursive: true });
+  writeFileSync(join(one, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), '#define TORCH_VERSION_MAJOR 1\n#define TORCH_VERSION_MINOR 13\n#define TORCH_VERSION_PATCH 1\n');
+  t.equal((discover({ LIBTORCH: one, PYTHON: '/nonexistent/python' }) as Found & { version: string }).version, '1.13.1');
+});

@@ -130,7 +130,7 @@ t.test('features: bad arguments and texts that cannot be windowed', async (t) =>
       }),
     }),
   );
-  t.throws(() => prepareQaFeatures(bpe, [ex]), { code: 'ERR_INVALID_ARG', message: /^Expected a BERT WordPiece tokenizer for question answering/ });
+  t.throws(() => prepareQaFeatures(bpe, [ex]), { code: 'ERR_INVALID_ARG', message: /^Expected a tokenizer with token offsets for question answering/ });
 });
 
 /** Zero logits for every feature, with some set: [feature, token, start or end, value]. */

@@ -1,90 +1,193 @@
 /**
- * advtrain's encodings against Hugging Face tokenizers (Rust), row by row. The fixtures come from
- * test/fixtures/tokenizer_parity.py, run on a machine that has transformers; without them this skips.
+ * advtrain's tokenizers against transformers' fast tokenizers, row by row, on every row of the shared
+ * dev sets: SST-2, RTE (pairs; no truncation, longest_first at 64 and at 128), WNUT-17 (pre-split
+ * words), for bert-base-uncased (tokenizer.json, and vocab.txt alone) and the byte-level BPE fixture
+ * test/fixtures/roberta-bpe-wikitext2. Ids, type ids, offsets and word ids per row; input ids,
+ * attention masks and type ids of padded batches of 32. The expectations come from
+ * test/fixtures/tokenizer_parity.py, which this test runs (a few seconds) into a temporary folder.
+ * Without Python (test/helpers/python.ts) or the shared data it skips, and fails under
+ * ADVTRAIN_REQUIRE_PYTHON=1.
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { loadTokenizer, type Encoding, type TextInput, type Tokenizer } from '../../lib/tokenizer/index.js';
+import { readConll, type TaggedSentence } from '../../lib/data/conll.js';
+import { buildTagList } from '../../lib/data/conll.js';
+import { collateTagged, encodeTagged } from '../../lib/data/batching.js';
+import { loadTokenizer, type TextInput, type Tokenizer } from '../../lib/tokenizer/index.js';
 import { readTsv, repoRoot, sharedPath } from '../helpers/data.js';
+import { findPython, requirePython } from '../helpers/python.js';
 
-const fixtures = join(repoRoot, 'test', 'fixtures', 'tokenizer-hf');
-const bert = sharedPath('bert-base-uncased-tokenizer');
-const sst2 = sharedPath('sst2', 'train.tsv');
-const rte = sharedPath('rte', 'train.tsv');
-const NOT_GENERATED = 'HF tokenizer fixtures not generated (run test/fixtures/tokenizer_parity.py on a machine with transformers)';
-const skip =
-  !existsSync(join(fixtures, 'sst2.jsonl')) || !existsSync(join(fixtures, 'rte.jsonl')) ? NOT_GENERATED : bert.skip || sst2.skip || rte.skip;
+const BATCH = 32;
+/** tokenizer_parity.py's exit status when transformers cannot be imported. */
+const NO_TRANSFORMERS = 3;
+const script = join(repoRoot, 'test', 'fixtures', 'tokenizer_parity.py');
+const roberta = join(repoRoot, 'test', 'fixtures', 'roberta-bpe-wikitext2');
+const data = {
+  bert: sharedPath('bert-base-uncased-tokenizer'),
+  sst2: sharedPath('sst2', 'dev.tsv'),
+  rte: sharedPath('rte', 'dev.tsv'),
+  wnut: sharedPath('wnut17', 'dev.conll'),
+};
+const python = findPython();
+let skip: string | false = !python
+  ? 'no Python with transformers (set ADVTRAIN_PYTHON, or make .venv with scripts/python-env.sh cpu)'
+  : (Object.values(data).find((d) => d.skip)?.skip ?? false);
+
+// The expectations, made before any test starts so that a Python without transformers can skip.
+const out = mkdtempSync(join(tmpdir(), 'advtrain-tokenizer-hf-'));
+t.teardown(() => rmSync(out, { recursive: true, force: true }));
+const started = Date.now();
+const run = skip ? undefined : spawnSync(python!, [script, out], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+const pythonSeconds = (Date.now() - started) / 1000;
+if (run?.status === NO_TRANSFORMERS) skip = `${python} cannot import transformers`;
+if (skip && requirePython()) throw new Error(`ADVTRAIN_REQUIRE_PYTHON=1 but ${skip}`);
 
 interface HfRow {
+  input: string | [string, string] | string[];
+  maxLength: number | null;
   ids: number[];
   typeIds: number[];
-  /** Code-point offsets (Python string indices). */
+  attentionMask: number[];
+  /** Code-point offsets (Python string indices), into each text or each word. */
   offsets: Array<[number, number]>;
   wordIds: Array<number | null>;
-  text?: string | [string, string];
-  maxLength?: number | null;
 }
 
-function readJsonl(name: string): HfRow[] {
-  return readFileSync(join(fixtures, name), 'utf8')
+interface HfBatch {
+  inputIds: number[];
+  attentionMask: number[];
+  tokenTypeIds: number[];
+}
+
+function readJsonl<T>(path: string): T[] {
+  return readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as HfRow);
+    .map((line) => JSON.parse(line) as T);
 }
 
-/** advtrain's UTF-16 offsets as code-point offsets, to compare with Python's. */
-function codePointOffsets(e: Encoding, input: TextInput): Array<[number, number]> {
-  const texts = typeof input === 'string' ? [input] : input;
-  const cp = (text: string, unit: number): number => [...text.slice(0, unit)].length;
-  return e.offsets!.map(([s, end], i) => {
-    const seq = e.sequenceIds[i];
-    return seq === null ? [s, end] : [cp(texts[seq]!, s), cp(texts[seq]!, end)];
-  });
+/** A UTF-16 offset pair into `text` as code points, to compare with Python's. */
+function codePoints(text: string, [s, e]: [number, number]): [number, number] {
+  return [[...text.slice(0, s)].length, [...text.slice(0, e)].length];
 }
 
-/** Compares every row; reports how many differ and shows the first. */
-function compare(t: Test, tok: Tokenizer, inputs: TextInput[], rows: HfRow[], maxLength?: (i: number) => number | undefined): void {
-  t.equal(rows.length, inputs.length, 'one fixture row per input');
-  const differ: Record<'ids' | 'offsets', number[]> = { ids: [], offsets: [] };
+/** What advtrain gives for one row, in the fixture's terms. */
+function encodeRow(tok: Tokenizer, input: HfRow['input'], maxLength: number | null, words: boolean) {
+  const options = maxLength === null ? {} : { maxLength };
+  if (words) {
+    const list = input as string[];
+    const e = tok.encodeWords(list, options);
+    const offsets = e.offsets?.map((o, i) => (e.wordIds[i] === null ? o : codePoints(list[e.wordIds[i]!]!, o)));
+    return { ids: e.ids, typeIds: e.typeIds, offsets, wordIds: e.wordIds, tokens: e.tokens };
+  }
+  const texts = typeof input === 'string' ? [input] : (input as [string, string]);
+  const e = tok.encode(typeof input === 'string' ? input : (input as [string, string]), options);
+  const offsets = e.offsets?.map((o, i) => (e.sequenceIds[i] === null ? o : codePoints(texts[e.sequenceIds[i]!]!, o)));
+  return { ids: e.ids, typeIds: e.typeIds, offsets, wordIds: e.wordIds, tokens: e.tokens };
+}
+
+/** Compares every row; one assertion per kind, listing the rows that differ and showing the first. */
+function compareRows(t: Test, tok: Tokenizer, rows: HfRow[], words: boolean): void {
+  const differ: Record<'ids' | 'typeIds' | 'offsets' | 'wordIds', number[]> = { ids: [], typeIds: [], offsets: [], wordIds: [] };
   let first: Record<string, unknown> | undefined;
-  inputs.forEach((input, i) => {
-    const want = rows[i]!;
-    const ml = maxLength?.(i);
-    const e = tok.encode(input, ml === undefined ? {} : { maxLength: ml });
-    const got = { ids: e.ids, typeIds: e.typeIds, offsets: codePointOffsets(e, input), wordIds: e.wordIds };
-    const idsDiffer = JSON.stringify([got.ids, got.typeIds]) !== JSON.stringify([want.ids, want.typeIds]);
-    const offsetsDiffer = JSON.stringify([got.offsets, got.wordIds]) !== JSON.stringify([want.offsets, want.wordIds]);
-    if (idsDiffer) differ.ids.push(i);
-    if (offsetsDiffer) differ.offsets.push(i);
-    if ((idsDiffer || offsetsDiffer) && !first) first = { row: i, input, tokens: e.tokens, got, want: { ...want, text: undefined } };
+  rows.forEach((want, i) => {
+    const got = encodeRow(tok, want.input, want.maxLength, words);
+    let bad = false;
+    for (const key of ['ids', 'typeIds', 'offsets', 'wordIds'] as const) {
+      if (JSON.stringify(got[key]) !== JSON.stringify(want[key])) {
+        differ[key].push(i);
+        bad = true;
+      }
+    }
+    if (bad && !first) first = { row: i, got, want };
   });
-  t.strictSame(differ.ids, [], 'rows whose ids or type ids differ', { first });
-  t.strictSame(differ.offsets, [], 'rows whose offsets or word ids differ', { first });
+  t.ok(
+    rows.every((r) => r.attentionMask.length === r.ids.length && r.attentionMask.every((m) => m === 1)),
+    'transformers masks every token of an unpadded row (padded masks are compared per batch)',
+  );
+  for (const key of ['ids', 'typeIds', 'offsets', 'wordIds'] as const) t.strictSame(differ[key], [], `rows whose ${key} differ`, { first });
 }
 
-t.test('advtrain matches Hugging Face tokenizers on bert-base-uncased', { skip }, async (t) => {
-  // Both sources: the folder's tokenizer.json, and its vocab.txt + tokenizer_config.json alone.
-  const vocabOnly = t.testdir();
-  for (const f of ['vocab.txt', 'tokenizer_config.json']) copyFileSync(join(bert.path, f), join(vocabOnly, f));
-  const singles = readTsv(sst2.path, 1000).map((r) => r.sentence!);
-  const pairs = readTsv(rte.path, 1000).map((r): [string, string] => [r.sentence1!, r.sentence2!]);
-  const truncated = existsSync(join(fixtures, 'rte-max64.jsonl'));
-  const probes = existsSync(join(fixtures, 'probes.jsonl'));
+/** Compares padded batches: encodeBatch for texts, encodeTagged + collateTagged (the training path) for words. */
+function compareBatches(t: Test, tok: Tokenizer, rows: HfRow[], batches: HfBatch[], sentences?: TaggedSentence[]): void {
+  t.equal(batches.length, Math.ceil(rows.length / BATCH), 'one fixture batch per 32 rows');
+  const differ: number[] = [];
+  let first: Record<string, unknown> | undefined;
+  const tagList = sentences ? buildTagList(sentences) : [];
+  batches.forEach((want, b) => {
+    const chunk = rows.slice(b * BATCH, (b + 1) * BATCH);
+    const maxLength = chunk[0]!.maxLength ?? undefined;
+    const got = sentences
+      ? collateTagged(encodeTagged(sentences.slice(b * BATCH, (b + 1) * BATCH), (w) => tok.encodeWords(w), tagList), { padId: tok.special.pad.id })
+      : tok.encodeBatch(
+          chunk.map((r) => r.input as TextInput),
+          maxLength === undefined ? {} : { maxLength },
+        );
+    const mine = { inputIds: [...got.inputIds], attentionMask: [...got.attentionMask], tokenTypeIds: [...got.tokenTypeIds] };
+    if (JSON.stringify(mine) !== JSON.stringify(want)) {
+      differ.push(b);
+      first ??= { batch: b, got: mine, want };
+    }
+  });
+  t.strictSame(differ, [], 'padded batches whose input ids, attention masks or type ids differ', { first });
+}
 
-  for (const dir of [bert.path, vocabOnly]) {
-    const tok = await loadTokenizer(dir);
-    t.test(`from ${tok.source}`, async (t) => {
-      t.test('SST-2, first 1,000 train sentences', async (t) => compare(t, tok, singles, readJsonl('sst2.jsonl')));
-      t.test('RTE, first 1,000 train pairs', async (t) => compare(t, tok, pairs, readJsonl('rte.jsonl')));
-      t.test('RTE pairs, longest_first to 64 tokens', { skip: truncated ? false : 'no rte-max64.jsonl' }, async (t) =>
-        compare(t, tok, pairs, readJsonl('rte-max64.jsonl'), () => 64),
-      );
-      t.test('edge cases', { skip: probes ? false : 'no probes.jsonl' }, async (t) => {
-        const rows = readJsonl('probes.jsonl');
-        const inputs = rows.map((r): TextInput => (typeof r.text === 'string' ? r.text : [r.text![0], r.text![1]]));
-        compare(t, tok, inputs, rows, (i) => rows[i]!.maxLength ?? undefined);
-      });
+const SETS = [
+  { name: 'sst2-dev', what: 'SST-2 dev sentences' },
+  { name: 'rte-dev', what: 'RTE dev pairs' },
+  { name: 'rte-dev-max64', what: 'RTE dev pairs, longest_first to 64' },
+  { name: 'rte-dev-max128', what: 'RTE dev pairs, longest_first to 128' },
+  { name: 'wnut17-dev', what: 'WNUT-17 dev sentences as pre-split words', words: true },
+] as const;
+
+t.test('advtrain equals transformers fast tokenizers on the dev sets', { skip }, async (t) => {
+  if (run!.status !== 0) {
+    t.fail(`${python} ${script} failed (status ${run!.status}${run!.signal ? `, ${run!.signal}` : ''})`, { stderr: run!.stderr, error: run!.error?.message });
+    return;
+  }
+  const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { transformers: string; seconds: number };
+  t.comment(`transformers ${meta.transformers}: expectations in ${pythonSeconds.toFixed(1)} s`);
+
+  // advtrain's own readers give the same inputs the script encoded.
+  const inputs: Record<string, unknown[]> = {
+    'sst2-dev': readTsv(data.sst2.path, Infinity).map((r) => r.sentence!),
+    'rte-dev': readTsv(data.rte.path, Infinity).map((r) => [r.sentence1!, r.sentence2!]),
+  };
+  inputs['rte-dev-max64'] = inputs['rte-dev-max128'] = inputs['rte-dev']!;
+  const sentences = await readConll(data.wnut.path);
+  inputs['wnut17-dev'] = sentences.map((s) => s.tokens);
+
+  const vocabOnly = t.testdir();
+  for (const f of ['vocab.txt', 'tokenizer_config.json']) copyFileSync(join(data.bert.path, f), join(vocabOnly, f));
+  const tokenizers = [
+    { name: 'bert', dir: data.bert.path, source: 'tokenizer.json' },
+    { name: 'bert-vocab', dir: vocabOnly, source: 'vocab.txt' },
+    { name: 'roberta-bpe', dir: roberta, source: 'tokenizer.json' },
+  ] as const;
+
+  for (const spec of tokenizers) {
+    const tok = await loadTokenizer(spec.dir);
+    t.equal(tok.source, spec.source, `${spec.name} loads from ${spec.source}`);
+    const dir = join(out, spec.name);
+    t.test(spec.name, async (t) => {
+      for (const set of SETS) {
+        const rows = readJsonl<HfRow>(join(dir, `${set.name}.jsonl`));
+        const words = 'words' in set && set.words;
+        t.test(`${set.what}: ${rows.length} rows`, async (t) => {
+          t.strictSame(
+            rows.map((r) => r.input),
+            inputs[set.name],
+            'the script read the same inputs as advtrain',
+          );
+          compareRows(t, tok, rows, words);
+          compareBatches(t, tok, rows, readJsonl<HfBatch>(join(dir, `${set.name}.batches.jsonl`)), words ? sentences : undefined);
+        });
+      }
+      t.test('edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probes.jsonl')), false));
+      t.test('pre-split edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probe-words.jsonl')), true));
     });
   }
 });

@@ -5,7 +5,7 @@ import { loadTokenizer, type Encoding, type Tokenizer } from '../../lib/tokenize
 import { truncatedLengths } from '../../lib/tokenizer/truncation.js';
 import { alignTokenLabels, encodeTagged } from '../../lib/data/batching.js';
 import { buildTagList, readConll } from '../../lib/data/conll.js';
-import { readTsv, sharedPath } from '../helpers/data.js';
+import { readTsv, repoRoot, sharedPath } from '../helpers/data.js';
 
 const bert = sharedPath('bert-base-uncased-tokenizer');
 const sst2 = sharedPath('sst2', 'train.tsv');
@@ -347,7 +347,7 @@ t.test('RoBERTa-style BPE through tokenizer.json', async (t) => {
   t.strictSame(single.tokens, ['<s>', 'hello', 'Ġworld', '!', '</s>']);
   t.strictSame(single.ids, [0, 16, 21, 22, 2]);
   t.strictSame(single.typeIds, [0, 0, 0, 0, 0]);
-  t.equal(single.offsets, undefined, 'no offsets outside the WordPiece pipeline');
+  t.equal(single.offsets, undefined, 'no offsets for a byte-level vocabulary without all 256 byte characters');
   t.equal(single.wordIds, undefined);
 
   const pair = tok.encode(['hello', 'world']);
@@ -466,7 +466,9 @@ t.test('encodeWords: each word on its own, word ids by input word, truncation fr
   t.strictSame(e.wordIds, [null, 0, 1, 2, 2, 2, 4, 4, 4, null], "a word split by punctuation keeps one id; a word of nothing but a zero-width space has no token");
   t.strictSame(e.typeIds, new Array(10).fill(0));
   t.strictSame(e.ids, tok.encode("Paris Hilton isn't \u200b unaffable").ids, 'the same ids as the words joined by spaces');
-  t.strictSame(Object.keys(e).sort(), ['ids', 'tokens', 'typeIds', 'wordIds']);
+  // transformers 5.18 (is_split_into_words=True, return_offsets_mapping=True): offsets into each word.
+  t.strictSame(e.offsets, [[0, 0], [0, 5], [0, 6], [0, 3], [3, 4], [4, 5], [0, 3], [3, 6], [6, 9], [0, 0]]);
+  t.strictSame(Object.keys(e).sort(), ['ids', 'offsets', 'tokens', 'typeIds', 'wordIds']);
 
   const cut = tok.encodeWords(['Paris', 'unaffable', 'x'], { maxLength: 4 });
   t.strictSame(cut.tokens, ['[CLS]', 'paris', 'una', '[SEP]'], 'cut by tokens, so a word may lose its last pieces');
@@ -490,6 +492,26 @@ t.test('encodeWords on byte-level BPE: every word gets the leading space of add_
   const prefixed = robertaJson();
   prefixed.pre_tokenizer.add_prefix_space = true;
   t.strictSame((await tokenizerFrom(t, prefixed)).encodeWords(['hello', 'world']).tokens, ['<s>', 'Ġ', 'hello', 'Ġworld', '</s>'], 'the same when the pre-tokenizer adds the space itself');
+});
+
+t.test('byte-level BPE offsets and word ids: the WikiText-2 fixture, values from transformers 5.18', async (t) => {
+  const tok = await loadTokenizer(join(repoRoot, 'test', 'fixtures', 'roberta-bpe-wikitext2'));
+  const e = tok.encode('party \u{1F600} time');
+  t.strictSame(e.tokens, ['<s>', 'p', 'art', 'y', 'Ġ', 'ð', 'Ł', 'ĺ', 'Ģ', 'Ġtime', '</s>']);
+  t.strictSame(e.offsets, [[0, 0], [0, 1], [1, 4], [4, 5], [6, 6], [6, 8], [6, 8], [6, 8], [6, 8], [9, 13], [0, 0]], "a lone 'Ġ' trims to nothing; the emoji's bytes each cover it all (UTF-16)");
+  t.strictSame(e.wordIds, [null, 0, 0, 0, 1, 1, 1, 1, 1, 2, null]);
+  const mask = tok.encode('a <mask> b');
+  t.strictSame(mask.ids, [0, 69, 4, 287, 2]);
+  t.strictSame(mask.offsets, [[0, 0], [0, 1], [2, 8], [9, 10], [0, 0]], '<mask> swallows the space on its left, then trimming drops it from the offsets');
+  const pair = tok.encode(['one two three', 'four five']);
+  t.strictSame(pair.offsets, [[0, 0], [0, 3], [4, 7], [8, 13], [0, 0], [0, 0], [0, 1], [1, 4], [5, 9], [0, 0]]);
+  t.strictSame(pair.wordIds, [null, 0, 1, 2, null, null, 0, 0, 1, null]);
+  // add_prefix_space=True, is_split_into_words=True: the added space is kept in the first token's offsets
+  // unless the token is nothing but that space.
+  const words = tok.encodeWords(['\u{1F600}', '@x', 'Paris']);
+  t.strictSame(words.tokens, ['<s>', 'Ġ', 'ð', 'Ł', 'ĺ', 'Ģ', 'Ġ@', 'x', 'ĠPar', 'is', '</s>']);
+  t.strictSame(words.offsets, [[0, 0], [0, 0], [0, 2], [0, 2], [0, 2], [0, 2], [0, 1], [1, 2], [0, 3], [3, 5], [0, 0]]);
+  t.strictSame(words.wordIds, [null, 0, 0, 0, 0, 0, 1, 1, 2, 2, null]);
 });
 
 const wnut = sharedPath('wnut17', 'train.conll');
