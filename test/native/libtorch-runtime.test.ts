@@ -1,7 +1,7 @@
 // The addon runs only on the libtorch it was compiled against: another one found first at run time
 // (LD_LIBRARY_PATH, two installs) must give a clear ERR_ADDON_MISSING at load, never a process abort.
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -60,7 +60,11 @@ t.test('the same libtorch from another folder is refused by the load-time path c
   // Hard links: the same files (so every symbol resolves), another path (so only the check can notice).
   const own = native().info().torchLibrary;
   const ownDir = dirname(own);
-  const dir = t.testdir();
+  const dir = join(t.testdir(), 'torch', 'lib');
+  mkdirSync(dir, { recursive: true });
+  // pip's CUDA libtorch finds its nvidia-* wheels through its RPATH, $ORIGIN/../../nvidia/*/lib: give the copy that neighbour.
+  const nvidia = join(ownDir, '..', '..', 'nvidia');
+  if (existsSync(nvidia)) symlinkSync(nvidia, join(dir, '..', '..', 'nvidia'));
   const names = readdirSync(ownDir);
   for (const name of names.length < 200 ? names : names.filter((n) => /^lib(torch|c10)/.test(n))) {
     try {
