@@ -100,7 +100,7 @@ if (torch.cuda) {
     console.error(`advtrain: libtorch ${torch.version} from ${torch.source} has CUDA, and its TorchConfig.cmake needs the CUDA toolkit (nvcc) for any build against it, even ADVTRAIN_CUDA=0. Set CUDA_HOME to the toolkit's root or put nvcc on PATH, or build against a CPU libtorch (LIBTORCH, Torch_DIR, PYTHON, or Debian's libtorch-dev).`);
     process.exit(1);
   }
-  const archs = gpuArch();
+  const archs = gpuArch().replace(/\./g, ''); // "8.0;9.0" is accepted too; CMake spells it "80;90"
   // PyTorch's TorchConfig takes the archs from TORCH_CUDA_ARCH_LIST ("8.0;9.0") and ignores
   // CMAKE_CUDA_ARCHITECTURES; its own default list includes archs that nvcc 13 rejects (sm_50).
   const torchArchs = archs.split(';').map((a) => a.replace(/^(\d+)(\d)([a-z]?)$/, '$1.$2$3')).join(';');
