@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU-machine session's checks (run from the repo root there, after `source .device/env.sh`):
 # CUDA build, info(), the GPU checks (also under compute-sanitizer), parity fixtures regenerated and
-# compared with transformers, HF load-back of advtrain-saved folders, tokenizer parity. Logs go to $OUT.
+# compared with transformers, tokenizer parity (the HF file-format checks run on the CPU: test/native/hf-interop.test.ts). Logs go to $OUT.
 # That machine has no dev dependencies (tap, tsx, typescript): on this side first run
 #   ../shared/device/prepare.sh && npx tsc -p tsconfig.gpu.json
 # and carry `.device` and `dist`.
@@ -25,8 +25,6 @@ log "reference vs transformers"
 python3 test/fixtures/check_reference_vs_transformers.py
 python3 test/fixtures/make_model_fixtures.py --backend transformers --check
 python3 test/fixtures/make_method_fixtures.py --backend transformers --check
-log "HF load-back"
-node dist/test/fixtures/export_for_hf.js /tmp/advtrain-export > /dev/null && python3 test/fixtures/check_hf_loadback.py /tmp/advtrain-export
 log "tokenizer parity"
 # The fixtures come back as one archive; test/unit/tokenizer-hf-parity.test.ts compares them on this side.
 python3 test/fixtures/tokenizer_parity.py /tmp/tokenizer-hf && tar -C /tmp -cf "$OUT/tokenizer-hf.tar" tokenizer-hf

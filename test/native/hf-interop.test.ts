@@ -63,18 +63,22 @@ t.test('transformers loads every folder advtrain saves, same outputs within 1e-5
     for (const task of TASKS) {
       const name = `${type}-${task}`;
       const numLabels = task === 'token-classification' ? 5 : 3;
-      // Non-default weights: every tensor drawn at random (no LayerNorm at 1, no bias at 0), loaded by advtrain.
-      const init = await createModel(caseConfig(type, task), { task, numLabels, seed });
+      // Non-default weights: every tensor drawn at random (no LayerNorm at 1, no bias at 0) into a folder
+      // written here (not by advtrain, so a field advtrain fails to save cannot round-trip unnoticed).
+      const config = caseConfig(type, task);
+      const init = await createModel(config, { task, numLabels, seed });
+      const params = init.parameters();
+      init.dispose();
       const start = join(root, 'start', name);
-      await init.save(start);
+      mkdirSync(start, { recursive: true });
       const r = rng(seed++);
-      const tensors = init.parameters().map(({ name: p, shape }) => {
+      const tensors = params.map(({ name: p, shape }) => {
         const norm = /LayerNorm|layer_norm/.test(p) && p.endsWith('.weight');
         return f32Tensor(p, shape, () => (norm ? 1 : 0) + (r() - 0.5) * (p.endsWith('.bias') || norm ? 0.4 : 0.2));
       });
-      init.dispose();
       writeFileSync(join(start, 'model.safetensors'), buildSafetensors(tensors));
-      const model = await loadModel(start);
+      writeFileSync(join(start, 'config.json'), JSON.stringify(config));
+      const model = await loadModel(start, { task, numLabels });
       t.same(model.loadReport.missingKeys, [], `${name}: every parameter drawn`);
       const dir = join(dirA, name);
       await model.save(dir); // what is tested: advtrain's writer
