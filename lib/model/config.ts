@@ -180,6 +180,10 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   if (overrides.labels) numLabels = overrides.labels.length;
   else if (overrides.numLabels !== undefined) numLabels = overrides.numLabels;
   else numLabels = labelCount(raw) ?? (typeof raw.num_labels === 'number' ? raw.num_labels : 2);
+  // advtrain's MLM decoder is always the word-embedding matrix: an untied one would load silently wrong.
+  if (task === 'masked-lm' && raw.tie_word_embeddings === false) {
+    throw bad('tie_word_embeddings', 'true for masked-lm (advtrain ties the decoder to the word embeddings; an untied decoder is not supported)', raw.tie_word_embeddings);
+  }
   if (task === 'regression') numLabels = 1;
   if (task === 'question-answering') numLabels = 2;
   if (!Number.isInteger(numLabels) || numLabels < 1) throw bad('num_labels', 'an integer >= 1', numLabels);

@@ -3,7 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabeledBatch } from '../../lib/model/batch.js';
+import type { ForwardOutput } from '../../lib/model/model.js';
 import { readFloat64, readSafetensorsHeader, type SafetensorsHeader } from '../../lib/model/safetensors.js';
+import { maxDiff } from './params.js';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -59,4 +61,35 @@ export function fixtureBatch(fx: Fixture, task: string): LabeledBatch {
     b.endPositions = fx.i32('end_positions');
   }
   return b;
+}
+
+/**
+ * Max abs error of each advtrain output against transformers' float64 outputs in `fx` (keys as the parity
+ * fixtures write them): last_hidden_state, hidden_states.<i>, attentions.<i>, logits, pooler_output, loss.
+ * Counts and shapes that differ are reported as Infinity.
+ */
+export function outputErrors(out: ForwardOutput, fx: Fixture): Record<string, number> {
+  const err = (a: Float32Array | undefined, name: string) => (a && a.length === fx.f64(name).length ? maxDiff(a, fx.f64(name)) : Infinity);
+  const report: Record<string, number> = { last_hidden_state: err(out.lastHiddenState, 'last_hidden_state') };
+  const count = (prefix: string) => fx.names().filter((n) => n.startsWith(prefix)).length;
+  for (const [prefix, got] of [['hidden_states.', out.hiddenStates ?? []], ['attentions.', out.attentions ?? []]] as const) {
+    if (got.length !== count(prefix)) report[`${prefix}count`] = Infinity;
+    for (let i = 0; i < count(prefix); i++) report[`${prefix}${i}`] = err(got[i], `${prefix}${i}`);
+  }
+  if (fx.has('logits')) report.logits = out.logitsShape.join() === fx.shape('logits').join() ? err(out.logits, 'logits') : Infinity;
+  else if (fx.has('pooler_output')) report.pooler_output = err(out.logits, 'pooler_output');
+  else report.no_pooler = out.logits.length === 0 ? 0 : Infinity; // ElectraModel has none
+  if (fx.has('loss')) report.loss = out.loss === undefined ? Infinity : Math.abs(out.loss - fx.f64('loss')[0]!);
+  return report;
+}
+
+/** The worst error per group of outputErrors' keys, for one summary line. */
+export function worstByGroup(report: Record<string, number>): string {
+  const groups = { hidden: /hidden/, attentions: /^attentions/, logits: /^(logits|pooler_output)$/, loss: /^loss$/ };
+  return Object.entries(groups)
+    .map(([g, re]) => {
+      const v = Object.entries(report).filter(([k]) => re.test(k)).map(([, v]) => v);
+      return `${g} ${v.length ? Math.max(...v).toExponential(2) : '-'}`;
+    })
+    .join(', ');
 }
