@@ -16,16 +16,21 @@ const METHOD_FLAGS: Record<string, { key: string; type: 'int' | 'number' | 'stri
   'clean-loss': { key: 'cleanLoss', type: 'bool', help: 'freelb: add a clean pass (true|false)' },
   'adv-begin-step': { key: 'advBeginStep', type: 'int', help: 'freelb: attack from this step on' },
   replays: { key: 'replays', type: 'int', help: 'freeat: replays per minibatch' },
-  outer: { key: 'outer', type: 'int', help: 'yopo: outer passes m' },
-  inner: { key: 'inner', type: 'int', help: 'yopo: inner steps n' },
-  'noise-std': { key: 'noiseStd', type: 'number', help: 'rpt/smart/alum: noise std' },
+  outer: { key: 'outer', type: 'int', help: 'yopo: full passes (1 + the port\'s adv-steps)' },
+  inner: { key: 'inner', type: 'int', help: 'yopo: inner steps between two full passes' },
+  'noise-std': { key: 'noiseStd', type: 'number', help: 'rpt: noise scale (uniform half-width or normal std); smart/alum: noise std' },
+  'noise-type': { key: 'noiseType', type: 'string', help: "rpt: 'uniform' (default, fairseq) or 'normal'" },
   tau: { key: 'tau', type: 'number', help: 'rpt: KL weight; creat: cosine weight' },
   'lambda-s': { key: 'lambdaS', type: 'number', help: 'smart: regulariser weight' },
-  alpha: { key: 'alpha', type: 'number', help: 'alum: regulariser weight (10 pre-training, 1 fine-tuning)' },
-  'norm-eps': { key: 'normEps', type: 'number', help: 'smart: normalisation epsilon' },
-  normalize: { key: 'normalize', type: 'string', help: "smart/alum: 'inf-token', 'l2-token' or 'inf-example'" },
+  alpha: { key: 'alpha', type: 'number', help: 'alum: regulariser weight (default 10 pre-training, 1 fine-tuning)' },
+  'perturb-layer': { key: 'perturbLayer', type: 'int', help: 'alum: perturb the output of this layer (0 = embeddings, default)' },
+  'norm-eps': { key: 'normEps', type: 'number', help: 'smart/alum: normalisation epsilon' },
+  normalize: { key: 'normalize', type: 'string', help: "smart/alum: 'inf-token', 'l2-token', 'inf-example', 'l2-example' or 'l1'" },
+  'attack-loss': { key: 'attackLoss', type: 'string', help: "smart: 'stable-kl' (default, mt-dnn) or 'symmetric-kl'" },
   'bregman-mu': { key: 'bregmanMu', type: 'number', help: 'smart: enable the Bregman proximal point with this weight' },
   'bregman-beta': { key: 'bregmanBeta', type: 'number', help: 'smart: EMA momentum of the Bregman teacher (default 0.99)' },
+  'bregman-beta-late': { key: 'bregmanBetaLate', type: 'number', help: 'smart: teacher momentum after --bregman-switch-step updates (the paper: 0.999)' },
+  'bregman-switch-step': { key: 'bregmanSwitchStep', type: 'int', help: 'smart: updates before the momentum becomes --bregman-beta-late (the paper: 10% of them)' },
   representation: { key: 'representation', type: 'string', help: "creat: 'tokens' or 'cls'" },
   'creat-minus': { key: 'creatMinus', type: 'bool', help: 'creat: the CreAT- ablation (true|false)' },
 };
@@ -62,9 +67,10 @@ export function methodFromArgs(args: ParsedArgs): MethodConfig {
     const raw = args[flag];
     if (typeof raw !== 'string') continue;
     const value = parseValue(flag, raw, f.type);
-    if (f.key === 'bregmanMu' || f.key === 'bregmanBeta') {
+    if (f.key.startsWith('bregman')) {
       const b = (base.bregman as Record<string, unknown> | undefined) ?? {};
-      base.bregman = { ...b, [f.key === 'bregmanMu' ? 'mu' : 'beta']: value };
+      const sub = f.key.slice('bregman'.length);
+      base.bregman = { ...b, [sub.charAt(0).toLowerCase() + sub.slice(1)]: value };
     } else {
       base[f.key] = value;
     }

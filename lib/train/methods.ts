@@ -44,55 +44,104 @@ export interface FreeLbConfig extends AttackOptions {
   advBeginStep?: number;
 }
 
-/** Shafahi et al. 2019 as ported to NLP by the FreeLB repository: each replay is a full update. */
+/**
+ * Shafahi et al. 2019 as ported to NLP by the FreeLB repository: each replay runs every micro-batch
+ * once (one delta per micro-batch), backpropagates loss / (1 + replays) as the port does and ends with a
+ * full optimizer update.
+ */
 export interface FreeAtConfig extends Omit<AttackOptions, 'steps'> {
   name: 'freeat';
   /** Replays m of each minibatch (each an optimizer step); default 2. */
   replays?: number;
 }
 
-/** Zhang et al. 2019: YOPO-m-n, inner steps recompute only the embeddings and the first layer. */
+/**
+ * Zhang et al. 2019: YOPO-m-n as the FreeLB repository's port: `outer` full passes, each backpropagating
+ * loss / outer, with `inner` steps between consecutive passes that recompute only the embeddings and
+ * the first layer; every pass uses the same dropout masks.
+ */
 export interface YopoConfig extends Omit<AttackOptions, 'steps'> {
   name: 'yopo';
-  /** Outer full passes m; default 2. */
+  /** Full passes (the port's 1 + adv-steps); default 2. */
   outer?: number;
-  /** Inner steps n per outer pass; default 3. */
+  /** Inner steps between two full passes (the port's yopo-steps); default 3. */
   inner?: number;
 }
 
-/** Aghajanyan et al. 2021: R3F, L + tau * symKL(f(x + noise), f(x)). */
+/**
+ * Aghajanyan et al. 2021: R3F as fairseq's examples/rxf, L + tau * symKL(f(x + noise), f(x)), the noised
+ * pass on detached word embeddings. Regression uses the MSE of the two outputs (advtrain's extension).
+ */
 export interface RptConfig {
   name: 'rpt';
-  /** Std of the Gaussian noise on the word embeddings; default 1e-5. */
+  /** Scale of the noise on the word embeddings: the half-width for `'uniform'`, the std for `'normal'` (fairseq's eps); default 1e-5. */
   noiseStd?: number;
-  /** Weight of the symmetric KL; default 1. */
+  /** `'uniform'`: U(-noiseStd, noiseStd) (fairseq's default); `'normal'`: N(0, noiseStd). Default 'uniform'. */
+  noiseType?: 'uniform' | 'normal';
+  /** Weight of the symmetric KL (fairseq's r3f-lambda); default 1. */
   tau?: number;
 }
 
-/** Jiang et al. 2020: SMART, smoothness-inducing regularisation with optional Bregman proximal point. */
+/**
+ * The noise normalisations of SMART and ALUM (mt-dnn's norm_p and norm_level): per token by the max abs
+ * (`'inf-token'`) or the l2 norm (`'l2-token'`), per example (`'inf-example'`, `'l2-example'`: mt-dnn's
+ * sentence level), or the sign (`'l1'`).
+ */
+export type NoiseNormalize = 'inf-token' | 'l2-token' | 'inf-example' | 'l2-example' | 'l1';
+const NORMALIZE = ['inf-token', 'l2-token', 'inf-example', 'l2-example', 'l1'] as const;
+
+/** Jiang et al. 2020: SMART as mt-dnn's SmartPerturbation, with the paper's Bregman proximal point as an option. */
 export interface SmartConfig {
   name: 'smart';
+  /** Weight of the smoothness term (mt-dnn's adv_alpha); default 1. */
   lambdaS?: number;
+  /** Ascent steps K; default 1. */
   steps?: number;
+  /** eta of xi + eta * g before normalising; default 1e-3 (the paper; mt-dnn's train.py has 1e-5). */
   stepSize?: number;
+  /** Std of the start noise; default 1e-5. */
   noiseStd?: number;
+  /** Guard of the normalisation's division (mt-dnn's epsilon); default 1e-6. */
   normEps?: number;
-  normalize?: 'inf-token' | 'l2-token' | 'inf-example';
-  /** Momentum-teacher Bregman proximal point: mu * symKL(f(x; theta), f(x; EMA(theta))). Default false. */
-  bregman?: { mu?: number; beta?: number } | false;
+  /** Default 'inf-token'. */
+  normalize?: NoiseNormalize;
+  /**
+   * The attack objective. `'stable-kl'` (default): mt-dnn's stable_kl summed over rows, with its surrogate
+   * gradient (squared error summed for regression), so stepSize means what it means in mt-dnn.
+   * `'symmetric-kl'`: the batch mean of the symmetric KL, whose gradient is ~1/rows of that: a much
+   * weaker attack at the same stepSize, which also weakens as the batch grows.
+   */
+  attackLoss?: 'stable-kl' | 'symmetric-kl';
+  /**
+   * Bregman proximal point with a momentum teacher: mu * [KL(p~ || p) + KL(p || p~)], p~ = f(x; EMA(theta))
+   * (fp32, no dropout), both directions differentiated. `beta` is the EMA momentum (default .99); with
+   * `switchStep` > 0 it becomes `betaLate` after that many updates (the paper: .99 for the first 10% of the
+   * updates, .999 after). Default false.
+   */
+  bregman?: { mu?: number; beta?: number; betaLate?: number; switchStep?: number } | false;
 }
 
-/** Liu et al. 2020: ALUM, virtual adversarial training on the embedding output (pre-training and fine-tuning). */
+/** Liu et al. 2020: ALUM as mt-dnn v0.2's adv_masked_lm, virtual adversarial training on the embedding output (pre-training and fine-tuning). */
 export interface AlumConfig {
   name: 'alum';
-  /** Weight of the symmetric KL: 10 for pre-training, 1 for fine-tuning (the paper's); default 10. */
+  /** Weight of the symmetric KL; default the paper's: 10 for masked-LM pre-training, 1 for fine-tuning. */
   alpha?: number;
+  /** Ascent steps; default 1. */
   steps?: number;
+  /** Step size of xi + stepSize * g before normalising; default 1e-3. */
   stepSize?: number;
+  /** Std of the start noise; default 1e-5. */
   noiseStd?: number;
+  /** Guard of the normalisation's division; default 1e-6. */
   normEps?: number;
-  normalize?: 'inf-token' | 'l2-token' | 'inf-example';
+  /** Default 'inf-token'. */
+  normalize?: NoiseNormalize;
+  /** Where xi is added: 0 = the embedding output (default), k = the output of layer k (ALUM's prob_n_layer). */
+  perturbLayer?: number;
 }
+
+/** ALUM's alpha for masked-LM pre-training (the paper's); fine-tuning uses METHOD_DEFAULTS.alum.alpha (1). */
+export const ALUM_PRETRAIN_ALPHA = 10;
 
 /** Li & Qiu 2021: TextAT, per-sentence plus token-aware perturbations with a global vocabulary table. */
 export interface TextAtConfig extends AttackOptions {
@@ -111,7 +160,7 @@ export interface CreatConfig extends AttackOptions {
    * token, as the current official code (which sums over the batch: its tau = ours / batch size).
    */
   representation?: 'tokens' | 'cls';
-  /** The CreAT- ablation: the attack maximises -tau * S only. */
+  /** The CreAT- ablation: the attack maximises -tau * S only (needs tau > 0). */
   creatMinus?: boolean;
 }
 
@@ -128,10 +177,11 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   freelb: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2', syncDropout: true, cleanLoss: false, cleanWeight: 0.5, advBeginStep: 0 },
   freeat: { replays: 2, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
   yopo: { outer: 2, inner: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
-  rpt: { noiseStd: 1e-5, tau: 1 },
+  rpt: { noiseStd: 1e-5, noiseType: 'uniform', tau: 1 },
   // mt-dnn's train.py defaults except the step size, which follows the paper (1e-3).
-  smart: { lambdaS: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', bregman: false },
-  alum: { alpha: 10, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token' },
+  smart: { lambdaS: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', attackLoss: 'stable-kl', bregman: false },
+  // alpha 1 is the fine-tuning value; masked-LM pre-training defaults to ALUM_PRETRAIN_ALPHA.
+  alum: { alpha: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', perturbLayer: 0 },
   textat: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2' },
   // Official CreAT: adv lr .1, eps .1, tau 1, K = 2 (one ascent); a random start inside the ball.
   creat: { steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, norm: 'l2', tau: 1, cleanWeight: 0.5, representation: 'tokens', creatMinus: false },
@@ -158,7 +208,8 @@ function attack(name: string, o: Record<string, unknown>, d: Required<AttackOpti
 export type ResolvedMethod = { name: MethodName } & Record<string, unknown>;
 
 /**
- * Validates a method configuration and fills its defaults.
+ * Validates a method configuration and fills its defaults. `context.task` (the model's task) picks
+ * task-dependent defaults (ALUM's alpha: 10 for 'masked-lm', else 1).
  *
  * @example
  * ```ts
@@ -166,7 +217,7 @@ export type ResolvedMethod = { name: MethodName } & Record<string, unknown>;
  * // { name: 'freelb', steps: 3, stepSize: 0.1, epsilon: 0.5, initMag: 0.1, ... }
  * ```
  */
-export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod {
+export function resolveMethod(config: unknown, name = 'method', context: { task?: string } = {}): ResolvedMethod {
   const o = object(name, config);
   const method = oneOf(`${name}.name`, o.name, METHOD_NAMES);
   switch (method) {
@@ -208,24 +259,31 @@ export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod 
       };
     }
     case 'rpt': {
-      knownKeys(name, o, ['name', 'noiseStd', 'tau']);
+      knownKeys(name, o, ['name', 'noiseStd', 'noiseType', 'tau']);
       const d = METHOD_DEFAULTS.rpt;
       return {
         name: 'rpt',
         noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
+        noiseType: oneOf(`${name}.noiseType`, o.noiseType ?? d.noiseType, ['uniform', 'normal'] as const),
         tau: finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 }),
       };
     }
     case 'smart': {
-      knownKeys(name, o, ['name', 'lambdaS', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize', 'bregman']);
+      knownKeys(name, o, ['name', 'lambdaS', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize', 'attackLoss', 'bregman']);
       const d = METHOD_DEFAULTS.smart;
-      let bregman: false | { mu: number; beta: number } = false;
+      let bregman: false | { mu: number; beta: number; betaLate: number; switchStep: number } = false;
       if (o.bregman !== undefined && o.bregman !== false) {
         const b = object(`${name}.bregman`, o.bregman);
-        knownKeys(`${name}.bregman`, b, ['mu', 'beta']);
+        knownKeys(`${name}.bregman`, b, ['mu', 'beta', 'betaLate', 'switchStep']);
+        if ((b.betaLate === undefined) !== (b.switchStep === undefined)) {
+          throw invalidArg(`${name}.bregman.${b.betaLate === undefined ? 'betaLate' : 'switchStep'}`, 'given together with ' + (b.betaLate === undefined ? 'switchStep' : 'betaLate'), undefined);
+        }
+        const beta = finiteNumber(`${name}.bregman.beta`, b.beta ?? 0.99, { min: 0, max: 1 });
         bregman = {
           mu: finiteNumber(`${name}.bregman.mu`, b.mu ?? 1, { min: 0 }),
-          beta: finiteNumber(`${name}.bregman.beta`, b.beta ?? 0.99, { min: 0, max: 1 }),
+          beta,
+          betaLate: finiteNumber(`${name}.bregman.betaLate`, b.betaLate ?? beta, { min: 0, max: 1 }),
+          switchStep: integer(`${name}.bregman.switchStep`, b.switchStep ?? 0, { min: 0 }),
         };
       }
       return {
@@ -235,21 +293,23 @@ export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod 
         stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
         noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
         normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
-        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, ['inf-token', 'l2-token', 'inf-example'] as const),
+        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, NORMALIZE),
+        attackLoss: oneOf(`${name}.attackLoss`, o.attackLoss ?? d.attackLoss, ['stable-kl', 'symmetric-kl'] as const),
         bregman,
       };
     }
     case 'alum': {
-      knownKeys(name, o, ['name', 'alpha', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize']);
+      knownKeys(name, o, ['name', 'alpha', 'steps', 'stepSize', 'noiseStd', 'normEps', 'normalize', 'perturbLayer']);
       const d = METHOD_DEFAULTS.alum;
       return {
         name: 'alum',
-        alpha: finiteNumber(`${name}.alpha`, o.alpha ?? d.alpha, { min: 0 }),
+        alpha: finiteNumber(`${name}.alpha`, o.alpha ?? (context.task === 'masked-lm' ? ALUM_PRETRAIN_ALPHA : d.alpha), { min: 0 }),
         steps: integer(`${name}.steps`, o.steps ?? d.steps, { min: 1, max: 100 }),
         stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
         noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
         normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
-        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, ['inf-token', 'l2-token', 'inf-example'] as const),
+        normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, NORMALIZE),
+        perturbLayer: integer(`${name}.perturbLayer`, o.perturbLayer ?? d.perturbLayer, { min: 0 }),
       };
     }
     case 'textat': {
@@ -261,13 +321,17 @@ export function resolveMethod(config: unknown, name = 'method'): ResolvedMethod 
     case 'creat': {
       knownKeys(name, o, ['name', ...ATTACK_KEYS, 'tau', 'cleanWeight', 'representation', 'creatMinus']);
       const d = METHOD_DEFAULTS.creat;
+      const tau = finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 });
+      const creatMinus = boolean(`${name}.creatMinus`, o.creatMinus ?? d.creatMinus);
+      // CreAT- maximises -tau * S alone: with tau 0 the attack has no objective at all.
+      if (creatMinus && tau === 0) throw invalidArg(`${name}.tau`, 'above 0 with creatMinus (the CreAT- attack is -tau * S alone)', tau);
       return {
         name: 'creat',
         ...attack(name, o, d),
-        tau: finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 }),
+        tau,
         cleanWeight: finiteNumber(`${name}.cleanWeight`, o.cleanWeight ?? d.cleanWeight, { min: 0, max: 1 }),
         representation: oneOf(`${name}.representation`, o.representation ?? d.representation, ['tokens', 'cls'] as const),
-        creatMinus: boolean(`${name}.creatMinus`, o.creatMinus ?? d.creatMinus),
+        creatMinus,
       };
     }
   }

@@ -24,6 +24,9 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.outer = static_cast<int64_t>(optNumber(o, "outer", static_cast<double>(m.outer)));
   m.inner = static_cast<int64_t>(optNumber(o, "inner", static_cast<double>(m.inner)));
   m.noiseStd = optNumber(o, "noiseStd", m.noiseStd);
+  m.noiseType = optString(o, "noiseType", m.noiseType);
+  m.attackLoss = optString(o, "attackLoss", m.attackLoss);
+  m.perturbLayer = static_cast<int64_t>(optNumber(o, "perturbLayer", static_cast<double>(m.perturbLayer)));
   m.tau = optNumber(o, "tau", m.tau);
   m.lambdaS = optNumber(o, "lambdaS", m.lambdaS);
   m.normEps = optNumber(o, "normEps", m.normEps);
@@ -33,6 +36,8 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.bregman = true;
     m.bregmanMu = optNumber(breg.As<Napi::Object>(), "mu", m.bregmanMu);
     m.bregmanBeta = optNumber(breg.As<Napi::Object>(), "beta", m.bregmanBeta);
+    m.bregmanBetaLate = optNumber(breg.As<Napi::Object>(), "betaLate", m.bregmanBeta);
+    m.bregmanSwitchStep = static_cast<int64_t>(optNumber(breg.As<Napi::Object>(), "switchStep", 0.0));
   }
   m.alpha = optNumber(o, "alpha", m.alpha);
   m.representation = optString(o, "representation", m.representation);

@@ -33,17 +33,22 @@ struct MethodOptions {
   int64_t replays = 1;
   int64_t outer = 1;
   int64_t inner = 1;
-  // rpt / smart
+  // rpt / smart / alum
   double noiseStd = 1e-5;
+  std::string noiseType = "uniform";  // rpt: "uniform" U(-noiseStd, noiseStd) (fairseq's default) | "normal"
   double tau = 1.0;
   double lambdaS = 1.0;
   double normEps = 1e-6;
-  std::string normalize = "inf-token";
+  std::string normalize = "inf-token";  // "inf-token" | "l2-token" | "inf-example" | "l2-example" | "l1"
+  std::string attackLoss = "stable-kl";  // smart: "stable-kl" (mt-dnn) | "symmetric-kl"
   bool bregman = false;
   double bregmanMu = 1.0;
   double bregmanBeta = 0.99;
+  double bregmanBetaLate = 0.99;    // beta from update bregmanSwitchStep on (the paper: .999 after 10% of T)
+  int64_t bregmanSwitchStep = 0;    // 0: beta throughout
   // alum
-  double alpha = 10.0;
+  double alpha = 1.0;
+  int64_t perturbLayer = 0;  // 0: the embedding output; k: the output of layer k
   // creat
   std::string representation = "tokens";
   bool creatMinus = false;
@@ -84,10 +89,13 @@ class Method {
   virtual ~Method() = default;
   // Accumulates this micro-batch's gradients (scaled by ctx.lossScale) into the parameters' .grad.
   virtual StepMetrics accumulate(const Batch& b, StepContext& ctx) = 0;
-  // True when accumulate() applies its own updates through ctx.applyUpdate.
+  // True when the method applies its own updates through ctx.applyUpdate (updateAll, not accumulate).
   virtual bool updatesItself() const { return false; }
-  // Called after each optimizer update (SMART's EMA teacher).
-  virtual void afterUpdate(TransformerModel& model) {}
+  // The whole step of a method that updates itself (FreeAT): every micro-batch of the step, updates
+  // through ctx.applyUpdate; returns its figures summed over the micro-batches.
+  virtual StepMetrics updateAll(const std::vector<Batch>& microBatches, StepContext& ctx);
+  // Called after each optimizer update with the number of updates done so far (SMART's EMA teacher).
+  virtual void afterUpdate(TransformerModel& model, int64_t updates) {}
   // Tensors saved in checkpoints (TextAT's table, SMART's teacher) and their restore.
   virtual std::vector<std::pair<std::string, at::Tensor>> state() const { return {}; }
   virtual void loadState(const std::map<std::string, at::Tensor>& state) {}

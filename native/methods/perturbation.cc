@@ -50,9 +50,16 @@ at::Tensor exampleNorm(const at::Tensor& x, Norm norm) {
 
 NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at::Tensor& mask, const std::string& mode, double stepSize,
                          double eps) {
-  if (mode != "inf-example") return tokenNormalize(xi.detach(), grad, mask, stepSize, eps, mode == "l2-token" ? Norm::L2 : Norm::Linf);
+  if (mode == "inf-token" || mode == "l2-token") return tokenNormalize(xi.detach(), grad, mask, stepSize, eps, mode == "l2-token" ? Norm::L2 : Norm::Linf);
   at::Tensor v = xi.detach() + stepSize * grad;
-  at::Tensor next = v / (v.abs().amax({1, 2}, true) + eps) * mask;
+  at::Tensor next;
+  if (mode == "l1") {
+    next = at::sign(v) * mask;  // mt-dnn's 'l1': the sign, no eps
+  } else if (mode == "l2-example") {
+    next = v / (v.flatten(1).to(at::kFloat).norm(2, {1}).to(v.scalar_type()).view({-1, 1, 1}) + eps) * mask;
+  } else {
+    next = v / (v.abs().amax({1, 2}, true) + eps) * mask;
+  }
   return {at::where(next.isfinite(), next, at::zeros_like(next)), grad.isfinite().all().to(at::kFloat)};
 }
 

@@ -31,8 +31,9 @@ at::Tensor checkedDraw(const at::Tensor& draw, at::IntArrayRef shape, const std:
 // Per-example norm over all L x D entries: [N].
 at::Tensor exampleNorm(const at::Tensor& x, Norm norm);
 
-// SMART/ALUM's noise update: xi <- normalise(xi + stepSize * g) * mask, per token (the fused
-// "inf-token" / "l2-token" kernels) or per example ("inf-example"), with `finite` 0 when g is not finite.
+// SMART/ALUM's noise update (mt-dnn's _norm_grad): xi <- normalise(xi + stepSize * g) * mask, per token (the
+// fused "inf-token" / "l2-token" kernels), per example ("inf-example", "l2-example": mt-dnn's sentence
+// level) or the sign ("l1"), with `finite` 0 when g is not finite.
 NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at::Tensor& mask, const std::string& mode, double stepSize,
                          double eps);
 

@@ -82,9 +82,14 @@ at::Tensor Encoder::layers(at::Tensor h, const at::Tensor& bias, int64_t from, i
 
 at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const {
   at::Tensor words = wordEmbeddings(b.inputIds);
+  if (p.detachWords) words = words.detach();
   if (p.wordDelta.defined()) words = words + p.wordDelta;
-  at::Tensor h = embed(b, words, p.embeddingDelta, c, trace);
-  return layers(h, attentionBias(b.attentionMask, c.dtype), 0, numLayers(), c, trace);
+  const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
+  at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace);
+  const at::Tensor bias = attentionBias(b.attentionMask, c.dtype);
+  if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
+  h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;
+  return layers(h, bias, p.deltaLayer, numLayers(), c, trace);
 }
 
 }  // namespace advtrain

@@ -14,6 +14,8 @@ namespace advtrain {
 struct Perturbation {
   at::Tensor wordDelta;       // [N, L, E] added to the word embeddings (before position/type and LayerNorm)
   at::Tensor embeddingDelta;  // [N, L, E] added to the embedding module's output (after LayerNorm and dropout)
+  int64_t deltaLayer = 0;     // embeddingDelta goes to the output of this layer instead (0: the embedding module)
+  bool detachWords = false;   // no gradient reaches the word-embedding table through this pass (fairseq R3F)
 };
 
 struct EncoderTrace {

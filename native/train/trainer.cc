@@ -59,7 +59,7 @@ bool Trainer::update(double* gradNormOut) {
   }
   optimizer_.step(lr);
   model_.zeroGrad();
-  method_->afterUpdate(model_);
+  method_->afterUpdate(model_, scheduleStep_);
   return true;
 }
 
@@ -84,10 +84,16 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   std::map<std::string, at::Tensor> sums;
   model_.zeroGrad();
   try {
-    for (const Batch& mb : microBatches) {
-      Batch b = mb.to(model_.device());
-      StepMetrics m = method_->accumulate(b, ctx);
-      for (const auto& [k, v] : m.values()) sums[k] = sums.count(k) ? sums[k] + v : v;
+    if (method_->updatesItself()) {
+      std::vector<Batch> onDevice;
+      for (const Batch& mb : microBatches) onDevice.push_back(mb.to(model_.device()));
+      sums = method_->updateAll(onDevice, ctx).values();
+    } else {
+      for (const Batch& mb : microBatches) {
+        Batch b = mb.to(model_.device());
+        StepMetrics m = method_->accumulate(b, ctx);
+        for (const auto& [k, v] : m.values()) sums[k] = sums.count(k) ? sums[k] + v : v;
+      }
     }
   } catch (...) {
     model_.zeroGrad();  // a failed step leaves the weights and the next step's gradients untouched

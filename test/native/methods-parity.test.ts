@@ -22,6 +22,8 @@ interface Meta {
   start: 'uniform' | 'normal' | null;
   table: boolean;
   sgd: { steps: number };
+  /** Micro-batches of consecutive rows (gradient accumulation); 1 when absent. */
+  microBatches?: number;
 }
 
 function worstAbs(got: Float64Array, want: Float64Array): number {
@@ -42,8 +44,18 @@ for (const dir of fixtureFolders('methods')) {
     const [B, L] = inputs.shape('input_ids') as [number, number];
     const E = model.config.embeddingSize;
     const batch = { inputIds: inputs.i32('input_ids'), attentionMask: inputs.i32('attention_mask'), tokenTypeIds: inputs.i32('token_type_ids'), labels: inputs.i32('labels'), batchSize: B, seqLen: L };
+    const parts = meta.microBatches ?? 1;
+    const rows = B / parts;
+    const micro = Array.from({ length: parts }, (_, i) => ({
+      inputIds: batch.inputIds.subarray(i * rows * L, (i + 1) * rows * L),
+      attentionMask: batch.attentionMask.subarray(i * rows * L, (i + 1) * rows * L),
+      tokenTypeIds: batch.tokenTypeIds.subarray(i * rows * L, (i + 1) * rows * L),
+      labels: batch.labels.subarray(i * rows, (i + 1) * rows),
+      batchSize: rows,
+      seqLen: L,
+    }));
     const method = { name: meta.method, ...meta.options } as unknown as MethodConfig;
-    const trainer = new Trainer({ model, method, optimizer: { name: 'sgd', lr: 0.1 }, maxGradNorm: 0 });
+    const trainer = new Trainer({ model, method, optimizer: { name: 'sgd', lr: 0.1 }, maxGradNorm: 0, gradientAccumulation: parts });
     const start = meta.start ? inputs.f64('start') : undefined;
     let r: Awaited<ReturnType<Trainer['step']>> | undefined;
     for (let s = 0; s < meta.sgd.steps; s++) {
@@ -51,7 +63,7 @@ for (const dir of fixtureFolders('methods')) {
       if (start) draws.start = { data: Float32Array.from(start.subarray(s * B * L * E, (s + 1) * B * L * E)), shape: [B, L, E] };
       if (meta.table && s === 0) draws.table = { data: Float32Array.from(inputs.f64('table')), shape: inputs.shape('table') as [number, number] };
       if (draws.start || draws.table) setNextRandomDraws(trainer, draws);
-      r = await trainer.step(batch);
+      r = await trainer.step(parts === 1 ? batch : micro);
     }
 
     const params = await snapshot(model, join(t.testdir(), 'model'));
