@@ -165,3 +165,74 @@ t.test('every method trains every head', { skip }, async (t) => {
     }
   }
 });
+
+t.test("rpt's noise: U(-noiseStd, noiseStd) by default (fairseq), N(0, noiseStd) on request, real tokens only", { skip }, async (t) => {
+  const noiseStd = 0.01;
+  const real = lengths.reduce((a, b) => a + b, 0) * 32;
+  for (const noiseType of ['uniform', 'normal'] as const) {
+    const m = await model(10);
+    const tr = new Trainer({ model: m, method: { name: 'rpt', noiseStd, ...(noiseType === 'normal' ? { noiseType } : {}) }, optimizer: { name: 'sgd', lr: 0.1 }, seed: 3 });
+    await tr.step(batch);
+    const p = tr.lastPerturbation()!.data;
+    let sq = 0;
+    let max = 0;
+    let pad = 0;
+    lengths.forEach((len, row) => {
+      for (let j = 0; j < 9; j++) {
+        for (let d = 0; d < 32; d++) {
+          const v = p[(row * 9 + j) * 32 + d]!;
+          if (j >= len) pad += Math.abs(v);
+          else [sq, max] = [sq + v * v, Math.max(max, Math.abs(v))];
+        }
+      }
+    });
+    const variance = sq / real;
+    // Uniform: variance noiseStd^2 / 3 and no entry beyond noiseStd; normal: variance noiseStd^2 (704 entries: ~5% noise).
+    const want = noiseType === 'uniform' ? noiseStd ** 2 / 3 : noiseStd ** 2;
+    t.ok(Math.abs(variance / want - 1) < 0.15, `${noiseType}: variance ${variance.toExponential(3)} vs ${want.toExponential(3)}`);
+    if (noiseType === 'uniform') t.ok(max <= noiseStd && max > 0.95 * noiseStd, `uniform: max |noise| ${max} within noiseStd`);
+    else t.ok(max > 2 * noiseStd, `normal: tails beyond 2 std (max ${max})`);
+    t.equal(pad, 0, `${noiseType}: padding carries no noise`);
+    m.dispose();
+  }
+});
+
+t.test("yopo's passes, full and inner, share the first pass's dropout masks", { skip }, async (t) => {
+  // epsilon 1e-12 keeps delta at ~0: equal masks give every full pass the same loss.
+  const m = await model(6, tinyConfig('bert', { hidden_dropout_prob: 0.3, attention_probs_dropout_prob: 0.3 }));
+  const r = await new Trainer({ model: m, method: { name: 'yopo', outer: 3, inner: 2, initMag: 0, epsilon: 1e-12 }, optimizer: { name: 'adamw', lr: 1e-3 } }).step(batch);
+  t.ok(Math.abs(r.loss - r.advLoss!) < 1e-6, `mean pass loss ${r.loss} equals the last pass's ${r.advLoss}`);
+  m.dispose();
+});
+
+t.test('freeat accumulates over micro-batches, one delta each: two halves equal the whole batch', { skip }, async (t) => {
+  const dir = t.testdir();
+  const half = (from: number) => ({
+    inputIds: batch.inputIds.subarray(from * 9, (from + 2) * 9),
+    attentionMask: batch.attentionMask!.subarray(from * 9, (from + 2) * 9),
+    tokenTypeIds: batch.tokenTypeIds!.subarray(from * 9, (from + 2) * 9),
+    labels: (batch.labels as Int32Array).subarray(from, from + 2),
+    batchSize: 2,
+    seqLen: 9,
+  });
+  const method: MethodConfig = { name: 'freeat', replays: 3, stepSize: 0.3, epsilon: 0.5, initMag: 0 };
+  const a = await model(11);
+  const ra = await new Trainer({ model: a, method, optimizer: { name: 'sgd', lr: 0.3 }, maxGradNorm: 0, gradientAccumulation: 2 }).step([half(0), half(2)]);
+  const b = await model(11);
+  const rb = await new Trainer({ model: b, method, optimizer: { name: 'sgd', lr: 0.3 }, maxGradNorm: 0 }).step(batch);
+  t.equal(ra.step, 3, 'one update per replay');
+  const pa = await snapshot(a, `${dir}/a`);
+  const pb = await snapshot(b, `${dir}/b`);
+  let worst = 0;
+  for (const [k, v] of pa) worst = Math.max(worst, maxDiff(v, pb.get(k)!));
+  t.ok(worst < 1e-6, `max weight difference ${worst}`);
+  t.ok(Math.abs(ra.loss - rb.loss) < 1e-6, `loss ${ra.loss} vs ${rb.loss}`);
+  a.dispose();
+  b.dispose();
+});
+
+t.test('alum refuses a perturbLayer beyond the model', { skip }, async (t) => {
+  const m = await model(12);
+  await t.rejects(async () => new Trainer({ model: m, method: { name: 'alum', perturbLayer: 3 }, optimizer: { name: 'sgd', lr: 0.1 } }).step(batch), { code: 'ERR_INVALID_ARG', message: /perturbLayer must be between 0 and the model's 2 layers, got 3/ });
+  m.dispose();
+});
