@@ -80,8 +80,8 @@ export const demo: Command = {
       console.error(`  fine-tuning it with ${methods.length} method(s), ${steps} steps each:`);
       for (const name of methods) {
         const model = await loadModel(baseDir, { seed, device });
-        // ALUM's alpha is 10 for pre-training and 1 for fine-tuning in the paper: this is fine-tuning.
-        const method = (name === 'alum' ? { name, alpha: 1 } : { name }) as MethodConfig;
+        // Fine-tuning: ALUM's alpha defaults to the paper's 1 here (10 on a masked-LM model).
+        const method = { name } as MethodConfig;
         const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 5e-4, weightDecay: 0.01 }, scheduler: { name: 'linear', warmupRatio: 0.06 }, seed });
         const ms: number[] = [];
         const deltas: number[] = [];

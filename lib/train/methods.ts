@@ -148,7 +148,11 @@ export interface TextAtConfig extends AttackOptions {
   name: 'textat';
 }
 
-/** Wu & Zhao 2023: CreAT; `steps` = ascent updates (the official K = 2 is steps 1). */
+/**
+ * Wu & Zhao 2023: CreAT; `steps` = ascent updates (the official K = 2 is steps 1). From a zero start
+ * without dropout the cosine has no gradient at the first ascent (S is at its maximum); with dropout on,
+ * the clean and perturbed passes draw different masks and it does.
+ */
 export interface CreatConfig extends AttackOptions {
   name: 'creat';
   /** Weight of the cosine term; 0 makes CreAT the AT of the paper (pgd with cleanWeight 0.5). */

@@ -9,8 +9,10 @@
 // paper's lower bound over tokens and the first official version); 'cls' uses the first token as the
 // current official code does, which sums over the batch where we average: our tau = official tau x
 // batch size. The official start N(0, 1) * 1e-2 is mostly random at eps .1; we use FreeLB's masked
-// l2 start scaled by initMag. With a zero start the cosine has no gradient at the first ascent (it is
-// at its maximum), so steps 1 from zero equals AT. creatMinus: the ablation maximising -tau * S only.
+// l2 start scaled by initMag. From a zero start without dropout the cosine has no gradient at the first
+// ascent (it is at its maximum), so steps 1 from zero equals AT; with dropout on, the clean and perturbed
+// passes draw different masks, S < 1 and the cosine does steer the first ascent. creatMinus: the ablation
+// maximising -tau * S only (lib/train refuses it with tau 0, which would leave no objective).
 #include "kernels/representation_cosine.h"
 #include "methods/perturbation.h"
 #include "methods/registry.h"
