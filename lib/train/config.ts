@@ -57,7 +57,7 @@ export interface ResolvedConfig {
 
 export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps'] as const;
 
-export function resolveConfig(c: TrainingConfig, task?: string): Readonly<ResolvedConfig> {
+export function resolveConfig(c: TrainingConfig, model: { task?: string; numLayers?: number } = {}): Readonly<ResolvedConfig> {
   const opt = object('optimizer', c.optimizer);
   knownKeys('optimizer', opt, ['name', 'lr', 'weightDecay', 'betas', 'eps', 'momentum', 'nesterov']);
   const name = oneOf('optimizer.name', opt.name, ['adamw', 'sgd'] as const);
@@ -68,7 +68,7 @@ export function resolveConfig(c: TrainingConfig, task?: string): Readonly<Resolv
   const sch = object('scheduler', c.scheduler ?? { name: 'constant' });
   knownKeys('scheduler', sch, ['name', 'warmupSteps', 'warmupRatio', 'totalSteps']);
   if (sch.warmupSteps !== undefined && sch.warmupRatio !== undefined) throw invalidArg('scheduler.warmupRatio', 'undefined when warmupSteps is given', sch.warmupRatio);
-  const method = resolveMethod(c.method ?? { name: 'vanilla' }, 'method', { task });
+  const method = resolveMethod(c.method ?? { name: 'vanilla' }, 'method', model);
   const gradientAccumulation = integer('gradientAccumulation', c.gradientAccumulation ?? 1, { min: 1 });
   return Object.freeze({
     method,

@@ -212,8 +212,8 @@ function attack(name: string, o: Record<string, unknown>, d: Required<AttackOpti
 export type ResolvedMethod = { name: MethodName } & Record<string, unknown>;
 
 /**
- * Validates a method configuration and fills its defaults. `context.task` (the model's task) picks
- * task-dependent defaults (ALUM's alpha: 10 for 'masked-lm', else 1).
+ * Validates a method configuration and fills its defaults. `context` describes the model: `task` picks
+ * task-dependent defaults (ALUM's alpha: 10 for 'masked-lm', else 1), `numLayers` bounds ALUM's perturbLayer.
  *
  * @example
  * ```ts
@@ -221,7 +221,7 @@ export type ResolvedMethod = { name: MethodName } & Record<string, unknown>;
  * // { name: 'freelb', steps: 3, stepSize: 0.1, epsilon: 0.5, initMag: 0.1, ... }
  * ```
  */
-export function resolveMethod(config: unknown, name = 'method', context: { task?: string } = {}): ResolvedMethod {
+export function resolveMethod(config: unknown, name = 'method', context: { task?: string; numLayers?: number } = {}): ResolvedMethod {
   const o = object(name, config);
   const method = oneOf(`${name}.name`, o.name, METHOD_NAMES);
   switch (method) {
@@ -313,7 +313,7 @@ export function resolveMethod(config: unknown, name = 'method', context: { task?
         noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
         normEps: finiteNumber(`${name}.normEps`, o.normEps ?? d.normEps, { above: 0 }),
         normalize: oneOf(`${name}.normalize`, o.normalize ?? d.normalize, NORMALIZE),
-        perturbLayer: integer(`${name}.perturbLayer`, o.perturbLayer ?? d.perturbLayer, { min: 0 }),
+        perturbLayer: integer(`${name}.perturbLayer`, o.perturbLayer ?? d.perturbLayer, { min: 0, max: context.numLayers }),
       };
     }
     case 'textat': {

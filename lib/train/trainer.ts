@@ -198,7 +198,7 @@ export class Trainer {
     if (!o.model || typeof o.model.forward !== 'function') throw invalidArg('options.model', 'a Model', o.model);
     if (o.model.task === 'base') throw invalidArg('options.model', 'a model with a task head (loaded with a task)', o.model.task);
     this.model = o.model;
-    this.config = resolveConfig(o, o.model.task);
+    this.config = resolveConfig(o, { task: o.model.task, numLayers: o.model.config.numLayers });
     if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
     this.callbacks = o.callbacks ?? [];
     this.scorer = o.scorer;
