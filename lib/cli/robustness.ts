@@ -49,7 +49,9 @@ export const robustness: Command = {
     'pgd-steps': { type: 'string', help: 'PGD (and deviation) ascent steps', default: '10' },
     recipe: { type: 'string', help: `word attack recipe: ${WORD_RECIPE_NAMES.join(', ')} (default: bertattack_li_2020 with --mlm, else textfooler_jin_2019)` },
     mlm: { type: 'string', help: 'a masked-LM model folder (e.g. from advtrain pretrain) for masked-LM substitutes' },
-    'query-budget': { type: 'string', help: 'word attack: model queries per example', default: '1000' },
+    'query-budget': { type: 'string', help: 'word attack: model queries per example (default: unlimited, as in TextAttack)' },
+    'similarity-encoder': { type: 'string', help: "word attack: a model folder whose mean-pooled last hidden states stand in for the recipe's Universal Sentence Encoder (not USE)" },
+    'similarity-threshold': { type: 'string', help: "word attack: sentence-similarity threshold (default: the recipe's, tuned on USE)" },
     candidates: { type: 'string', help: "word attack: substitutes per word (default: the recipe's)" },
     'min-cosine': { type: 'string', help: "word attack: minimum embedding cosine of word and substitute (default: the recipe's)" },
     'max-words-fraction': { type: 'string', help: "word attack: fraction of words changed at most (default: the recipe's)" },
@@ -72,9 +74,11 @@ export const robustness: Command = {
     const labels = await spec.trainLabels(args.data as string);
     const model = await loadModel(args.model as string, { task: 'sequence-classification', ...(labels.length ? { labels } : {}), device });
     let mlm: Model | undefined;
+    let encoder: Model | undefined;
     try {
       if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
       if (typeof args.mlm === 'string' && attacks.includes('wordswap')) mlm = await loadModel(args.mlm, { task: 'masked-lm', device });
+      if (typeof args['similarity-encoder'] === 'string' && attacks.includes('wordswap')) encoder = await loadModel(args['similarity-encoder'], { device });
       const optional = (flag: string, opts: { int?: boolean; min?: number; max?: number }) => (args[flag] === undefined ? undefined : numberFlag(args, flag, 0, opts));
       const report = await evaluateRobustness(model, examples, {
         task: spec.name,
@@ -94,7 +98,10 @@ export const robustness: Command = {
         wordswap: {
           recipe,
           mlm,
-          queryBudget: numberFlag(args, 'query-budget', 1000, { int: true, min: 1 }),
+          queryBudget: optional('query-budget', { int: true, min: 1 }) ?? null,
+          encoder,
+          encoderName: typeof args['similarity-encoder'] === 'string' ? args['similarity-encoder'] : undefined,
+          ...(args['similarity-threshold'] === undefined ? {} : { sentenceSimilarity: { threshold: numberFlag(args, 'similarity-threshold', 0, { min: -1, max: 1 }) } }),
           candidates: optional('candidates', { int: true, min: 1 }),
           minCosine: optional('min-cosine', { min: -1, max: 1 }),
           maxWordsFraction: optional('max-words-fraction', { min: 0, max: 1 }),
@@ -120,6 +127,7 @@ export const robustness: Command = {
       return 0;
     } finally {
       mlm?.dispose();
+      encoder?.dispose();
       model.dispose();
     }
   },

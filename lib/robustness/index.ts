@@ -17,8 +17,9 @@ export {
   type WordAttackResult,
   type WordRecipe,
   type WordRecipeName,
+  type SentenceSimilarity,
   type Substitution,
 } from './word-attack.js';
-export { ENGLISH_STOPWORDS } from './stopwords.js';
+export { ENGLISH_STOPWORDS, NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS } from './stopwords.js';
 export { attackRates, quartiles, type AttackCounts, type AttackRates, type Quartiles } from './stats.js';
 export { renderSvg, readMetricsLog, similarityLossSpec, lossIncreaseSpec, pgdSpec, deviationSpec, type LogStep, type LoggedRun } from './figures.js';

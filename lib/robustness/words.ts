@@ -93,3 +93,22 @@ export function matchCase(word: string, substitute: string): string {
   if (word[0] !== undefined && word[0] !== word[0].toLowerCase()) return substitute[0]!.toUpperCase() + substitute.slice(1);
   return substitute;
 }
+
+/** TextAttack's word count of an example: words with a letter or digit, over all its texts (within `maxLength`). */
+export function countWords(tokenizer: Tokenizer, texts: readonly string[], maxLength: number): number {
+  const enc = tokenizer.encode(texts.length === 2 ? [texts[0]!, texts[1]!] : texts[0]!, { maxLength });
+  const { offsets, wordIds } = wordAlignment(enc, 'tokenizer');
+  const spans = new Map<string, [number, number, number]>();
+  enc.sequenceIds.forEach((s, t) => {
+    const w = wordIds[t];
+    if (s === null || w === null || w === undefined) return;
+    const key = `${s}:${w}`;
+    const [a, b] = offsets[t]!;
+    const span = spans.get(key);
+    if (span) span[2] = Math.max(span[2], b);
+    else spans.set(key, [s, a, b]);
+  });
+  let n = 0;
+  for (const [s, a, b] of spans.values()) if (/[\p{L}\p{N}]/u.test(texts[s]!.slice(a, b))) n++;
+  return n;
+}

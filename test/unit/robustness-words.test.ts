@@ -2,7 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { attackRates, quartiles } from '../../lib/robustness/stats.js';
-import { ENGLISH_STOPWORDS } from '../../lib/robustness/stopwords.js';
+import { canReplacePos, PartOfSpeechTagger } from '../../lib/robustness/pos.js';
+import { similarity, textWindow } from '../../lib/robustness/similarity.js';
+import { ENGLISH_STOPWORDS, NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS } from '../../lib/robustness/stopwords.js';
+import { resolveWordAttack, WORD_RECIPES } from '../../lib/robustness/word-attack.js';
+import { WordNet } from '../../lib/robustness/wordnet.js';
 import { matchCase, renderTexts, segmentWords } from '../../lib/robustness/words.js';
 import { loadTokenizer } from '../../lib/tokenizer/load.js';
 
@@ -50,8 +54,75 @@ t.test('quartiles interpolate as numpy; TextAttack rates', async (t) => {
   t.same(attackRates({ successful: 0, failed: 0, skipped: 4 }), { accuracyUnderAttack: 0, successRate: 0 });
 });
 
-t.test('stop words: lowercase, unique, negations included', async (t) => {
-  t.equal(new Set(ENGLISH_STOPWORDS).size, ENGLISH_STOPWORDS.length);
-  t.ok(ENGLISH_STOPWORDS.every((w) => w === w.toLowerCase() && /^[a-z]+$/.test(w)));
-  for (const w of ['not', 'never', 'the', 'is']) t.ok(ENGLISH_STOPWORDS.includes(w), w);
+t.test('stop words: TextFooler\'s list and NLTK\'s, as TextAttack uses them', async (t) => {
+  t.equal(TEXTFOOLER_STOPWORDS.length, 266);
+  t.equal(NLTK_ENGLISH_STOPWORDS.length, 198);
+  t.equal(ENGLISH_STOPWORDS, NLTK_ENGLISH_STOPWORDS, 'the default of TextAttack\'s StopwordModification');
+  for (const list of [TEXTFOOLER_STOPWORDS, NLTK_ENGLISH_STOPWORDS]) {
+    t.equal(new Set(list).size, list.length);
+    t.ok(list.every((w) => w === w.toLowerCase() && /^[a-z']+$/.test(w)));
+    for (const w of ['not', 'no', 'nor', 'the', 'is', 'don', 't']) t.ok(list.includes(w), w);
+  }
+  // words on one list only: the recipes differ here
+  for (const w of ['however', 'whole', 'used', 'hundred', 'nobody']) t.ok(TEXTFOOLER_STOPWORDS.includes(w) && !NLTK_ENGLISH_STOPWORDS.includes(w), w);
+  for (const w of ['very', 'have', 'do', 'be', 'some', 'should']) t.ok(NLTK_ENGLISH_STOPWORDS.includes(w) && !TEXTFOOLER_STOPWORDS.includes(w), w);
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019' }).stopwords.size, 266);
+  t.equal(resolveWordAttack({ recipe: 'pwws_ren_2019' }).stopwords.size, 198);
+  t.equal(resolveWordAttack({ recipe: 'pwws_ren_2019', stopwords: ['Film'] }).stopwordList, 'custom');
+});
+
+t.test('recipes: unlimited budget by default, TextAttack\'s settings, changed recipes named so', async (t) => {
+  const tf = resolveWordAttack({ recipe: 'textfooler_jin_2019' });
+  t.equal(tf.queryBudget, null, 'unlimited, as TextAttack');
+  t.equal(tf.recipe, 'textfooler_jin_2019');
+  t.match(tf, { transformation: 'embedding', candidates: 50, wordImportance: 'delete', minCosine: 0.5, partOfSpeech: true, allowVerbNounSwap: true });
+  t.same(tf.sentenceSimilarity, { metric: 'angular', threshold: 0.840845057, windowSize: 15, compareAgainstOriginal: false, skipShorterThanWindow: true });
+  t.match(WORD_RECIPES.pwws_ren_2019, { transformation: 'wordnet', candidates: null, wordImportance: 'weighted-saliency', stopwordList: 'nltk', sentenceSimilarity: null });
+  t.match(WORD_RECIPES.bertattack_li_2020, { wordImportance: 'unk', maxWordsFraction: 0.4, sentenceSimilarity: { metric: 'cosine', threshold: 0.2, windowSize: null, compareAgainstOriginal: true } });
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019', queryBudget: 300 }).queryBudget, 300);
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019', queryBudget: 300 }).recipe, 'textfooler_jin_2019', 'the budget is not part of the recipe');
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019', sentenceSimilarity: { threshold: 0.9 } }).recipe, 'textfooler_jin_2019+custom');
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019', sentenceSimilarity: { threshold: 0.9 } }).sentenceSimilarity!.windowSize, 15);
+  t.equal(resolveWordAttack({ recipe: 'textfooler_jin_2019', partOfSpeech: false }).recipe, 'textfooler_jin_2019+custom');
+  t.throws(() => resolveWordAttack({ recipe: 'textfooler_jin_2019', sentenceSimilarity: { metric: 'l2' as 'cosine' } }), { code: 'ERR_INVALID_ARG', message: /sentenceSimilarity\.metric/ });
+});
+
+t.test('sentence similarity: TextAttack\'s angular metric and text windows', async (t) => {
+  const a = Float32Array.from([1, 0]);
+  const b = Float32Array.from([0, 2]);
+  t.equal(similarity(a, a, 'angular'), 1);
+  t.equal(similarity(a, b, 'angular'), 0.5);
+  t.equal(similarity(a, Float32Array.from([1, 1]), 'angular'), 0.75);
+  t.ok(Math.abs(similarity(a, Float32Array.from([1, 1]), 'cosine') - Math.SQRT1_2) < 1e-7);
+  const w = 'a b c d e f g h i j'.split(' ');
+  // text_window_around_index(index, 5) on 10 words, worked by hand from attacked_text.py
+  t.equal(textWindow(w, 0, 5), 'a b c d e');
+  t.equal(textWindow(w, 4, 5), 'c d e f g');
+  t.equal(textWindow(w, 9, 5), 'f g h i j');
+  t.equal(textWindow(w, 3, 4), 'b c d e', 'even windows: ceil before, floor after');
+  t.equal(textWindow(w, 2, 15), 'a b c d e f g h i j', 'a window longer than the text');
+});
+
+t.test('part of speech: universal tags in context, nouns and verbs interchangeable only when allowed', async (t) => {
+  const tagger = new PartOfSpeechTagger();
+  t.same(tagger.tag(['the', 'film', 'was', 'boring']), ['DET', 'NOUN', 'VERB', 'ADJ'], 'AUX maps to VERB as in NLTK\'s universal tagset');
+  t.equal(tagger.tagInContext('it is a charming and often affecting journey'.split(' '), 3), 'ADJ');
+  t.equal(tagger.tagInContext('it is a movie and often affecting journey'.split(' '), 3), 'NOUN');
+  t.ok(canReplacePos('NOUN', 'VERB', true));
+  t.notOk(canReplacePos('NOUN', 'VERB', false));
+  t.notOk(canReplacePos('ADJ', 'NOUN', true));
+  t.ok(canReplacePos('ADV', 'ADV', false));
+});
+
+t.test('WordNet synonyms as NLTK finds them: morphy, every synset and part of speech, one-word lemmas', async (t) => {
+  const wn = new WordNet();
+  t.same(wn.morphy('films', 'noun'), ['film']);
+  t.same(wn.morphy('boring', 'verb'), ['bore'], 'ing -> e first, then the forms in the index');
+  t.same(wn.morphy('classes', 'noun'), ['class']);
+  const film = wn.synonyms('film');
+  for (const s of ['movie', 'picture', 'flick', 'shoot']) t.ok(film.includes(s), s);
+  t.notOk(film.includes('film'), 'not the word itself');
+  t.ok(film.every((s) => !s.includes('_')), 'no multi-word lemmas (motion_picture)');
+  t.ok(wn.synonyms('films').includes('movie'), 'an inflected word finds its lemma');
+  t.same(wn.synonyms('qwzx'), []);
 });

@@ -1,0 +1,87 @@
+/**
+ * The sentence-similarity constraint in the place of TextAttack's UniversalSentenceEncoder. USE is a
+ * TensorFlow Hub model that cannot be had offline, so advtrain embeds a text with any advtrain model
+ * (the mean over real tokens, special tokens included, of its last hidden states) and compares two
+ * embeddings by cosine or by TextAttack's angular similarity, 1 - arccos(cos)/pi. This is NOT USE: the
+ * recipes' thresholds were tuned on USE, and an encoder's scale differs, so a threshold is an option.
+ */
+import type { Model } from '../model/model.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+
+export type SimilarityMetric = 'cosine' | 'angular';
+
+/** Cosine of two vectors, or TextAttack's angular similarity of them (cosine clamped to [-1, 1]). */
+export function similarity(a: Float32Array, b: Float32Array, metric: SimilarityMetric): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let d = 0; d < a.length; d++) {
+    ab += a[d]! * b[d]!;
+    aa += a[d]! * a[d]!;
+    bb += b[d]! * b[d]!;
+  }
+  const cos = Math.min(1, Math.max(-1, ab / Math.sqrt(aa * bb)));
+  return metric === 'cosine' ? cos : 1 - Math.acos(cos) / Math.PI;
+}
+
+/** Mean-pooled last hidden states of an encoder, cached per text. */
+export class SentenceEncoder {
+  readonly #cache = new Map<string, Float32Array>();
+
+  constructor(
+    readonly model: Model,
+    readonly tokenizer: Tokenizer,
+    readonly maxLength: number,
+    readonly batchSize: number,
+  ) {}
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    const fresh = [...new Set(texts.filter((s) => !this.#cache.has(s)))];
+    for (let i = 0; i < fresh.length; i += this.batchSize) {
+      const chunk = fresh.slice(i, i + this.batchSize);
+      const batch = this.tokenizer.encodeBatch(chunk, { maxLength: this.maxLength });
+      const out = await this.model.forward(batch);
+      const [, L, H] = out.hiddenShape;
+      chunk.forEach((text, r) => {
+        const v = new Float32Array(H);
+        let n = 0;
+        for (let t = 0; t < L; t++) {
+          if (batch.attentionMask && batch.attentionMask[r * L + t] === 0) continue;
+          n++;
+          const row = (r * L + t) * H;
+          for (let d = 0; d < H; d++) v[d]! += out.lastHiddenState[row + d]!;
+        }
+        for (let d = 0; d < H; d++) v[d]! /= n;
+        this.#cache.set(text, v);
+      });
+    }
+    if (this.#cache.size > 1 << 15) {
+      const keep = new Map(texts.map((s) => [s, this.#cache.get(s)!]));
+      this.#cache.clear();
+      for (const [k, val] of keep) this.#cache.set(k, val);
+    }
+    return texts.map((s) => this.#cache.get(s)!);
+  }
+}
+
+/**
+ * TextAttack's AttackedText.text_window_around_index over a list of words: the `size` words centred on
+ * `index` (shifted inside the text at its ends), joined by spaces.
+ */
+export function textWindow(words: readonly string[], index: number, size: number): string {
+  const length = words.length;
+  const half = (size - 1) / 2;
+  let start: number;
+  let end: number;
+  if (index - half < 0) {
+    start = 0;
+    end = Math.min(size - 1, length - 1);
+  } else if (index + half >= length) {
+    start = Math.max(0, length - size);
+    end = length - 1;
+  } else {
+    start = index - Math.ceil(half);
+    end = index + Math.floor(half);
+  }
+  return words.slice(start, end + 1).join(' ');
+}
