@@ -65,23 +65,12 @@ export class SentenceEncoder {
 }
 
 /**
- * TextAttack's AttackedText.text_window_around_index over a list of words: the `size` words centred on
- * `index` (shifted inside the text at its ends), joined by spaces.
+ * TextAttack's AttackedText.text_window_around_index: the first and last of the `size` words centred
+ * on `index` among `length` words (shifted inside the text at its ends).
  */
-export function textWindow(words: readonly string[], index: number, size: number): string {
-  const length = words.length;
+export function windowBounds(length: number, index: number, size: number): [number, number] {
   const half = (size - 1) / 2;
-  let start: number;
-  let end: number;
-  if (index - half < 0) {
-    start = 0;
-    end = Math.min(size - 1, length - 1);
-  } else if (index + half >= length) {
-    start = Math.max(0, length - size);
-    end = length - 1;
-  } else {
-    start = index - Math.ceil(half);
-    end = index + Math.floor(half);
-  }
-  return words.slice(start, end + 1).join(' ');
+  if (index - half < 0) return [0, Math.min(size - 1, length - 1)];
+  if (index + half >= length) return [Math.max(0, length - size), length - 1];
+  return [index - Math.ceil(half), index + Math.floor(half)];
 }

@@ -28,12 +28,12 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import * as v from '../validate.js';
 import { checkExamples, evalSet, type EvalSet, tokenizerOf } from './examples.js';
 import { canReplacePos, PartOfSpeechTagger } from './pos.js';
-import { SentenceEncoder, similarity, type SimilarityMetric, textWindow } from './similarity.js';
+import { SentenceEncoder, similarity, type SimilarityMetric, windowBounds } from './similarity.js';
 import { argmax, attackRates, type AttackCounts, type AttackRates, mean, softmax } from './stats.js';
 import { NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS } from './stopwords.js';
 import { EmbeddingSpace, MaskedLmSubstitutes } from './substitutes.js';
 import { WordNet } from './wordnet.js';
-import { countWords, matchCase, renderTexts, type Segmented, segmentWords, type Word } from './words.js';
+import { countWords, matchCase, renderSpan, renderTexts, type Segmented, segmentWords, type Word } from './words.js';
 
 export type WordRecipeName = 'bertattack_li_2020' | 'textfooler_jin_2019' | 'pwws_ren_2019';
 
@@ -324,11 +324,6 @@ interface Candidate extends State {
   similarity?: number;
 }
 
-/** TextAttack's words of the attacked text (letters or digits), and their texts after `replacements`. */
-function wordTexts(words: readonly Word[], replacements: Replacements): string[] {
-  return words.map((w) => replacements.get(w.index)?.substitute ?? w.text);
-}
-
 /**
  * Candidate texts for word `w` (position `p` among `words`) of the current state that pass every
  * constraint, with their sentence similarity when there is that constraint.
@@ -361,10 +356,12 @@ async function candidatesAt(seg: Segmented, words: readonly Word[], p: number, c
   }
   const s = cfg.sentenceSimilarity;
   if (!s || !tools.encoder || out.length === 0) return out;
-  const reference = wordTexts(words, s.compareAgainstOriginal ? new Map() : current);
-  const view = (ws: string[], r: Replacements) => (s.windowSize === null ? textOf(r).join(' ') : textWindow(ws, p, s.windowSize));
-  const refText = view(reference, s.compareAgainstOriginal ? new Map() : current);
-  const texts = out.map((c) => view(wordTexts(words, c.replacements), c.replacements));
+  const asText = (r: Replacements) => new Map([...r].map(([i, x]) => [i, x.substitute]));
+  // Whole texts, or TextAttack's window of words around the replaced one (a substring of the text).
+  const [lo, hi] = s.windowSize === null ? [0, 0] : windowBounds(words.length, p, s.windowSize);
+  const view = (r: Replacements) => (s.windowSize === null ? textOf(r).join(' ') : renderSpan(seg, asText(r), words[lo]!.index, words[hi]!.index));
+  const refText = view(s.compareAgainstOriginal ? new Map() : current);
+  const texts = out.map((c) => view(c.replacements));
   const [ref, ...embs] = await tools.encoder.embed([refText, ...texts]);
   const kept: { replacements: Replacements; similarity: number }[] = [];
   out.forEach((c, i) => {

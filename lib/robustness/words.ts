@@ -87,6 +87,29 @@ export function renderTexts(seg: Segmented, replacements: ReadonlyMap<number, st
   return texts;
 }
 
+/**
+ * The attacked text after `replacements`, from the first character of word `first` to the last of word
+ * `last` (TextAttack's text windows are such substrings).
+ */
+export function renderSpan(seg: Segmented, replacements: ReadonlyMap<number, string>, first: number, last: number): string {
+  const text = seg.texts[seg.target]!;
+  let out = '';
+  let pos = 0;
+  let from = -1;
+  let to = -1;
+  for (const w of seg.words) {
+    const r = replacements.get(w.index);
+    if (w.index === first) from = out.length + (w.start - pos);
+    if (r !== undefined) {
+      out += text.slice(pos, w.start) + r;
+      pos = w.end;
+    }
+    if (w.index === last) to = r !== undefined ? out.length : out.length + (w.end - pos);
+  }
+  out += text.slice(pos);
+  return out.slice(from, to);
+}
+
 /** Matches the substitute's case to the word's: Capitalised or UPPER. */
 export function matchCase(word: string, substitute: string): string {
   if (word.length > 1 && word === word.toUpperCase() && word !== word.toLowerCase()) return substitute.toUpperCase();

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { attackRates, quartiles } from '../../lib/robustness/stats.js';
 import { canReplacePos, PartOfSpeechTagger } from '../../lib/robustness/pos.js';
-import { similarity, textWindow } from '../../lib/robustness/similarity.js';
+import { similarity, windowBounds } from '../../lib/robustness/similarity.js';
 import { ENGLISH_STOPWORDS, NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS } from '../../lib/robustness/stopwords.js';
 import { resolveWordAttack, WORD_RECIPES } from '../../lib/robustness/word-attack.js';
 import { WordNet } from '../../lib/robustness/wordnet.js';
-import { matchCase, renderTexts, segmentWords } from '../../lib/robustness/words.js';
+import { matchCase, renderSpan, renderTexts, segmentWords } from '../../lib/robustness/words.js';
 import { loadTokenizer } from '../../lib/tokenizer/load.js';
 
 async function tokenizer(dir: string) {
@@ -25,6 +25,10 @@ t.test('words are whole words: multi-piece words are one unit with their exact c
   t.same(renderTexts(seg, new Map([[1, 'dull'], [4, 'Fine']])), ['The  dull film was Fine!']);
   t.same(renderTexts(seg, new Map([[1, '']])), ['The  film was Boring!'], 'a deleted word takes one space with it');
   t.same(renderTexts(seg, new Map([[0, '']])), ['  unbelievable film was Boring!'], 'spaces after a deleted first word stay (the tokenizer ignores them)');
+  // windows are substrings of the text as it stands, punctuation and spacing included
+  t.equal(renderSpan(seg, new Map([[1, 'dull']]), 1, 5), 'dull film was Boring!');
+  t.equal(renderSpan(seg, new Map([[2, 'movie'], [4, 'Fine']]), 0, 4), 'The  unbelievable movie was Fine');
+  t.equal(renderSpan(seg, new Map(), 2, 3), 'film was');
 });
 
 t.test('pairs: the second text is attacked; truncation drops the words it cuts', async (t) => {
@@ -94,13 +98,12 @@ t.test('sentence similarity: TextAttack\'s angular metric and text windows', asy
   t.equal(similarity(a, b, 'angular'), 0.5);
   t.equal(similarity(a, Float32Array.from([1, 1]), 'angular'), 0.75);
   t.ok(Math.abs(similarity(a, Float32Array.from([1, 1]), 'cosine') - Math.SQRT1_2) < 1e-7);
-  const w = 'a b c d e f g h i j'.split(' ');
-  // text_window_around_index(index, 5) on 10 words, worked by hand from attacked_text.py
-  t.equal(textWindow(w, 0, 5), 'a b c d e');
-  t.equal(textWindow(w, 4, 5), 'c d e f g');
-  t.equal(textWindow(w, 9, 5), 'f g h i j');
-  t.equal(textWindow(w, 3, 4), 'b c d e', 'even windows: ceil before, floor after');
-  t.equal(textWindow(w, 2, 15), 'a b c d e f g h i j', 'a window longer than the text');
+  // text_window_around_index(index, size) on 10 words, worked by hand from attacked_text.py
+  t.same(windowBounds(10, 0, 5), [0, 4]);
+  t.same(windowBounds(10, 4, 5), [2, 6]);
+  t.same(windowBounds(10, 9, 5), [5, 9]);
+  t.same(windowBounds(10, 3, 4), [1, 4], 'even windows: ceil before, floor after');
+  t.same(windowBounds(10, 2, 15), [0, 9], 'a window longer than the text');
 });
 
 t.test('part of speech: universal tags in context, nouns and verbs interchangeable only when allowed', async (t) => {
