@@ -5,7 +5,9 @@ import { attackRates, quartiles } from '../../lib/robustness/stats.js';
 import { canReplacePos, PartOfSpeechTagger } from '../../lib/robustness/pos.js';
 import { similarity, windowBounds } from '../../lib/robustness/similarity.js';
 import { ENGLISH_STOPWORDS, NLTK_ENGLISH_STOPWORDS, TEXTFOOLER_STOPWORDS } from '../../lib/robustness/stopwords.js';
-import { resolveWordAttack, WORD_RECIPES } from '../../lib/robustness/word-attack.js';
+import { resolveWordAttack, WORD_RECIPES, wordAttack } from '../../lib/robustness/word-attack.js';
+import type { Batch } from '../../lib/model/batch.js';
+import type { Model } from '../../lib/model/model.js';
 import { WordNet } from '../../lib/robustness/wordnet.js';
 import { matchCase, renderSpan, renderTexts, segmentWords } from '../../lib/robustness/words.js';
 import { loadTokenizer } from '../../lib/tokenizer/load.js';
@@ -128,4 +130,61 @@ t.test('WordNet synonyms as NLTK finds them: morphy, every synset and part of sp
   t.ok(film.every((s) => !s.includes('_')), 'no multi-word lemmas (motion_picture)');
   t.ok(wn.synonyms('films').includes('movie'), 'an inflected word finds its lemma');
   t.same(wn.synonyms('qwzx'), []);
+});
+
+// A victim in plain JavaScript: each token adds its row of `logits` (3 classes), and its last hidden
+// state is the token's row of `hidden`, so that scores and similarities are set by hand.
+function fakeModel(tok: Awaited<ReturnType<typeof tokenizer>>, logits: Record<string, number[]>, hidden: Record<string, number[]> = {}): Model {
+  const row = (table: Record<string, number[]>, id: number, n: number) => table[tok.idToToken(id)!] ?? new Array<number>(n).fill(0);
+  return {
+    task: 'sequence-classification',
+    config: { numLabels: 3, embeddingSize: 2 },
+    tokenizer: tok,
+    wordEmbeddings: async () => Float32Array.from({ length: tok.vocabSize * 2 }, (_, i) => Math.sin(i + 1)),
+    forward: async (b: Batch) => {
+      const out = new Float32Array(b.batchSize * 3);
+      const h = new Float32Array(b.batchSize * b.seqLen * 2);
+      for (let r = 0; r < b.batchSize; r++) {
+        for (let p = 0; p < b.seqLen; p++) {
+          if (b.attentionMask && b.attentionMask[r * b.seqLen + p] === 0) continue;
+          const id = b.inputIds[r * b.seqLen + p]!;
+          row(logits, id, 3).forEach((x, c) => (out[r * 3 + c]! += x));
+          h.set(row(hidden, id, 2), (r * b.seqLen + p) * 2);
+        }
+      }
+      return { logits: out, logitsShape: [b.batchSize, 3], lastHiddenState: h, hiddenShape: [b.batchSize, b.seqLen, 2] };
+    },
+  } as unknown as Model;
+}
+
+t.test('TextAttack\'s acceptance: the best-scoring candidate, and among successes the most similar', async (t) => {
+  const dir = t.testdir();
+  writeFileSync(join(dir, 'vocab.txt'), `${['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'movie', 'picture', 'flick', 'cinema', 'pic', 'shoot', 'take', 'celluloid'].join('\n')}\n`);
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
+  const tok = await loadTokenizer(dir);
+  const p = (...q: number[]) => q.map(Math.log);
+  const examples = [{ text: 'the film', label: 0 }];
+  const pwws = { recipe: 'pwws_ren_2019' as const };
+  // every synonym of 'film' keeps the label firmly unless set otherwise
+  const firm = Object.fromEntries(['film', 'movie', 'picture', 'flick', 'cinema', 'pic', 'shoot', 'take', 'celluloid'].map((w) => [w, [5, 0, 0]]));
+  // 'movie' scores highest (p(label) .4) without flipping the class; 'picture' flips it but scores lower.
+  const notBest = fakeModel(tok, { ...firm, movie: p(0.4, 0.3, 0.3), picture: p(0.45, 0.5, 0.05) });
+  const a = (await wordAttack(notBest, examples, pwws)).results[0]!;
+  t.equal(a.status, 'failed', 'a successful candidate that is not the best-scoring one is not taken');
+  t.same(a.perturbed, ['the movie'], 'the best-scoring candidate replaces the text');
+  // Two successes: 'flick' scores higher; 'cinema' is closer to the original under the encoder.
+  const victim = fakeModel(tok, { ...firm, flick: p(0.1, 0.9, 0.0001), cinema: p(0.2, 0.8, 0.0001) });
+  const encoder = fakeModel(tok, {}, { film: [1, 0], cinema: [0.9, 0.2], flick: [0, 1], movie: [1, 0], picture: [1, 0], pic: [1, 0], shoot: [1, 0], take: [1, 0], celluloid: [1, 0] });
+  const b = (await wordAttack(victim, examples, pwws)).results[0]!;
+  t.same([b.status, b.perturbed], ['successful', ['the flick']], 'no similarity constraint: the best-scoring success');
+  const sim = { metric: 'cosine' as const, threshold: -1, windowSize: null, compareAgainstOriginal: true };
+  const c = await wordAttack(victim, examples, { ...pwws, encoder, encoderName: 'hand-made', sentenceSimilarity: sim });
+  t.same([c.results[0]!.status, c.results[0]!.perturbed], ['successful', ['the cinema']], 'with one: the most similar of the leading successes');
+  t.ok(Math.abs(c.results[0]!.substitutions[0]!.similarity! - 0.9 / Math.hypot(0.9, 0.2)) < 1e-6);
+  t.match(c.report.sentenceSimilarity, { encoder: 'hand-made', note: /not the Universal Sentence Encoder/ });
+  t.equal(c.report.queryBudget, null);
+  // A threshold above both similarities: no candidate is tried.
+  const d = await wordAttack(victim, examples, { ...pwws, encoder, sentenceSimilarity: { ...sim, threshold: 0.999 } });
+  t.equal(d.results[0]!.status, 'failed', 'candidates under the threshold are not tried');
+  t.ok(d.report.constraints.some((s) => /NOT the Universal Sentence Encoder/.test(s)));
 });
