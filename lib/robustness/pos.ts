@@ -6,8 +6,8 @@
  * wink-nlp's English model (wink-eng-lite-web-model, Universal Dependencies tags), mapped to the same
  * 12 universal tags, since NLTK's tagger has no maintained JavaScript port.
  */
-import winkNLP from 'wink-nlp';
-import model from 'wink-eng-lite-web-model';
+import { createRequire } from 'node:module';
+import type winkNLP from 'wink-nlp';
 
 /** Universal Dependencies tag to NLTK's universal tagset (Petrov et al., 2012), which TextAttack compares. */
 const TO_UNIVERSAL: Record<string, string> = {
@@ -17,6 +17,13 @@ const TO_UNIVERSAL: Record<string, string> = {
 
 let nlp: ReturnType<typeof winkNLP> | undefined;
 
+// Loaded on first use: the English model is 4 MB that importing advtrain should not pay for.
+function tagger(): ReturnType<typeof winkNLP> {
+  const require = createRequire(import.meta.url);
+  nlp ??= (require('wink-nlp') as typeof winkNLP)(require('wink-eng-lite-web-model'), ['pos']);
+  return nlp;
+}
+
 export class PartOfSpeechTagger {
   readonly #cache = new Map<string, string[]>();
 
@@ -25,10 +32,10 @@ export class PartOfSpeechTagger {
     const key = words.join(' ');
     const hit = this.#cache.get(key);
     if (hit) return hit;
-    nlp ??= winkNLP(model, ['pos']);
-    const doc = nlp.readDoc(key);
+    const wink = tagger();
+    const doc = wink.readDoc(key);
     const tokens = doc.tokens().out() as string[];
-    const tags = doc.tokens().out(nlp.its.pos) as string[];
+    const tags = doc.tokens().out(wink.its.pos) as string[];
     // wink may split a word (e.g. "cannot" -> can not): each word takes the tag of its first token.
     const out: string[] = [];
     let t = 0;

@@ -56,11 +56,21 @@ t.test('robustness, figures and eval --advglue from the command line', { skip },
     writeFileSync(join(dir, 'corpus.txt'), `${generateSentiment(200, 5).map((e) => e.text).join('\n')}\n`);
     const pre = await runCli(['pretrain', '--corpus', join(dir, 'corpus.txt'), '--format', 'lines', '--tokenizer', dir, '--size', 'tiny', '--max-steps', '3', '--seq', '16', '--batch-size', '8', '--out', join(dir, 'mlm'), '--quiet']);
     t.equal(pre.code, 0, pre.stderr);
-    const res = await runCli(['robustness', '--model', model, '--task', 'sst2', '--data', join(dir, 'dev.tsv'), '--out', join(dir, 'rob-mlm'), '--attacks', 'wordswap', '--mlm', join(dir, 'mlm'), '--max-examples', '8', '--query-budget', '20', '--json']);
+    const res = await runCli(['robustness', '--model', model, '--task', 'sst2', '--data', join(dir, 'dev.tsv'), '--out', join(dir, 'rob-mlm'), '--attacks', 'wordswap', '--mlm', join(dir, 'mlm'), '--max-examples', '8', '--query-budget', '20', '--similarity-encoder', model, '--json']);
     t.equal(res.code, 0, res.stderr);
     const w = JSON.parse(res.stdout).wordswap;
-    t.same([w.recipe, w.transformation, w.candidates, w.maxWordsFraction], ['bertattack_li_2020', 'masked-lm', 48, 0.4]);
+    t.same([w.recipe, w.transformation, w.candidates, w.maxWordsFraction, w.queryBudget], ['bertattack_li_2020', 'masked-lm', 48, 0.4, 20]);
+    t.match(w.sentenceSimilarity, { metric: 'cosine', threshold: 0.2, encoder: model, note: /not the Universal Sentence Encoder/ });
     t.ok(w.avgQueries <= 20);
+    t.equal(reportErrors(JSON.parse(readFileSync(join(dir, 'rob-mlm', 'report.json'), 'utf8'))), '');
+  });
+
+  t.test('--recipe pwws_ren_2019: WordNet synonyms, no query budget unless one is set', async (t) => {
+    const res = await runCli(['robustness', '--model', model, '--task', 'sst2', '--data', join(dir, 'dev.tsv'), '--out', join(dir, 'rob-pwws'), '--attacks', 'wordswap', '--recipe', 'pwws_ren_2019', '--max-examples', '8', '--json']);
+    t.equal(res.code, 0, res.stderr);
+    const w = JSON.parse(res.stdout).wordswap;
+    t.same([w.recipe, w.transformation, w.wordImportance, w.stopwordList, w.queryBudget, w.sentenceSimilarity], ['pwws_ren_2019', 'wordnet', 'weighted-saliency', 'nltk', null, null]);
+    t.equal(reportErrors(JSON.parse(readFileSync(join(dir, 'rob-pwws', 'report.json'), 'utf8'))), '');
   });
 
   t.test('usage errors', async (t) => {
