@@ -151,7 +151,7 @@ export interface WordAttackResult {
   /** Clean and final predicted class. */
   prediction: number;
   advPrediction: number;
-  /** Model queries spent (unique texts). */
+  /** Model queries spent (texts sent to the victim, repeats included, as TextAttack counts). */
   queries: number;
   /** Words (with a letter or digit) of all texts of the example, and how many were replaced. */
   words: number;
@@ -266,7 +266,11 @@ function describeConstraints(cfg: Resolved, encoder: string | null): string[] {
   return out;
 }
 
-/** The victim behind a query budget, with a cache: a text asked twice costs one query (as TextAttack counts). */
+/**
+ * The victim behind a query budget. As TextAttack's goal function counts them, every text asked for is
+ * a query, repeats included (its cache saves compute, not queries), and a request is cut to the
+ * queries left.
+ */
 class Victim {
   queries = 0;
   readonly #cache = new Map<string, number[]>();
@@ -286,17 +290,17 @@ class Victim {
 
   /** Class probabilities per input; undefined for inputs past the budget. */
   async probs(inputs: string[][]): Promise<(number[] | undefined)[]> {
-    const keys = inputs.map((t) => JSON.stringify(t));
-    const fresh = [...new Set(keys.filter((k) => !this.#cache.has(k)))].slice(0, Math.max(0, this.#budget - this.queries));
+    const keys = inputs.map((t) => JSON.stringify(t)).slice(0, Math.max(0, this.#budget - this.queries));
+    this.queries += keys.length;
+    const fresh = [...new Set(keys.filter((k) => !this.#cache.has(k)))];
     const k = this.model.config.numLabels;
     for (let i = 0; i < fresh.length; i += this.cfg.batchSize) {
       const chunk = fresh.slice(i, i + this.cfg.batchSize);
       const items = chunk.map((key) => JSON.parse(key) as string[]).map((t) => (t.length === 2 ? ([t[0]!, t[1]!] as const) : t[0]!));
       const out = await this.model.forward(this.tokenizer.encodeBatch(items, { maxLength: this.cfg.maxLength }));
       chunk.forEach((key, r) => this.#cache.set(key, softmax(out.logits, r * k, k)));
-      this.queries += chunk.length;
     }
-    return keys.map((key) => this.#cache.get(key));
+    return inputs.map((_, i) => (i < keys.length ? this.#cache.get(keys[i]!) : undefined));
   }
 }
 

@@ -172,6 +172,10 @@ t.test('TextAttack\'s acceptance: the best-scoring candidate, and among successe
   const a = (await wordAttack(notBest, examples, pwws)).results[0]!;
   t.equal(a.status, 'failed', 'a successful candidate that is not the best-scoring one is not taken');
   t.same(a.perturbed, ['the movie'], 'the best-scoring candidate replaces the text');
+  // TextAttack counts every text asked for: the clean text, film -> [UNK], the 8 synonyms to rank and the 8 again to swap
+  t.equal(a.queries, 1 + 1 + 8 + 8);
+  const cut = (await wordAttack(notBest, examples, { ...pwws, queryBudget: 12 })).results[0]!;
+  t.same([cut.queries, cut.status], [12, 'failed'], 'a request is cut to the queries left');
   // Two successes: 'flick' scores higher; 'cinema' is closer to the original under the encoder.
   const victim = fakeModel(tok, { ...firm, flick: p(0.1, 0.9, 0.0001), cinema: p(0.2, 0.8, 0.0001) });
   const encoder = fakeModel(tok, {}, { film: [1, 0], cinema: [0.9, 0.2], flick: [0, 1], movie: [1, 0], picture: [1, 0], pic: [1, 0], shoot: [1, 0], take: [1, 0], celluloid: [1, 0] });
