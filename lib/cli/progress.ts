@@ -8,7 +8,7 @@ export interface ProgressOptions {
   logFile?: string;
   /** Examples per optimizer step (for the rate). */
   examplesPerStep: number;
-  /** No bar (not a TTY, or --quiet). */
+  /** No output at all (--quiet); without a terminal, a line every 10 s instead of the bar. */
   quiet?: boolean;
   label?: string;
 }
@@ -46,7 +46,7 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
       // Steps since the first one this run timed (the first includes warm-up).
       const rate = seconds > 0 ? ((state.globalStep - firstStep) * opts.examplesPerStep) / seconds : 0;
       bar?.update(state.globalStep, { loss: step.loss.toFixed(4), rate: rate.toFixed(1) });
-      if (!bar && (performance.now() - lastPrint > 10_000 || state.globalStep === state.maxSteps)) {
+      if (!bar && !opts.quiet && (performance.now() - lastPrint > 10_000 || state.globalStep === state.maxSteps)) {
         lastPrint = performance.now();
         process.stderr.write(`${opts.label ?? 'train'} step ${state.globalStep}/${state.maxSteps} loss ${step.loss.toFixed(4)}\n`);
       }
