@@ -55,6 +55,9 @@ export const pretrain: Command = {
     const config = trainingConfigFromArgs(args, method, 5e-4);
     const saveTotalLimit = args['save-total-limit'] === undefined ? undefined : numberFlag(args, 'save-total-limit', 1, { int: true, min: 1 });
     if (typeof args.resume === 'string' && !existsSync(args.resume)) throw new UsageError(`--resume: no such folder ${args.resume}`);
+    const maxSteps = numberFlag(args, 'max-steps', 1000, { int: true, min: 1 });
+    const saveEvery = args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 });
+    const maskProb = numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 });
     const out = args.out;
     prepareOut(args, out);
     const { model, tokenizer } = await modelFromArgs(args, 'masked-lm', [], seed);
@@ -71,7 +74,7 @@ export const pretrain: Command = {
         maskId: tokenizer.special.mask.id,
         vocabSize: tokenizer.vocabSize,
         specialIds,
-        probability: numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 }),
+        probability: maskProb,
         ...(args['whole-word'] ? { isContinuation: (id: number) => tokenizer.idToToken(id)?.startsWith('##') ?? false } : {}),
       },
     });
@@ -82,9 +85,9 @@ export const pretrain: Command = {
     const t0 = performance.now();
     try {
       const result = await trainer.fit(data, {
-        maxSteps: numberFlag(args, 'max-steps', 1000, { int: true, min: 1 }),
+        maxSteps,
         epochs: 1_000_000,
-        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+        saveEvery,
         outputDir: out,
         saveTotalLimit,
         signal: interrupt.signal,

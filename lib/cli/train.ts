@@ -92,6 +92,12 @@ export const train: Command = {
     const config = trainingConfigFromArgs(args, method, 5e-5);
     if (args['eval-every'] !== undefined && typeof args.dev !== 'string') throw new UsageError('--eval-every needs --dev FILE (there is nothing to evaluate)');
     const saveTotalLimit = args['save-total-limit'] === undefined ? undefined : numberFlag(args, 'save-total-limit', 1, { int: true, min: 1 });
+    const schedule = {
+      epochs: numberFlag(args, 'epochs', 3, { int: true, min: 1 }),
+      maxSteps: args['max-steps'] === undefined ? undefined : numberFlag(args, 'max-steps', 1, { int: true, min: 1 }),
+      evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
+      saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+    };
     const resume = typeof args.resume === 'string' ? args.resume : undefined;
     if (resume && !existsSync(resume)) throw new UsageError(`--resume: no such folder ${resume}`);
     prepareOut(args, out);
@@ -110,11 +116,8 @@ export const train: Command = {
     const t0 = performance.now();
     try {
       const result = await trainer.fit(loader, {
-        epochs: numberFlag(args, 'epochs', 3, { int: true, min: 1 }),
-        maxSteps: args['max-steps'] === undefined ? undefined : numberFlag(args, 'max-steps', 1, { int: true, min: 1 }),
+        ...schedule,
         evalData: dev,
-        evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
-        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
         outputDir: out,
         saveTotalLimit,
         signal: interrupt.signal,

@@ -219,6 +219,7 @@ export class Trainer {
   private data?: DataShape;
   /** Set by resume(): what the next steps() must agree with. */
   private resumed?: { file: string; maxSteps: number; data?: DataShape };
+  private lastSavedStep = -1;
   /** metrics.jsonl of the running fit(). */
   private metricsFile?: string;
 
@@ -412,7 +413,8 @@ export class Trainer {
     if (window.length) await this.log(control, summarise(window));
     if (o.evalData && stopReason !== 'aborted' && (!evalEvery || this.state.globalStep % evalEvery !== 0)) evalMetrics = await this.runEvaluation(o.evalData, control);
     if (o.outputDir) {
-      await this.saveCheckpoint(o.outputDir, control, saveTotalLimit);
+      // A checkpoint of this very step may have been written in the loop.
+      if (this.lastSavedStep !== this.state.globalStep) await this.saveCheckpoint(o.outputDir, control, saveTotalLimit);
       if (stopReason !== 'aborted') await this.model.save(o.outputDir);
     }
     return { state: this.state, stopReason, evalMetrics };
@@ -485,6 +487,7 @@ export class Trainer {
       throw ioError(final, 'cannot write the checkpoint', err);
     }
     if (saveTotalLimit > 0) rotateCheckpoints(outputDir, saveTotalLimit, final);
+    this.lastSavedStep = this.state.globalStep;
     this.record({ type: 'save', step: this.state.globalStep, dir: final });
     for (const cb of this.callbacks) await cb.onSave?.(this.state, control ?? { shouldStop: false, shouldSave: false, shouldEvaluate: false }, final);
     return final;
