@@ -48,7 +48,9 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
       bar?.update(state.globalStep, { loss: step.loss.toFixed(4), rate: rate.toFixed(1) });
       if (!bar && !opts.quiet && (performance.now() - lastPrint > 10_000 || state.globalStep === state.maxSteps)) {
         lastPrint = performance.now();
-        process.stderr.write(`${opts.label ?? 'train'} step ${state.globalStep}/${state.maxSteps} loss ${step.loss.toFixed(4)}\n`);
+        const timed = state.globalStep - firstStep;
+        const eta = timed > 0 ? formatSeconds(((state.maxSteps - state.globalStep) * seconds) / timed) : '-';
+        process.stderr.write(`${opts.label ?? 'train'} step ${state.globalStep}/${state.maxSteps} loss ${step.loss.toFixed(4)} | ${timed > 0 ? rate.toFixed(1) : '-'} ex/s | ETA ${eta}\n`);
       }
       write({ type: 'step', epoch: state.epoch, ...step });
     },
@@ -65,6 +67,14 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
       bar?.stop();
     },
   };
+}
+
+/** 95 -> '1m35s', 7300 -> '2h01m'. */
+function formatSeconds(s: number): string {
+  const r = Math.round(s);
+  if (r < 60) return `${r}s`;
+  if (r < 3600) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s`;
+  return `${Math.floor(r / 3600)}h${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** A plain two-column table. */

@@ -176,5 +176,6 @@ t.test('CLI polish: --version, usage, pretrain help, --quiet, metrics.jsonl', { 
   t.equal(quiet.code, 0, quiet.stderr);
   t.equal(quiet.stderr, '', '--quiet prints nothing on stderr');
   const loud = await runCli(trainArgs(dir, '--max-steps', '2', '--out', join(dir, 'l')).filter((a) => a !== '--quiet'));
-  t.match(loud.stderr, /step 2\/2 loss/);
+  t.match(loud.stderr, /step 1\/2 loss \d\.\d{4} \| - ex\/s \| ETA -\n/, 'without a terminal: a line at the first step');
+  t.match(loud.stderr, /step 2\/2 loss \d\.\d{4} \| \d+\.\d ex\/s \| ETA 0s\n/, 'and at the last, with rate and ETA');
 });
