@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { generateSentiment, syntheticVocabulary } from '../../lib/demo/synthetic.js';
 import { packageVersion } from '../../lib/paths.js';
-import { runCli } from '../helpers/cli.js';
+import { main } from '../../lib/cli/main.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
 import { nativeSkipReason } from '../helpers/native.js';
 
 const skip = nativeSkipReason();
@@ -19,6 +20,20 @@ function fixture(dir: string) {
 const TABLE = ['--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive'];
 const trainArgs = (dir: string, ...more: string[]) => ['train', ...TABLE, '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--tokenizer', dir, '--batch-size', '8', '--lr', '1e-3', '--quiet', ...more];
 const metrics = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; loss?: number });
+/** The CLI in this process (no child start-up) for checks that end before training. */
+async function inProcess(args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(args);
+    return { code, stdout: `${out.join('\n')}\n`, stderr: `${err.join('\n')}\n` };
+  } finally {
+    Object.assign(console, { log, error });
+  }
+}
 const checkpoints = (out: string) => readdirSync(out).filter((n) => n.startsWith('checkpoint-')).sort();
 
 t.test('a reused --out is refused; --overwrite clears the old run; --resume continues it in place', { skip }, async (t) => {
@@ -99,7 +114,7 @@ t.test('SIGTERM saves a checkpoint and exits 143', { skip }, async (t) => {
   t.equal(res.code, 143, res.stderr);
   const m = /checkpoint saved in .*checkpoint-(\d+)/.exec(res.stderr);
   t.ok(m && existsSync(join(out, `checkpoint-${m[1]}`, 'trainer_state.safetensors')), 'checkpoint written');
-  const help = await runCli(['train', '--help']);
+  const help = await inProcess(['train', '--help']);
   t.match(help.stdout, /SIGTERM.*\n?.*143/);
 });
 
@@ -139,7 +154,7 @@ t.test('inputs that would pass silently are refused with the flag named', { skip
   t.match(latin1.stderr, /latin1\.tsv:3:4: invalid UTF-8 \(byte 0xe9\).*\[ERR_DATA\]/);
 
   const usage = async (args: string[], message: RegExp) => {
-    const r = await runCli(args);
+    const r = await inProcess(args);
     t.equal(r.code, 2, `exit 2 for ${args.slice(-3).join(' ')}`);
     t.match(r.stderr, message);
     t.notOk(existsSync(join(dir, 'never')), 'nothing written');
@@ -152,21 +167,21 @@ t.test('inputs that would pass silently are refused with the flag named', { skip
   await usage(trainArgs(dir, '--out', never, 'extra.tsv'), /unexpected argument 'extra\.tsv'/);
   await usage(trainArgs(dir, '--out', never, '--lr', '-1'), /--lr takes a number >= 0, got '-1'/);
   await usage(trainArgs(dir, '--out', never, '--max-steps', '-3'), /--max-steps takes an integer >= 1, got '-3'/);
-  const long = await runCli(['eval', ...TABLE, '--model', out, '--data', join(dir, 'dev.tsv'), '--max-length', '100000']);
+  const long = await inProcess(['eval', ...TABLE, '--model', out, '--data', join(dir, 'dev.tsv'), '--max-length', '100000']);
   t.equal(long.code, 2);
   t.match(long.stderr, /--max-length takes an integer from 8 to 512 .*got '100000'/);
   t.notMatch(long.stderr, /seqLen|maxLength/, 'no internal field name');
 });
 
 t.test('CLI polish: --version, usage, pretrain help, --quiet, metrics.jsonl', { skip }, async (t) => {
-  const v = await runCli(['--version']);
+  const v = await inProcess(['--version']);
   t.equal(v.code, 0);
   t.equal(v.stdout.trim(), packageVersion);
-  const help = await runCli(['train', '--help']);
+  const help = await inProcess(['train', '--help']);
   t.match(help.stdout, /\[--method NAME\]/, '--method is optional (it defaults to vanilla)');
   t.match(help.stdout, /--overwrite/);
   t.match(help.stdout, /--save-total-limit VALUE/);
-  const pre = await runCli(['pretrain', '--help']);
+  const pre = await inProcess(['pretrain', '--help']);
   const methods = /--method VALUE\s+pre-training method: ([^(]*)/.exec(pre.stdout)?.[1]?.trim();
   t.equal(methods, 'vanilla, alum, creat, freelb, pgd', 'only the methods pretrain accepts');
   t.match(pre.stdout, /--size tiny\|mini\|small\|base/);
