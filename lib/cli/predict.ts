@@ -40,6 +40,8 @@ export const predict: Command = {
     if (typeof args.model !== 'string') throw new UsageError('--model DIR is required');
     if ((typeof args.text === 'string') === (typeof args.data === 'string')) throw new UsageError('give --text or --data (one of them)');
     if (typeof args.data === 'string') taskSpec(args);
+    else for (const flag of ['task', 'columns', 'labels', 'regression']) if (args[flag] !== undefined) throw new UsageError(`--${flag} describes a --data file; with --text it has no effect`);
+    if (args.pair !== undefined && typeof args.text !== 'string') throw new UsageError('--pair goes with --text (a --data file brings its own pairs)');
     // Opened before any work: an unwritable --out fails at once, naming the file.
     const outFile = typeof args.out === 'string' ? args.out : undefined;
     let fd: number | undefined;

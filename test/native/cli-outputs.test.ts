@@ -167,6 +167,8 @@ t.test('inputs that would pass silently are refused with the flag named', { skip
   await usage(trainArgs(dir, '--out', never, 'extra.tsv'), /unexpected argument 'extra\.tsv'/);
   await usage(trainArgs(dir, '--out', never, '--lr', '-1'), /--lr takes a number >= 0, got '-1'/);
   await usage(trainArgs(dir, '--out', never, '--max-steps', '-3'), /--max-steps takes an integer >= 1, got '-3'/);
+  await usage(['predict', '--model', out, '--text', 'good', '--task', 'sst2'], /--task describes a --data file; with --text it has no effect/);
+  await usage(['predict', '--model', out, '--data', join(dir, 'dev.tsv'), '--pair', 'x', ...TABLE], /--pair goes with --text/);
   const long = await inProcess(['eval', ...TABLE, '--model', out, '--data', join(dir, 'dev.tsv'), '--max-length', '100000']);
   t.equal(long.code, 2);
   t.match(long.stderr, /--max-length takes an integer from 8 to 512 .*got '100000'/);
