@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { ensureWritableDir } from '../io/output-dir.js';
 import { loadModel, type Model } from '../model/model.js';
 import { evaluateRobustness, ROBUSTNESS_ATTACKS, type RobustnessAttack } from '../robustness/report.js';
 import { WORD_RECIPE_NAMES, type WordRecipeName } from '../robustness/word-attack.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
-import { CLI_TASKS, taskSpec } from './task-data.js';
+import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
 
 /** A comma-separated list of numbers > 0. */
 function numberList(args: ParsedArgs, flag: string): number[] | undefined {
@@ -53,7 +54,7 @@ export const robustness: Command = {
     candidates: { type: 'string', help: "word attack: substitutes per word (default: the recipe's)" },
     'min-cosine': { type: 'string', help: "word attack: minimum embedding cosine of word and substitute (default: the recipe's)" },
     'max-words-fraction': { type: 'string', help: "word attack: fraction of words changed at most (default: the recipe's)" },
-    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    'max-length': { type: 'string', help: 'tokens per example (default: 128)' },
     'batch-size': { type: 'string', help: 'examples per forward pass or attack batch', default: '32' },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     json: { type: 'boolean', help: 'print the report as JSON instead of a summary table' },
@@ -68,6 +69,7 @@ export const robustness: Command = {
     const device = typeof args.device === 'string' ? args.device : 'cpu';
     const out = args.out as string;
     if (!spec.readTexts) throw new UsageError(`robustness attacks text classification (GLUE or table tasks), not ${spec.name}`);
+    ensureWritableDir(out);
     const examples = await spec.readTexts(args.data as string);
     const labels = await spec.trainLabels(args.data as string);
     const model = await loadModel(args.model as string, { task: 'sequence-classification', ...(labels.length ? { labels } : {}), device });
@@ -82,7 +84,7 @@ export const robustness: Command = {
         radii: numberList(args, 'radii'),
         maxExamples: numberFlag(args, 'max-examples', 200, { int: true, min: 1 }),
         seed: numberFlag(args, 'seed', 0, { int: true, min: 0 }),
-        maxLength: numberFlag(args, 'max-length', 128, { int: true, min: 8 }),
+        maxLength: maxLengthFlag(args, 128, model),
         batchSize: numberFlag(args, 'batch-size', 32, { int: true, min: 1 }),
         dlmax: {
           steps: numberFlag(args, 'dlmax-steps', 2000, { int: true, min: 1 }),

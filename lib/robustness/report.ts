@@ -2,12 +2,12 @@
  * `evaluateRobustness`: every robustness measure of a classifier on one bounded set of examples, as
  * one JSON report (lib/robustness/report.schema.json) plus SVG figures.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
 import type { TextExample } from '../data/table.js';
 import { invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ensureWritableDir } from '../io/output-dir.js';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -108,6 +108,8 @@ function resolve(options: RobustnessOptions) {
   const wordswap = { ...(o.wordswap ?? {}), maxLength, batchSize };
   if (attacks.includes('wordswap')) resolveWordAttack(wordswap, 'options.wordswap');
   if (o.outDir !== undefined) v.string('options.outDir', o.outDir);
+  // Before the attacks, not after them.
+  if (o.outDir !== undefined) ensureWritableDir(o.outDir);
   if (o.task !== undefined) v.string('options.task', o.task);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidArg('options.onProgress', 'a function', o.onProgress);
   return {
@@ -145,7 +147,7 @@ function resolve(options: RobustnessOptions) {
  * ```
  */
 export async function writeRobustnessReport(report: RobustnessReport, dir: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir);
   const figures: [string, Promise<string>][] = [];
   if (report.dlmax) figures.push(['loss-increase.svg', renderSvg(lossIncreaseSpec(report.dlmax))]);
   if (report.pgd) figures.push(['pgd.svg', renderSvg(pgdSpec(report.pgd, report.cleanAccuracy))]);
