@@ -87,8 +87,10 @@ export const LOSS_INCREASE_DEFAULTS = { stepSize: 5e-3, steps: 2000, patience: 5
 /** get_radiuses' loss threshold: the loss of a 50% prediction. */
 export const RADIUS_THRESHOLD = Math.log(2);
 
+// numpy.linspace's arithmetic (start + i * step, the last point exactly stop), so grid values match the script's.
 function linspace(a: number, b: number, n: number): number[] {
-  return n === 1 ? [a] : Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+  const step = (b - a) / (n - 1);
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? b : a + i * step));
 }
 
 /** get_radiuses' grid: linspace(maxRadius, 1e-2, steps) then linspace(9e-3, 1e-4, steps), largest first. */
