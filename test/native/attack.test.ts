@@ -136,3 +136,52 @@ t.test('FreeLB max loss increase and robustness radius on a quadratic loss match
   });
   t.same([radius[3], belowGrid], [toyRadiusGrid.at(-1), [false, false, false, true]], 'loss above log 2 at every radius: the smallest grid value, flagged');
 });
+
+// get_highest_loss.py's run_one_trial, line by line, in float64, for a quadratic loss from a given start.
+function referenceTrial(start: Float64Array, a: Float64Array, c: number, o: { epsilon: number; stepSize: number; steps: number; patience: number; tol: number }) {
+  const delta = Float64Array.from(start);
+  const norm = (x: Float64Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+  let maxLoss = -1;
+  let satisfy = 0;
+  let n = 0;
+  let history = [-1];
+  while (satisfy < o.patience && n < o.steps) {
+    n += 1;
+    const loss = delta.reduce((s, v, i) => s + a[i]! * v * v, c);
+    const g = delta.map((v, i) => 2 * a[i]! * v);
+    const gn = Math.max(norm(g), 1e-8);
+    delta.forEach((v, i) => (delta[i] = v + (o.stepSize * g[i]!) / gn));
+    const dn = norm(delta);
+    if (dn > o.epsilon) delta.forEach((v, i) => (delta[i] = (v / dn) * o.epsilon));
+    const change = Math.abs((loss - maxLoss) / loss);
+    const mean = history.reduce((s, v) => s + v, 0) / history.length;
+    const spread = Math.sqrt(history.reduce((s, v) => s + (v - mean) ** 2, 0) / history.length) / loss;
+    history = history.length < 25 ? [...history, loss] : [...history.slice(1), loss];
+    satisfy = (change < o.tol || spread < o.tol) && norm(delta) >= o.epsilon * 0.999 ? satisfy + 1 : 0;
+    if (loss > maxLoss) maxLoss = loss;
+  }
+  return { iterations: n, maxLoss };
+}
+
+t.test("the stopping rule is get_highest_loss.py's: iterations and max loss as the script's loop", { skip }, async (t) => {
+  const [l, d] = [4, 5];
+  const lengths = [4, 2];
+  const o = { epsilon: 0.3, stepSize: 5e-3, steps: 2000, patience: 50, tol: 1e-5 };
+  // Nearly flat (the loss settles at once, so the 0.999 epsilon condition decides) and curved.
+  for (const [name, scale] of [['flat', 1e-6], ['curved', 1]] as const) {
+    const next = rng(11);
+    const weights = Float32Array.from({ length: l * d }, () => scale * (1 + 9 * next()));
+    const clean = Float32Array.of(1, 0.5);
+    const spec = { objective: 'quadratic' as const, l, d, lengths: Int32Array.from(lengths), weights, clean };
+    const common = { epsilon: o.epsilon, norm: 'l2', start: 'uniform', seed: 4 };
+    const probe = await native().testing.attackCheck({ ...spec, options: { ...common, steps: 1, stepSize: 1e-12, keepDelta: true } });
+    const r = await native().testing.attackCheck({ ...spec, options: { ...common, step: 'normalized', stepSize: o.stepSize, steps: o.steps, patience: o.patience, tol: o.tol } });
+    lengths.forEach((len, b) => {
+      const start = Float64Array.from(probe.delta!.subarray(b * l * d, b * l * d + len * d));
+      const ref = referenceTrial(start, Float64Array.from(weights.subarray(0, len * d)), clean[b]!, o);
+      t.ok(Math.abs(r.iterations[b]! - ref.iterations) <= 1, `${name} example ${b}: ${r.iterations[b]} iterations, the script ${ref.iterations}`);
+      // delta is float32 in the loop, float64 here: the trajectories part at the rule's own 1e-5 scale.
+      t.ok(Math.abs(r.maxLoss[b]! - ref.maxLoss) <= 3e-5 * ref.maxLoss, `${name} example ${b}: max loss ${r.maxLoss[b]} vs ${ref.maxLoss}`);
+    });
+  }
+});
