@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+#include <limits>
+
 #include "common/error.h"
 #include "kernels/ascent_step.h"
 #include "methods/perturbation.h"
