@@ -46,7 +46,9 @@ export const robustness: Command = {
     seed: { type: 'string', help: 'seed of the example sample', default: '0' },
     'dlmax-steps': { type: 'string', help: 'loss increase: iterations at most', default: '2000' },
     'dlmax-step-size': { type: 'string', help: 'loss increase: normalised step', default: '5e-3' },
-    patience: { type: 'string', help: 'loss increase: stop after N iterations without gain', default: '50' },
+    patience: { type: 'string', help: "loss increase: stop after N consecutive converged iterations (FreeLB's get_highest_loss.py rule)", default: '50' },
+    'no-radius': { type: 'boolean', help: "loss increase: skip the robustness radii (each example's largest grid radius with loss <= log 2)" },
+    'pgd-random-start': { type: 'boolean', help: 'PGD: start from a uniform draw in the ball (default: zero)' },
     'pgd-steps': { type: 'string', help: 'PGD (and deviation) ascent steps', default: '10' },
     recipe: { type: 'string', help: `word attack recipe: ${WORD_RECIPE_NAMES.join(', ')} (default: bertattack_li_2020 with --mlm, else textfooler_jin_2019)` },
     mlm: { type: 'string', help: 'a masked-LM model folder (e.g. from advtrain pretrain) for masked-LM substitutes' },
@@ -90,8 +92,14 @@ export const robustness: Command = {
           steps: numberFlag(args, 'dlmax-steps', 2000, { int: true, min: 1 }),
           stepSize: numberFlag(args, 'dlmax-step-size', 5e-3, { min: 0 }),
           patience: numberFlag(args, 'patience', 50, { int: true, min: 0 }),
+          radius: !args['no-radius'],
         },
-        pgd: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }), norms: choiceList(args, 'norms', ['l2', 'linf'] as const), linfRadii: numberList(args, 'linf-radii') },
+        pgd: {
+          steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }),
+          norms: choiceList(args, 'norms', ['l2', 'linf'] as const),
+          linfRadii: numberList(args, 'linf-radii'),
+          randomStart: args['pgd-random-start'] === true,
+        },
         deviation: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }) },
         wordswap: {
           recipe,
@@ -113,6 +121,8 @@ export const robustness: Command = {
         ['clean accuracy', fmt(report.cleanAccuracy)],
       ];
       for (const r of report.dlmax?.radii ?? []) rows.push([`loss increase eps ${r.epsilon}`, `median ${fmt(r.median)} (q1 ${fmt(r.q1)}, q3 ${fmt(r.q3)}, n ${r.n})`]);
+      const rad = report.dlmax?.radius;
+      if (rad) rows.push(['robustness radius (loss <= log 2)', `median ${fmt(rad.median)} (q1 ${fmt(rad.q1)}, q3 ${fmt(rad.q3)}, n ${rad.n}, below grid ${rad.belowGrid})`]);
       for (const r of report.pgd?.results ?? []) rows.push([`PGD-${report.pgd!.steps} ${r.norm} eps ${+r.epsilon.toPrecision(4)}`, `accuracy under attack ${fmt(r.accuracyUnderAttack)}, success rate ${fmt(r.successRate)}`]);
       if (report.deviation) rows.push(['final-layer cosine', `lower bound ${fmt(report.deviation.finalCosine.lowerBound)}, mean ${fmt(report.deviation.finalCosine.mean)}`]);
       const w = report.wordswap;
