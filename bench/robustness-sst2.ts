@@ -3,7 +3,8 @@
  * `--warmup-steps`, then continues from that model with each method (default vanilla, freelb, creat) for
  * `--max-steps`, then runs the robustness report on a seeded sample of the dev set
  * and prints one JSON line per method: clean accuracy, median max-loss increase (FreeLB Table 5,
- * first radius), PGD accuracy under attack (first radius, l2) and word-attack accuracy under attack.
+ * first radius), median robustness radius (loss <= log 2), PGD accuracy under attack (first radius, l2
+ * and linf) and word-attack accuracy under attack.
  * Every method starts from the same plain-trained model because adversarial training from a random
  * start stalls at chance on this task (seen with FreeLB at 1,500 steps: 48% dev accuracy), and the
  * papers' methods fine-tune trained encoders. Not a test: it takes long on two CPU cores; bound it with
@@ -102,6 +103,7 @@ for (const name of values.methods!.split(',') as MethodName[]) {
     outDir: dir,
   });
   const l2 = report.pgd?.results.find((r) => r.norm === 'l2');
+  const linf = report.pgd?.results.find((r) => r.norm === 'linf');
   console.log(
     JSON.stringify({
       bench: 'robustness-sst2',
@@ -115,7 +117,9 @@ for (const name of values.methods!.split(',') as MethodName[]) {
       cleanAccuracy: +report.cleanAccuracy.toFixed(4),
       epsilon: report.radii[0],
       lossIncreaseMedian: report.dlmax?.median ?? null,
+      radiusMedian: report.dlmax?.radius?.median ?? null,
       pgdAccuracyUnderAttack: l2?.accuracyUnderAttack ?? null,
+      pgdLinfAccuracyUnderAttack: linf?.accuracyUnderAttack ?? null,
       wordRecipe: report.wordswap?.recipe ?? null,
       wordAccuracyUnderAttack: report.wordswap?.accuracyUnderAttack ?? null,
       wordAvgQueries: report.wordswap?.avgQueries ?? null,

@@ -68,7 +68,27 @@ export interface NativeAttackResult {
   logitsShape: number[];
   iterations: Float32Array;
   deltaNorm: Float32Array;
+  /** Per example 1 when misclassified at some evaluated iterate (the final one included), else 0. */
+  succeeded: Float32Array;
   delta?: Float32Array;
+}
+
+/**
+ * testing.attackCheck (native/binding/attack_check.cc): the attack loop on a toy objective, in float64, per
+ * example b over its first lengths[b] of l tokens:
+ * linear: logits = clean[b] + sum delta[b] * weights[c] (weights [C, l, d], clean [n, C]), cross-entropy with labels;
+ * quadratic: loss = clean[b] + sum weights * delta[b]^2 (weights [l, d], clean [n]), "misclassified" when loss > wrongAbove.
+ */
+export interface NativeAttackCheckSpec {
+  objective: 'linear' | 'quadratic';
+  l: number;
+  d: number;
+  lengths: Int32Array;
+  weights: Float32Array;
+  clean: Float32Array;
+  labels?: Int32Array;
+  wrongAbove?: number;
+  options: object;
 }
 
 /** native/binding/model_wrap.cc */
@@ -171,6 +191,7 @@ export interface NativeAddon {
   testing: {
     raise(kind: string): Promise<void>;
     kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;
+    attackCheck(spec: NativeAttackCheckSpec): Promise<Omit<NativeAttackResult, 'cleanLogits' | 'advLogits' | 'logitsShape'> & Partial<NativeAttackResult>>;
   };
 }
 

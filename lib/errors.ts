@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'ERR_BUSY'
   | 'ERR_DISPOSED'
   | 'ERR_NON_FINITE'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  /** A file or folder cannot be created, written or removed; the message names the path. */
+  | 'ERR_IO';
 
 /**
  * The error class of the package; native exceptions are translated into it in one place

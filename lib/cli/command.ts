@@ -1,4 +1,7 @@
-/** A CLI command: its options (node:util parseArgs shapes) and what it runs. Exit codes: 0 ok, 1 failure, 2 usage. */
+/**
+ * A CLI command: its options (node:util parseArgs shapes) and what it runs. Exit codes: 0 ok, 1 failure,
+ * 2 usage, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
+ */
 export interface OptionSpec {
   type: 'string' | 'boolean';
   multiple?: boolean;
@@ -14,6 +17,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
+  /** Printed after the options in --help. */
+  notes?: string;
   /** Returns the exit code. */
   run(args: ParsedArgs, positionals: string[]): Promise<number>;
 }
@@ -35,5 +40,12 @@ export function helpText(cmd: Command): string {
     lines.push(`  ${flag.padEnd(width + 4)}${o.help}${o.default !== undefined ? ` (default: ${String(o.default)})` : ''}`);
   }
   lines.push(`  ${'--help'.padEnd(width + 4)}show this help`);
+  if (cmd.notes) lines.push('', cmd.notes);
   return lines.join('\n');
 }
+
+/** What --help of train and pretrain says about stopping a run. */
+export const INTERRUPT_NOTES =
+  'Ctrl-C (SIGINT) or SIGTERM finishes the running step, saves a checkpoint in --out and exits with 130\n' +
+  '(SIGINT) or 143 (SIGTERM); a second signal quits at once. --resume DIR/checkpoint-N continues the run.\n' +
+  'exit codes: 0 ok, 1 failure, 2 usage, 130 interrupted (SIGINT), 143 terminated (SIGTERM)';

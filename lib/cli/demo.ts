@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchLoader, collateTexts } from '../data/batching.js';
 import { generateSentiment, syntheticVocabulary } from '../demo/synthetic.js';
+import { ensureWritableDir } from '../io/output-dir.js';
 import { createModel, loadModel } from '../model/model.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import { evaluateModel } from '../train/evaluate.js';
@@ -52,6 +53,7 @@ export const demo: Command = {
     const trainSize = numberFlag(args, 'train-size', 4000, { int: true, min: 64 });
     const device = typeof args.device === 'string' ? args.device : 'cpu';
     const keep = typeof args.out === 'string';
+    if (keep) ensureWritableDir(args.out as string);
     const root = keep ? (args.out as string) : mkdtempSync(join(tmpdir(), 'advtrain-demo-'));
     try {
       // The project's own vocabulary and data: nothing is downloaded.

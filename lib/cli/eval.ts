@@ -7,7 +7,7 @@ import { evaluateModel } from '../train/evaluate.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
-import { CLI_TASKS, encodeExamples, evalBatches, taskSpec } from './task-data.js';
+import { CLI_TASKS, encodeExamples, evalBatches, maxLengthFlag, taskSpec } from './task-data.js';
 
 export const evaluate: Command = {
   name: 'eval',
@@ -37,7 +37,7 @@ export const evaluate: Command = {
     try {
       if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
       const data = await spec.load(args.data, model.tokenizer, {
-        maxLength: numberFlag(args, 'max-length', spec.maxLength, { int: true, min: 8 }),
+        maxLength: maxLengthFlag(args, spec.maxLength, model),
         docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
         labels: model.config.id2label,
       });
@@ -64,7 +64,7 @@ async function advGlue(args: ParsedArgs): Promise<number> {
   try {
     if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
     if (model.config.numLabels !== preset.numLabels) throw new UsageError(`${args.model} has ${model.config.numLabels} labels; ${task} needs ${preset.numLabels} (${preset.labelNames.join(', ')})`);
-    const encoded = encodeExamples(model.tokenizer, items, numberFlag(args, 'max-length', 128, { int: true, min: 8 }));
+    const encoded = encodeExamples(model.tokenizer, items, maxLengthFlag(args, 128, model));
     const batches = evalBatches(encoded, model.tokenizer.special.pad.id, 'sequence-classification', numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));
     const { accuracy } = await evaluateModel(model, batches);
     const result = { task, accuracy: accuracy!, n: items.length };

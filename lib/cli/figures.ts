@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ensureWritableDir } from '../io/output-dir.js';
 import { type LoggedRun, readMetricsLog, renderSvg, similarityLossSpec } from '../robustness/figures.js';
 import { type RobustnessReport, writeRobustnessReport } from '../robustness/report.js';
 import { type Command, UsageError } from './command.js';
@@ -21,7 +21,7 @@ export const figures: Command = {
     if (typeof args.out !== 'string') throw new UsageError('--out is required');
     if (typeof args.logs !== 'string' && typeof args.report !== 'string') throw new UsageError('give --logs FILES or --report FILE');
     const out = args.out;
-    await mkdir(out, { recursive: true });
+    ensureWritableDir(out);
     if (typeof args.logs === 'string') {
       const files = args.logs.split(',').filter(Boolean);
       const labels = typeof args.labels === 'string' ? args.labels.split(',') : files.map((f) => basename(dirname(f)) || basename(f));

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AdvtrainError } from '../errors.js';
+import { packageVersion } from '../paths.js';
 import { type Command, helpText, type ParsedArgs, UsageError } from './command.js';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
@@ -18,7 +19,35 @@ const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustnes
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return ['usage: advtrain <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}`), '', 'advtrain <command> --help shows the options of a command.'].join('\n');
+  return [
+    'usage: advtrain <command> [options]',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width + 2)}${c.summary}`),
+    '',
+    'advtrain <command> --help shows the options of a command; advtrain --version prints the version.',
+    'exit codes: 0 ok, 1 failure, 2 usage, 130 interrupted (SIGINT), 143 terminated (SIGTERM)',
+  ].join('\n');
+}
+
+/**
+ * `--lr -1` as `--lr=-1`: parseArgs takes a value starting with '-' for an option and calls the flag
+ * ambiguous; a negative number after a value flag is that flag's value (its range check then speaks).
+ */
+function joinNegativeValues(args: string[], options: Command['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
@@ -27,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(topHelp());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(packageVersion);
+    return 0;
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
@@ -42,9 +75,13 @@ export async function main(argv: string[]): Promise<number> {
     const options = Object.fromEntries(
       Object.entries(cmd.options).map(([k, o]) => [k, Object.fromEntries(Object.entries({ type: o.type, multiple: o.multiple, short: o.short, default: o.default }).filter(([, v]) => v !== undefined))]),
     );
-    parsed = parseArgs({ args: rest, options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
+    parsed = parseArgs({ args: joinNegativeValues(rest, cmd.options), options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
   } catch (err) {
     console.error(`advtrain ${cmd.name}: ${(err as Error).message}\n\n${helpText(cmd)}`);
+    return 2;
+  }
+  if (parsed.positionals.length) {
+    console.error(`advtrain ${cmd.name}: unexpected argument '${parsed.positionals[0]}' (every value follows its --flag)\n\n${helpText(cmd)}`);
     return 2;
   }
   try {

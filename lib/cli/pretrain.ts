@@ -1,18 +1,20 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpus.js';
-import { type Command, UsageError } from './command.js';
+import { type Command, INTERRUPT_NOTES, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSigint, reportInterrupted, trainerFromArgs } from './training-run.js';
+import { interruptOnSignals, prepareOut, reportInterrupted, runDirOptions, trainingConfigFromArgs } from './training-run.js';
+import { Trainer } from '../train/trainer.js';
 import { modelFromArgs } from './train.js';
 
 const PRETRAIN_METHODS = ['vanilla', 'alum', 'creat', 'freelb', 'pgd'];
+const { method: methodOption, ...methodFlags } = methodOptions;
 
 export const pretrain: Command = {
   name: 'pretrain',
   summary: 'Masked-LM (continued) pre-training, plainly or adversarially (ALUM, CreAT, FreeLB, PGD)',
-  usage: 'advtrain pretrain --corpus FILE... --tokenizer DIR (--size mini|small|base | --model DIR) --method vanilla|alum|creat|freelb|pgd [method flags] --max-steps N --seq N --batch-size N --out DIR',
+  usage: `advtrain pretrain --corpus FILE... --tokenizer DIR (--size tiny|mini|small|base | --model DIR) [--method ${PRETRAIN_METHODS.join('|')}] [method flags] --max-steps N --seq N --batch-size N --out DIR`,
+  notes: INTERRUPT_NOTES,
   options: {
     corpus: { type: 'string', multiple: true, help: 'plain-text files (one or more --corpus)' },
     format: { type: 'string', help: "'lines', 'paragraphs' or 'wikitext' (default: detected per file)" },
@@ -32,10 +34,12 @@ export const pretrain: Command = {
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
     'save-every': { type: 'string', help: 'checkpoint every N steps' },
-    resume: { type: 'string', help: 'continue from a checkpoint folder' },
-    quiet: { type: 'boolean', help: 'no progress bar' },
+    resume: { type: 'string', help: 'continue from a checkpoint folder (same batch size and step count)' },
+    quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },
     out: { type: 'string', help: 'output folder: the BertForMaskedLM-layout model, checkpoints, metrics.jsonl' },
-    ...methodOptions,
+    ...runDirOptions,
+    method: { ...methodOption!, help: `pre-training method: ${PRETRAIN_METHODS.join(', ')}` },
+    ...methodFlags,
   },
   async run(args) {
     const files = args.corpus as string[] | undefined;
@@ -48,9 +52,15 @@ export const pretrain: Command = {
     const seed = numberFlag(args, 'seed', 42, { int: true, min: 0 });
     const batchSize = numberFlag(args, 'batch-size', 32, { int: true, min: 1 });
     const seqLen = numberFlag(args, 'seq', 128, { int: true, min: 8 });
-    const { model, tokenizer } = await modelFromArgs(args, 'masked-lm', [], seed);
+    const config = trainingConfigFromArgs(args, method, 5e-4);
+    const saveTotalLimit = args['save-total-limit'] === undefined ? undefined : numberFlag(args, 'save-total-limit', 1, { int: true, min: 1 });
+    if (typeof args.resume === 'string' && !existsSync(args.resume)) throw new UsageError(`--resume: no such folder ${args.resume}`);
+    const maxSteps = numberFlag(args, 'max-steps', 1000, { int: true, min: 1 });
+    const saveEvery = args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 });
+    const maskProb = numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 });
     const out = args.out;
-    mkdirSync(out, { recursive: true });
+    prepareOut(args, out);
+    const { model, tokenizer } = await modelFromArgs(args, 'masked-lm', [], seed);
     const tok = corpusTokenizer(tokenizer);
     const specialIds = [...new Set(Object.values(tokenizer.special).map((s) => s.id))];
     const data = await CorpusBatches.open({
@@ -64,27 +74,28 @@ export const pretrain: Command = {
         maskId: tokenizer.special.mask.id,
         vocabSize: tokenizer.vocabSize,
         specialIds,
-        probability: numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 }),
+        probability: maskProb,
         ...(args['whole-word'] ? { isContinuation: (id: number) => tokenizer.idToToken(id)?.startsWith('##') ?? false } : {}),
       },
     });
     if (data.length === 0) throw new UsageError(`the corpus holds ${data.sequences} sequences of ${seqLen} tokens: fewer than one batch of ${batchSize}`);
-    const progress = progressCallback({ logFile: join(out, 'metrics.jsonl'), examplesPerStep: batchSize, quiet: args.quiet === true, label: `mlm ${method.name}` });
-    const trainer = trainerFromArgs(args, model, method, [progress], 5e-4);
-    const interrupt = interruptOnSigint();
+    const progress = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: `mlm ${method.name}` });
+    const trainer = new Trainer({ ...config, model, callbacks: [progress] });
+    const interrupt = interruptOnSignals();
     const t0 = performance.now();
     try {
       const result = await trainer.fit(data, {
-        maxSteps: numberFlag(args, 'max-steps', 1000, { int: true, min: 1 }),
+        maxSteps,
         epochs: 1_000_000,
-        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+        saveEvery,
         outputDir: out,
+        saveTotalLimit,
         signal: interrupt.signal,
         resumeFrom: typeof args.resume === 'string' ? args.resume : undefined,
       });
       progress.stop();
       if (result.stopReason === 'aborted') {
-        return reportInterrupted(out, result.state.globalStep);
+        return reportInterrupted(out, result.state.globalStep, interrupt.exitCode);
       }
       const last = result.state.logHistory.filter((l) => typeof l.loss === 'number').at(-1);
       const seconds = (performance.now() - t0) / 1000;

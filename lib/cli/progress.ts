@@ -8,7 +8,7 @@ export interface ProgressOptions {
   logFile?: string;
   /** Examples per optimizer step (for the rate). */
   examplesPerStep: number;
-  /** No bar (not a TTY, or --quiet). */
+  /** No output at all (--quiet); without a terminal, a line every 10 s instead of the bar. */
   quiet?: boolean;
   label?: string;
 }
@@ -46,9 +46,11 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
       // Steps since the first one this run timed (the first includes warm-up).
       const rate = seconds > 0 ? ((state.globalStep - firstStep) * opts.examplesPerStep) / seconds : 0;
       bar?.update(state.globalStep, { loss: step.loss.toFixed(4), rate: rate.toFixed(1) });
-      if (!bar && (performance.now() - lastPrint > 10_000 || state.globalStep === state.maxSteps)) {
+      if (!bar && !opts.quiet && (performance.now() - lastPrint > 10_000 || state.globalStep === state.maxSteps)) {
         lastPrint = performance.now();
-        process.stderr.write(`${opts.label ?? 'train'} step ${state.globalStep}/${state.maxSteps} loss ${step.loss.toFixed(4)}\n`);
+        const timed = state.globalStep - firstStep;
+        const eta = timed > 0 ? formatSeconds(((state.maxSteps - state.globalStep) * seconds) / timed) : '-';
+        process.stderr.write(`${opts.label ?? 'train'} step ${state.globalStep}/${state.maxSteps} loss ${step.loss.toFixed(4)} | ${timed > 0 ? rate.toFixed(1) : '-'} ex/s | ETA ${eta}\n`);
       }
       write({ type: 'step', epoch: state.epoch, ...step });
     },
@@ -65,6 +67,14 @@ export function progressCallback(opts: ProgressOptions): TrainerCallback & { sto
       bar?.stop();
     },
   };
+}
+
+/** 95 -> '1m35s', 7300 -> '2h01m'. */
+function formatSeconds(s: number): string {
+  const r = Math.round(s);
+  if (r < 60) return `${r}s`;
+  if (r < 3600) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s`;
+  return `${Math.floor(r / 3600)}h${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** A plain two-column table. */

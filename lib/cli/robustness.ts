@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { ensureWritableDir } from '../io/output-dir.js';
 import { loadModel, type Model } from '../model/model.js';
 import { evaluateRobustness, ROBUSTNESS_ATTACKS, type RobustnessAttack } from '../robustness/report.js';
 import { WORD_RECIPE_NAMES, type WordRecipeName } from '../robustness/word-attack.js';
 import { type Command, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
-import { CLI_TASKS, taskSpec } from './task-data.js';
+import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
 
 /** A comma-separated list of numbers > 0. */
 function numberList(args: ParsedArgs, flag: string): number[] | undefined {
@@ -45,7 +46,9 @@ export const robustness: Command = {
     seed: { type: 'string', help: 'seed of the example sample', default: '0' },
     'dlmax-steps': { type: 'string', help: 'loss increase: iterations at most', default: '2000' },
     'dlmax-step-size': { type: 'string', help: 'loss increase: normalised step', default: '5e-3' },
-    patience: { type: 'string', help: 'loss increase: stop after N iterations without gain', default: '50' },
+    patience: { type: 'string', help: "loss increase: stop after N consecutive converged iterations (FreeLB's get_highest_loss.py rule)", default: '50' },
+    'no-radius': { type: 'boolean', help: "loss increase: skip the robustness radii (each example's largest grid radius with loss <= log 2)" },
+    'pgd-random-start': { type: 'boolean', help: 'PGD: start from a uniform draw in the ball (default: zero)' },
     'pgd-steps': { type: 'string', help: 'PGD (and deviation) ascent steps', default: '10' },
     recipe: { type: 'string', help: `word attack recipe: ${WORD_RECIPE_NAMES.join(', ')} (default: bertattack_li_2020 with --mlm, else textfooler_jin_2019)` },
     mlm: { type: 'string', help: 'a masked-LM model folder (e.g. from advtrain pretrain) for masked-LM substitutes' },
@@ -55,7 +58,7 @@ export const robustness: Command = {
     candidates: { type: 'string', help: "word attack: substitutes per word (default: the recipe's)" },
     'min-cosine': { type: 'string', help: "word attack: minimum embedding cosine of word and substitute (default: the recipe's)" },
     'max-words-fraction': { type: 'string', help: "word attack: fraction of words changed at most (default: the recipe's)" },
-    'max-length': { type: 'string', help: 'tokens per example', default: '128' },
+    'max-length': { type: 'string', help: 'tokens per example (default: 128)' },
     'batch-size': { type: 'string', help: 'examples per forward pass or attack batch', default: '32' },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     json: { type: 'boolean', help: 'print the report as JSON instead of a summary table' },
@@ -70,6 +73,7 @@ export const robustness: Command = {
     const device = typeof args.device === 'string' ? args.device : 'cpu';
     const out = args.out as string;
     if (!spec.readTexts) throw new UsageError(`robustness attacks text classification (GLUE or table tasks), not ${spec.name}`);
+    ensureWritableDir(out);
     const examples = await spec.readTexts(args.data as string);
     const labels = await spec.trainLabels(args.data as string);
     const model = await loadModel(args.model as string, { task: 'sequence-classification', ...(labels.length ? { labels } : {}), device });
@@ -86,14 +90,20 @@ export const robustness: Command = {
         radii: numberList(args, 'radii'),
         maxExamples: numberFlag(args, 'max-examples', 200, { int: true, min: 1 }),
         seed: numberFlag(args, 'seed', 0, { int: true, min: 0 }),
-        maxLength: numberFlag(args, 'max-length', 128, { int: true, min: 8 }),
+        maxLength: maxLengthFlag(args, 128, model),
         batchSize: numberFlag(args, 'batch-size', 32, { int: true, min: 1 }),
         dlmax: {
           steps: numberFlag(args, 'dlmax-steps', 2000, { int: true, min: 1 }),
           stepSize: numberFlag(args, 'dlmax-step-size', 5e-3, { min: 0 }),
           patience: numberFlag(args, 'patience', 50, { int: true, min: 0 }),
+          radius: !args['no-radius'],
         },
-        pgd: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }), norms: choiceList(args, 'norms', ['l2', 'linf'] as const), linfRadii: numberList(args, 'linf-radii') },
+        pgd: {
+          steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }),
+          norms: choiceList(args, 'norms', ['l2', 'linf'] as const),
+          linfRadii: numberList(args, 'linf-radii'),
+          randomStart: args['pgd-random-start'] === true,
+        },
         deviation: { steps: numberFlag(args, 'pgd-steps', 10, { int: true, min: 1 }) },
         wordswap: {
           recipe,
@@ -118,6 +128,8 @@ export const robustness: Command = {
         ['clean accuracy', fmt(report.cleanAccuracy)],
       ];
       for (const r of report.dlmax?.radii ?? []) rows.push([`loss increase eps ${r.epsilon}`, `median ${fmt(r.median)} (q1 ${fmt(r.q1)}, q3 ${fmt(r.q3)}, n ${r.n})`]);
+      const rad = report.dlmax?.radius;
+      if (rad) rows.push(['robustness radius (loss <= log 2)', `median ${fmt(rad.median)} (q1 ${fmt(rad.q1)}, q3 ${fmt(rad.q3)}, n ${rad.n}, below grid ${rad.belowGrid})`]);
       for (const r of report.pgd?.results ?? []) rows.push([`PGD-${report.pgd!.steps} ${r.norm} eps ${+r.epsilon.toPrecision(4)}`, `accuracy under attack ${fmt(r.accuracyUnderAttack)}, success rate ${fmt(r.successRate)}`]);
       if (report.deviation) rows.push(['final-layer cosine', `lower bound ${fmt(report.deviation.finalCosine.lowerBound)}, mean ${fmt(report.deviation.finalCosine.mean)}`]);
       const w = report.wordswap;

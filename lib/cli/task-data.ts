@@ -8,7 +8,8 @@ import { readTable, type TextExample } from '../data/table.js';
 import { AdvtrainError } from '../errors.js';
 import { glueScores } from '../metrics/glue.js';
 import type { LabeledBatch } from '../model/batch.js';
-import type { Task } from '../model/config.js';
+import { maxSeqLen, type Task } from '../model/config.js';
+import type { Model } from '../model/model.js';
 import { collateQa, evaluateQa, prepareQaFeatures, QA_DEFAULTS } from '../tasks/qa.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { evaluateModel, type Scorer } from '../train/evaluate.js';
@@ -63,6 +64,9 @@ export interface TaskSpec {
 export function taskSpec(args: ParsedArgs): TaskSpec {
   const name = args.task;
   if (typeof name !== 'string' || !(CLI_TASKS as readonly string[]).includes(name)) throw new UsageError(`--task must be one of ${CLI_TASKS.join(', ')}`);
+  // Flags of another task would be ignored silently: refuse them.
+  for (const flag of ['columns', 'labels', 'regression']) if (args[flag] !== undefined && name !== 'table') throw new UsageError(`--${flag} applies to --task table only (--task ${name} fixes its own columns and labels)`);
+  if (args.fields !== undefined && name !== 'choice') throw new UsageError(`--fields applies to --task choice only`);
   if (name === 'conll') return conllSpec();
   if (name === 'squad') return squadSpec();
   if (name === 'choice') return choiceSpec(choiceFields(args.fields));
@@ -119,7 +123,8 @@ function choiceFields(raw: unknown): MultipleChoiceFields {
 }
 
 /** Encoded items with their collate function and the evaluation that suits them. */
-function taskData<T extends { length: number }>(items: T[], collate: (xs: T[]) => LabeledBatch, evaluate: (batches: LabeledBatch[], batchSize: number) => Evaluator): TaskData {
+function taskData<T extends { length: number }>(file: string, items: T[], collate: (xs: T[]) => LabeledBatch, evaluate: (batches: LabeledBatch[], batchSize: number) => Evaluator): TaskData {
+  if (items.length === 0) throw new AdvtrainError(`${file}: no examples`, 'ERR_DATA');
   return {
     trainData: (batchSize, seed) => new BatchLoader(items, collate, { batchSize, seed, bucket: true }),
     evaluator(batchSize) {
@@ -141,7 +146,7 @@ function textSpec(name: CliTask, modelTask: 'sequence-classification' | 'regress
     async load(file, tokenizer, { maxLength }) {
       const items = encodeExamples(tokenizer, await read(file), maxLength);
       const padId = tokenizer.special.pad.id;
-      return taskData(items, (xs) => collateTexts(xs, { padId, task: kind }), (batches) => (m) => evaluateModel(m, batches, { scorer }));
+      return taskData(file, items, (xs) => collateTexts(xs, { padId, task: kind }), (batches) => (m) => evaluateModel(m, batches, { scorer }));
     },
   };
 }
@@ -163,7 +168,7 @@ function conllSpec(): TaskSpec {
       });
       const items = encodeTagged(sentences, (words) => tokenizer.encodeWords(words, { maxLength }), labels, { maxLength });
       const padId = tokenizer.special.pad.id;
-      return taskData(items, (xs) => collateTagged(xs, { padId }), (batches) => (m) => evaluateModel(m, batches));
+      return taskData(file, items, (xs) => collateTagged(xs, { padId }), (batches) => (m) => evaluateModel(m, batches));
     },
   };
 }
@@ -178,7 +183,7 @@ function squadSpec(): TaskSpec {
       const examples = await readSquad(file);
       const features = prepareQaFeatures(tokenizer, examples, { maxLength, docStride });
       const padId = tokenizer.special.pad.id;
-      return taskData(features, (xs) => collateQa(xs, { padId }), (_batches, batchSize) => (m) => evaluateQa(m, examples, features, { batchSize }));
+      return taskData(file, features, (xs) => collateQa(xs, { padId }), (_batches, batchSize) => (m) => evaluateQa(m, examples, features, { batchSize }));
     },
   };
 }
@@ -193,7 +198,7 @@ function choiceSpec(fields: MultipleChoiceFields): TaskSpec {
       const examples = await readMultipleChoice(file, fields);
       const items = encodeChoices(examples, (context, ending) => tokenizer.encode([context, ending ?? ''], { maxLength }), { maxLength });
       const padId = tokenizer.special.pad.id;
-      return taskData(items, (xs) => collateChoices(xs, { padId }), (batches) => (m) => evaluateModel(m, batches));
+      return taskData(file, items, (xs) => collateChoices(xs, { padId }), (batches) => (m) => evaluateModel(m, batches));
     },
   };
 }
@@ -215,4 +220,18 @@ export function evalBatches(items: EncodedText[], padId: number, task: 'sequence
   const out: LabeledBatch[] = [];
   for (let i = 0; i < items.length; i += batchSize) out.push(collateTexts(items.slice(i, i + batchSize), { padId, task: kind }));
   return out;
+}
+
+/**
+ * --max-length, bounded by the model's position embeddings (a longer window would fail inside the
+ * model, naming an internal field).
+ */
+export function maxLengthFlag(args: ParsedArgs, fallback: number, model: Model): number {
+  const limit = maxSeqLen(model.config);
+  const raw = args['max-length'];
+  const n = raw === undefined ? Math.min(fallback, limit) : Number(raw);
+  if (raw !== undefined && (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < 8 || n > limit)) {
+    throw new UsageError(`--max-length takes an integer from 8 to ${limit} (the model's ${model.config.maxPositions} position embeddings), got '${String(raw)}'`);
+  }
+  return n;
 }

@@ -1,16 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { AdvtrainError } from '../errors.js';
+import { existsSync } from 'node:fs';
 import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type Command, type ParsedArgs, UsageError } from './command.js';
+import { type Command, INTERRUPT_NOTES, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSigint, reportInterrupted, trainerFromArgs } from './training-run.js';
-import { CLI_TASKS, taskSpec } from './task-data.js';
+import { interruptOnSignals, prepareOut, reportInterrupted, runDirOptions, trainingConfigFromArgs } from './training-run.js';
+import { Trainer } from '../train/trainer.js';
+import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
 
 function need(args: ParsedArgs, flag: string): string {
   const v = args[flag];
@@ -59,14 +58,16 @@ export const trainOptions = {
   precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
   'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
   'save-every': { type: 'string', help: 'checkpoint every N steps' },
-  resume: { type: 'string', help: 'continue from a checkpoint folder' },
-  quiet: { type: 'boolean', help: 'no progress bar' },
+  resume: { type: 'string', help: 'continue from a checkpoint folder (same batch size and step count)' },
+  ...runDirOptions,
+  quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },
 } as const;
 
 export const train: Command = {
   name: 'train',
   summary: 'Fine-tune a model with any method on a GLUE task, a table file, CoNLL NER, SQuAD or multiple choice',
-  usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base --tokenizer DIR) --method NAME [method flags] --out DIR`,
+  usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base --tokenizer DIR) [--method NAME] [method flags] --out DIR`,
+  notes: INTERRUPT_NOTES,
   options: {
     task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
     train: { type: 'string', help: 'training data file' },
@@ -88,38 +89,44 @@ export const train: Command = {
     const seed = numberFlag(args, 'seed', 42, { int: true, min: 0 });
     const batchSize = numberFlag(args, 'batch-size', 32, { int: true, min: 1 });
     const method = methodFromArgs(args);
+    const config = trainingConfigFromArgs(args, method, 5e-5);
+    if (args['eval-every'] !== undefined && typeof args.dev !== 'string') throw new UsageError('--eval-every needs --dev FILE (there is nothing to evaluate)');
+    const saveTotalLimit = args['save-total-limit'] === undefined ? undefined : numberFlag(args, 'save-total-limit', 1, { int: true, min: 1 });
+    const schedule = {
+      epochs: numberFlag(args, 'epochs', 3, { int: true, min: 1 }),
+      maxSteps: args['max-steps'] === undefined ? undefined : numberFlag(args, 'max-steps', 1, { int: true, min: 1 }),
+      evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
+      saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
+    };
+    const resume = typeof args.resume === 'string' ? args.resume : undefined;
+    if (resume && !existsSync(resume)) throw new UsageError(`--resume: no such folder ${resume}`);
+    prepareOut(args, out);
+    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
     const load = {
-      maxLength: numberFlag(args, 'max-length', spec.maxLength, { int: true, min: 8 }),
+      maxLength: maxLengthFlag(args, spec.maxLength, model),
       docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
     };
-    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
-    mkdirSync(out, { recursive: true });
     const labels = model.config.id2label;
     const loader = (await spec.load(trainFile, tokenizer, { ...load, labels })).trainData(batchSize, seed);
     const devFile = typeof args.dev === 'string' ? args.dev : undefined;
     const dev = devFile ? (await spec.load(devFile, tokenizer, { ...load, labels })).evaluator(64) : undefined;
-    const logFile = join(out, 'metrics.jsonl');
-    const progress = progressCallback({ logFile, examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
-    const trainer = trainerFromArgs(args, model, method, [progress], 5e-5);
-    const interrupt = interruptOnSigint();
+    const progress = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
+    const trainer = new Trainer({ ...config, model, callbacks: [progress] });
+    const interrupt = interruptOnSignals();
     const t0 = performance.now();
     try {
-      const resume = typeof args.resume === 'string' ? args.resume : undefined;
-      if (resume && !existsSync(resume)) throw new UsageError(`--resume: no such folder ${resume}`);
       const result = await trainer.fit(loader, {
-        epochs: numberFlag(args, 'epochs', 3, { int: true, min: 1 }),
-        maxSteps: args['max-steps'] === undefined ? undefined : numberFlag(args, 'max-steps', 1, { int: true, min: 1 }),
+        ...schedule,
         evalData: dev,
-        evalEvery: args['eval-every'] === undefined ? undefined : numberFlag(args, 'eval-every', 1, { int: true, min: 1 }),
-        saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
         outputDir: out,
+        saveTotalLimit,
         signal: interrupt.signal,
         resumeFrom: resume,
       });
       progress.stop();
       const seconds = (performance.now() - t0) / 1000;
       if (result.stopReason === 'aborted') {
-        return reportInterrupted(out, result.state.globalStep);
+        return reportInterrupted(out, result.state.globalStep, interrupt.exitCode);
       }
       const rows: [string, string][] = [
         ['task', spec.name],
@@ -134,7 +141,6 @@ export const train: Command = {
       return 0;
     } catch (err) {
       progress.stop();
-      if (err instanceof AdvtrainError || err instanceof UsageError) throw err;
       throw err;
     } finally {
       interrupt.release();

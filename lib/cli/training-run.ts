@@ -1,42 +1,80 @@
-/** What `train` and `pretrain` share: the optimiser flags, and Ctrl-C handling around fit(). */
+/** What `train` and `pretrain` share: the optimiser and output flags, and Ctrl-C/SIGTERM handling around fit(). */
 import { join } from 'node:path';
-import type { Model } from '../model/model.js';
+import { AdvtrainError } from '../errors.js';
+import { prepareRunDir } from '../io/output-dir.js';
+import type { TrainingConfig } from '../train/config.js';
 import type { MethodConfig } from '../train/methods.js';
-import { Trainer, type TrainerCallback } from '../train/trainer.js';
-import type { ParsedArgs } from './command.js';
+import { type OptionSpec, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 
-/** A Trainer configured from --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision. */
-export function trainerFromArgs(args: ParsedArgs, model: Model, method: MethodConfig, callbacks: TrainerCallback[], defaultLr: number): Trainer {
-  return new Trainer({
-    model,
+/** The trainer settings of --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision (checked before any work). */
+export function trainingConfigFromArgs(args: ParsedArgs, method: MethodConfig, defaultLr: number): TrainingConfig {
+  return {
     method,
     optimizer: { name: 'adamw', lr: numberFlag(args, 'lr', defaultLr, { min: 0 }), weightDecay: numberFlag(args, 'weight-decay', 0.01, { min: 0 }) },
     scheduler: { name: 'linear', warmupRatio: numberFlag(args, 'warmup-ratio', 0.06, { min: 0, max: 1 }) },
     maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
     seed: numberFlag(args, 'seed', 42, { int: true, min: 0 }),
-    precision: args.precision === 'bf16' ? 'bf16' : 'fp32',
-    callbacks,
-  });
+    precision: precisionFlag(args),
+  };
 }
+
+/** --precision: exactly 'fp32' or 'bf16' (fp16 is not implemented; a typo must not train in fp32). */
+export function precisionFlag(args: ParsedArgs): 'fp32' | 'bf16' {
+  const p = args.precision ?? 'fp32';
+  if (p !== 'fp32' && p !== 'bf16') throw new UsageError(`--precision must be 'fp32' or 'bf16', got '${String(p)}'`);
+  return p;
+}
+
+/** The output flags of train and pretrain. */
+export const runDirOptions: Record<string, OptionSpec> = {
+  overwrite: { type: 'boolean', help: "clear a previous run's model, checkpoints and metrics.jsonl from --out (else such a folder is refused)" },
+  'save-total-limit': { type: 'string', help: 'keep only the newest N checkpoints' },
+};
+
+/** Refuses a reused --out (unless --overwrite or --resume), creates it and checks it is writable, before any work. */
+export function prepareOut(args: ParsedArgs, out: string): void {
+  try {
+    prepareRunDir(out, { overwrite: args.overwrite === true, resume: typeof args.resume === 'string', names: { overwrite: '--overwrite', resume: '--resume DIR/checkpoint-N' } });
+  } catch (err) {
+    if (err instanceof AdvtrainError && err.code === 'ERR_INVALID_ARG') throw new UsageError(`--out ${err.message}`);
+    throw err;
+  }
+}
+
+/** Exit codes of a run stopped by a signal: 128 + the signal number. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
- * Ctrl-C finishes the running step and lets fit() write a checkpoint; a second Ctrl-C quits at once.
- * Call `release()` when training is over.
+ * Ctrl-C (SIGINT) or SIGTERM finishes the running step and lets fit() write a checkpoint; a second
+ * signal quits at once. `exitCode` is 130 or 143 once a signal came. Call `release()` when training is over.
  */
-export function interruptOnSigint(): { signal: AbortSignal; release(): void } {
+export function interruptOnSignals(): { signal: AbortSignal; readonly exitCode: number; release(): void } {
   const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-    abort.abort();
+  let exitCode = 0;
+  const handlers = (Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]).map((sig) => {
+    const handler = () => {
+      if (abort.signal.aborted) process.exit(SIGNAL_EXIT[sig]);
+      exitCode = SIGNAL_EXIT[sig];
+      process.stderr.write(`\n${sig}: finishing the current step and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit at once)\n`);
+      abort.abort();
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    signal: abort.signal,
+    get exitCode() {
+      return exitCode;
+    },
+    release: () => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
   };
-  process.on('SIGINT', onSigint);
-  return { signal: abort.signal, release: () => process.off('SIGINT', onSigint) };
 }
 
-/** Says where the interrupted run's checkpoint is; the command then exits 130. */
-export function reportInterrupted(out: string, step: number): number {
+/** Says where the interrupted run's checkpoint is; the command then exits with `code` (130 or 143). */
+export function reportInterrupted(out: string, step: number, code: number): number {
   console.error(`interrupted at step ${step}: checkpoint saved in ${join(out, `checkpoint-${step}`)}; resume with --resume`);
-  return 130;
+  return code;
 }

@@ -525,6 +525,11 @@ export class BatchLoader<T extends { readonly length: number }, B> {
     this.batchesPerEpoch = this.spec.dropLast || items.length % this.spec.batchSize === 0 ? full : full + 1;
   }
 
+  /** Items per batch (the last batch of an epoch may hold fewer). */
+  get batchSize(): number {
+    return this.spec.batchSize;
+  }
+
   /** The batches of `epoch` as index lists. */
   order(epoch: number): number[][] {
     v.integer('epoch', epoch, { min: 0, max: 0xffffffff });

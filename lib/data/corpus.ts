@@ -4,20 +4,37 @@
  * "group_texts"), never holding the corpus in memory. Epochs are deterministic (a seeded shuffle
  * buffer) and resumable at any batch; masks are drawn per (seed, epoch, batch).
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { invalidArg } from '../errors.js';
 import * as v from '../validate.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { maskTokens, type MaskingOptions } from './masking.js';
 import { Random } from './random.js';
-import { dataError } from './source.js';
+import { dataError, decodeUtf8 } from './source.js';
 
 /** How a file is split into documents. */
 export type CorpusFormat = 'lines' | 'paragraphs' | 'wikitext';
 
 const HEADING = /^\s*(=\s+)+\S.*?(\s+=)+\s*$/;
 const TOP_HEADING = /^\s*=\s+[^=].*?\s+=\s*$/;
+
+/**
+ * The text of `file` in chunks, refusing invalid UTF-8 with ERR_DATA and its `file:line:col` (found by
+ * decoding the whole file again, only on that error path).
+ */
+async function* utf8Chunks(file: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for await (const chunk of createReadStream(file)) yield decoder.decode(chunk as Buffer, { stream: true });
+    yield decoder.decode();
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    decodeUtf8(file, readFileSync(file));
+    throw err;
+  }
+}
 
 /** WikiText's tokenisation undone: "@-@" joiners and `<unk>` as the tokenizer's unknown token. */
 function detokenize(line: string, unk: string): string {
@@ -32,7 +49,7 @@ function detokenize(line: string, unk: string): string {
  */
 export async function* readDocuments(files: readonly string[], options: { format?: CorpusFormat; unkToken?: string } = {}): AsyncGenerator<string> {
   for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    const lines = createInterface({ input: Readable.from(utf8Chunks(file)), crlfDelay: Infinity });
     let format = options.format;
     let doc: string[] = [];
     let lineNo = 0;

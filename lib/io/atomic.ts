@@ -1,8 +1,9 @@
 /** Crash-safe file writes: a reader sees the old file or the new one, never a torn one. */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ioError } from './output-dir.js';
 
 /**
  * Writes `data` to `path` atomically: a temporary file beside it, fsync, rename over `path`, then an
@@ -15,7 +16,12 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const file = await open(tmp, 'wx');
+  let file: FileHandle;
+  try {
+    file = await open(tmp, 'wx');
+  } catch (err) {
+    throw ioError(path, 'cannot write', err);
+  }
   try {
     await file.writeFile(data);
     await file.sync();
@@ -24,7 +30,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (err) {
     await file.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    throw ioError(path, 'cannot write', err);
   }
   fsyncDir(dirname(path));
 }

@@ -61,12 +61,30 @@ export interface AttackOptions {
   /** Radius of the ball: per-example l2 over real tokens, or linf; 0 = unbounded. */
   epsilon: number;
   norm?: 'l2' | 'linf';
-  /** Normalised ascent step (default 5e-3, FreeLB's evaluation). */
+  /**
+   * Ascent step: 'normalized' (default) delta + stepSize * g / ||g|| (FreeLB, the training methods; ||g||
+   * the l2 norm, or max abs for linf), or 'sign' delta + stepSize * sign(g) (Madry et al.'s l-inf PGD).
+   */
+  step?: 'normalized' | 'sign';
+  /** Start: 'zero' (default), or 'uniform' U(-1, 1) on real tokens times epsilon / sqrt(n * D) (l2, FreeLB's
+   * get_highest_loss.py; n the example's tokens) or times epsilon (linf, Madry's random start). */
+  start?: 'zero' | 'uniform';
+  /** Step size (default 5e-3, FreeLB's evaluation). */
   stepSize?: number;
   /** Iterations at most. */
   steps: number;
-  /** Stop an example after this many iterations without a larger loss (0 = never). */
+  /**
+   * FreeLB's stopping rule (get_highest_loss.py): stop an example after this many consecutive iterations whose
+   * loss changed by less than `tol` relative to the largest so far (or whose last 25 losses have a std below
+   * `tol` times the loss) with ||delta|| >= 0.999 epsilon. 0 (default): run all steps.
+   */
   patience?: number;
+  /** Relative tolerance of that rule (default 1e-5). */
+  tol?: number;
+  /** Stop an example once its largest loss exceeds this (get_highest_loss.py's early stop at log 2). */
+  stopAbove?: number;
+  /** Seed of the uniform start (default: the global generator). */
+  seed?: number;
   /** Return the final perturbation. */
   keepDelta?: boolean;
 }
@@ -206,8 +224,8 @@ export class Model {
   /**
    * Projected gradient ascent on the word embeddings in eval mode (no dropout, no parameter
    * gradients), per example: the largest loss found in the ball, the logits at the final
-   * perturbation, with optional early stopping (FreeLB's loss-increase protocol uses
-   * `{ stepSize: 5e-3, steps: 2000, patience: 50 }`).
+   * perturbation, whether some iterate was misclassified, with optional early stopping (FreeLB's
+   * loss-increase protocol uses `{ start: 'uniform', stepSize: 5e-3, steps: 2000, patience: 50 }`).
    *
    * @example
    * ```ts
@@ -217,9 +235,14 @@ export class Model {
    */
   async attack(batch: LabeledBatch, options: AttackOptions): Promise<AttackResult> {
     const o = object('options', options) as unknown as AttackOptions;
-    knownKeys('options', o as unknown as Record<string, unknown>, ['epsilon', 'norm', 'stepSize', 'steps', 'patience', 'keepDelta']);
+    knownKeys('options', o as unknown as Record<string, unknown>, ['epsilon', 'norm', 'step', 'start', 'stepSize', 'steps', 'patience', 'tol', 'stopAbove', 'seed', 'keepDelta']);
     finiteNumber('options.epsilon', o.epsilon, { min: 0 });
     if (o.norm !== undefined) oneOf('options.norm', o.norm, ['l2', 'linf'] as const);
+    if (o.step !== undefined) oneOf('options.step', o.step, ['normalized', 'sign'] as const);
+    if (o.start !== undefined) oneOf('options.start', o.start, ['zero', 'uniform'] as const);
+    if (o.tol !== undefined) finiteNumber('options.tol', o.tol, { above: 0 });
+    if (o.stopAbove !== undefined) finiteNumber('options.stopAbove', o.stopAbove);
+    if (o.seed !== undefined) integer('options.seed', o.seed, { min: 0, max: 2 ** 53 - 1 });
     if (o.stepSize !== undefined) finiteNumber('options.stepSize', o.stepSize, { above: 0 });
     integer('options.steps', o.steps, { min: 1, max: 1_000_000 });
     if (o.patience !== undefined) integer('options.patience', o.patience, { min: 0 });

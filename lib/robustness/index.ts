@@ -1,11 +1,22 @@
 /**
- * Robustness evaluation: loss increase in an epsilon-ball (FreeLB), PGD accuracy under attack,
+ * Robustness evaluation (docs/robustness.md): loss increase in an epsilon-ball and robustness radii
+ * (FreeLB), PGD accuracy under attack,
  * representation deviation (CreAT), black-box word-substitution attacks (TextAttack recipes), one
  * JSON report and SVG figures.
  */
 export { evaluateRobustness, writeRobustnessReport, reportSchemaPath, ROBUSTNESS_ATTACKS, type RobustnessAttack, type RobustnessOptions, type RobustnessReport } from './report.js';
-export { maxLossIncrease, type LossIncreaseOptions, type LossIncreaseReport, type LossIncreaseAtRadius } from './loss-increase.js';
-export { pgdAttack, type EmbeddingAttackOptions, type EmbeddingAttackReport, type EmbeddingAttackResult } from './embedding-attack.js';
+export {
+  maxLossIncrease,
+  radiusGrid,
+  searchRadii,
+  RADIUS_THRESHOLD,
+  type LossIncreaseOptions,
+  type LossIncreaseReport,
+  type LossIncreaseAtRadius,
+  type LossIncreaseDefinition,
+  type RobustnessRadii,
+} from './loss-increase.js';
+export { pgdAttack, type EmbeddingAttackOptions, type EmbeddingAttackReport, type EmbeddingAttackResult, type PgdDefinition } from './embedding-attack.js';
 export { representationDeviation, type DeviationOptions, type DeviationReport } from './deviation.js';
 export { evalSet, type EvalSet } from './examples.js';
 export {

@@ -2,12 +2,12 @@
  * `evaluateRobustness`: every robustness measure of a classifier on one bounded set of examples, as
  * one JSON report (lib/robustness/report.schema.json) plus SVG figures.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
 import type { TextExample } from '../data/table.js';
 import { invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ensureWritableDir } from '../io/output-dir.js';
 import type { Model } from '../model/model.js';
 import { packageRoot } from '../paths.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -40,10 +40,14 @@ export interface RobustnessOptions {
   maxLength?: number;
   /** Examples per forward pass or attack batch (default 32). */
   batchSize?: number;
-  /** Loss increase (FreeLB): normalised step, iterations, early-stopping patience (5e-3, 2000, 50). */
-  dlmax?: { stepSize?: number; steps?: number; patience?: number };
-  /** PGD: steps (10), norms (l2 and linf), linf radii (default: each l2 radius / sqrt(embeddingSize)). */
-  pgd?: { steps?: number; norms?: readonly ('l2' | 'linf')[]; linfRadii?: readonly number[] };
+  /**
+   * Loss increase and robustness radii (FreeLB, get_highest_loss.py): normalised step (5e-3), iterations
+   * (2000), the stopping rule's patience and tolerance (50, 1e-5), whether to search radii (true), the radius
+   * grid's largest value and points per half (0.2, 11).
+   */
+  dlmax?: { stepSize?: number; steps?: number; patience?: number; tol?: number; radius?: boolean; maxRadius?: number; gridSteps?: number };
+  /** PGD: steps (10), norms (l2 and linf), linf radii (default: each l2 radius / sqrt(embeddingSize)), a uniform start (false). */
+  pgd?: { steps?: number; norms?: readonly ('l2' | 'linf')[]; linfRadii?: readonly number[]; randomStart?: boolean };
   /** Representation deviation: l2 radius (default: the first radius) and PGD steps (10). */
   deviation?: { epsilon?: number; steps?: number };
   /** The word attack (see {@link wordAttack}); tokenizer, maxLength and batchSize come from here. */
@@ -58,7 +62,7 @@ export interface RobustnessOptions {
 
 /** The report; measures not run are absent. NaN statistics (no example to measure) are written as null. */
 export interface RobustnessReport {
-  version: 1;
+  version: 2;
   task?: string;
   model: { modelType: string; numLayers: number; hiddenSize: number; numLabels: number; vocabSize: number };
   /** Examples evaluated, and how many were given. */
@@ -98,9 +102,9 @@ function resolve(options: RobustnessOptions) {
   const attacks = (o.attacks ?? ROBUSTNESS_ATTACKS).map((a, i) => v.oneOf(`options.attacks[${i}]`, a, ROBUSTNESS_ATTACKS));
   const radii = o.radii === undefined ? [0.1, 0.5, 1] : radiiOf('options.radii', o.radii);
   const dl = v.object('options.dlmax', o.dlmax ?? {});
-  v.knownKeys('options.dlmax', dl, ['stepSize', 'steps', 'patience']);
+  v.knownKeys('options.dlmax', dl, ['stepSize', 'steps', 'patience', 'tol', 'radius', 'maxRadius', 'gridSteps']);
   const pgd = v.object('options.pgd', o.pgd ?? {});
-  v.knownKeys('options.pgd', pgd, ['steps', 'norms', 'linfRadii']);
+  v.knownKeys('options.pgd', pgd, ['steps', 'norms', 'linfRadii', 'randomStart']);
   const dev = v.object('options.deviation', o.deviation ?? {});
   v.knownKeys('options.deviation', dev, ['epsilon', 'steps']);
   const maxLength = o.maxLength === undefined ? 128 : v.integer('options.maxLength', o.maxLength, { min: 8 });
@@ -108,6 +112,8 @@ function resolve(options: RobustnessOptions) {
   const wordswap = { ...(o.wordswap ?? {}), maxLength, batchSize };
   if (attacks.includes('wordswap')) resolveWordAttack(wordswap, 'options.wordswap');
   if (o.outDir !== undefined) v.string('options.outDir', o.outDir);
+  // Before the attacks, not after them.
+  if (o.outDir !== undefined) ensureWritableDir(o.outDir);
   if (o.task !== undefined) v.string('options.task', o.task);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidArg('options.onProgress', 'a function', o.onProgress);
   return {
@@ -121,11 +127,16 @@ function resolve(options: RobustnessOptions) {
       stepSize: dl.stepSize === undefined ? LOSS_INCREASE_DEFAULTS.stepSize : v.finiteNumber('options.dlmax.stepSize', dl.stepSize, { above: 0 }),
       steps: dl.steps === undefined ? LOSS_INCREASE_DEFAULTS.steps : v.integer('options.dlmax.steps', dl.steps, { min: 1 }),
       patience: dl.patience === undefined ? LOSS_INCREASE_DEFAULTS.patience : v.integer('options.dlmax.patience', dl.patience, { min: 0 }),
+      tol: dl.tol === undefined ? LOSS_INCREASE_DEFAULTS.tol : v.finiteNumber('options.dlmax.tol', dl.tol, { above: 0 }),
+      radius: dl.radius === undefined ? true : v.boolean('options.dlmax.radius', dl.radius),
+      maxRadius: dl.maxRadius === undefined ? LOSS_INCREASE_DEFAULTS.maxRadius : v.finiteNumber('options.dlmax.maxRadius', dl.maxRadius, { above: 0.01 }),
+      gridSteps: dl.gridSteps === undefined ? LOSS_INCREASE_DEFAULTS.gridSteps : v.integer('options.dlmax.gridSteps', dl.gridSteps, { min: 2, max: 1000 }),
     },
     pgd: {
       steps: pgd.steps === undefined ? PGD_DEFAULT_STEPS : v.integer('options.pgd.steps', pgd.steps, { min: 1 }),
       norms: pgd.norms === undefined ? (['l2', 'linf'] as const) : normsOf(pgd.norms),
       linfRadii: pgd.linfRadii === undefined ? undefined : radiiOf('options.pgd.linfRadii', pgd.linfRadii),
+      randomStart: pgd.randomStart === undefined ? false : v.boolean('options.pgd.randomStart', pgd.randomStart),
     },
     deviation: {
       epsilon: dev.epsilon === undefined ? radii[0]! : v.finiteNumber('options.deviation.epsilon', dev.epsilon, { above: 0 }),
@@ -145,7 +156,7 @@ function resolve(options: RobustnessOptions) {
  * ```
  */
 export async function writeRobustnessReport(report: RobustnessReport, dir: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir);
   const figures: [string, Promise<string>][] = [];
   if (report.dlmax) figures.push(['loss-increase.svg', renderSvg(lossIncreaseSpec(report.dlmax))]);
   if (report.pgd) figures.push(['pgd.svg', renderSvg(pgdSpec(report.pgd, report.cleanAccuracy))]);
@@ -158,8 +169,8 @@ export async function writeRobustnessReport(report: RobustnessReport, dir: strin
 
 /**
  * Robustness of a classifier on labeled examples (at most `maxExamples`, a seeded sample): clean
- * accuracy; FreeLB's max loss increase in l2 balls (`dlmax`); accuracy under PGD-k attack on the
- * embeddings, l2 and linf (`pgd`); CreAT's representation deviation under that attack (`deviation`);
+ * accuracy; FreeLB's max loss increase in l2 balls and robustness radii (`dlmax`); accuracy under PGD-k
+ * attack on the embeddings, l2 and linf (`pgd`); CreAT's representation deviation under that attack (`deviation`);
  * a black-box word-substitution attack (`wordswap`, see {@link wordAttack}). With `outDir` it also
  * writes report.json and SVG figures there.
  *
@@ -191,7 +202,7 @@ export async function evaluateRobustness(model: Model, examples: readonly TextEx
   const set = await timed('clean', () => evalSet(model, tokenizer, chosen, o));
   const c = model.config;
   const report: RobustnessReport = {
-    version: 1,
+    version: 2,
     ...(options.task !== undefined ? { task: options.task } : {}),
     model: { modelType: c.modelType, numLayers: c.numLayers, hiddenSize: c.hiddenSize, numLabels: c.numLabels, vocabSize: c.vocabSize },
     examples: chosen.length,
@@ -203,8 +214,8 @@ export async function evaluateRobustness(model: Model, examples: readonly TextEx
     seconds,
     figures: [],
   };
-  if (o.attacks.includes('dlmax')) report.dlmax = await timed('dlmax', () => maxLossIncrease(model, set, { radii: o.radii, batchSize: o.batchSize, ...o.dlmax }));
-  if (o.attacks.includes('pgd')) report.pgd = await timed('pgd', () => pgdAttack(model, set, { radii: o.radii, batchSize: o.batchSize, ...o.pgd }));
+  if (o.attacks.includes('dlmax')) report.dlmax = await timed('dlmax', () => maxLossIncrease(model, set, { radii: o.radii, batchSize: o.batchSize, seed: o.seed, ...o.dlmax }));
+  if (o.attacks.includes('pgd')) report.pgd = await timed('pgd', () => pgdAttack(model, set, { radii: o.radii, batchSize: o.batchSize, seed: o.seed, ...o.pgd }));
   if (o.attacks.includes('deviation')) report.deviation = await timed('deviation', () => representationDeviation(model, set, { batchSize: o.batchSize, ...o.deviation }));
   if (o.attacks.includes('wordswap')) report.wordswap = await timed('wordswap', async () => (await attackWords(model, tokenizer, set, { ...o.wordswap, tokenizer })).report);
   if (options.outDir !== undefined) await writeRobustnessReport(report, options.outDir);

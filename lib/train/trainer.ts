@@ -2,12 +2,13 @@
  * The Trainer: the outer loop (epochs, evaluation, callbacks, checkpoints, logging) in TypeScript,
  * one native Promise per optimizer step; each method's inner loop runs natively.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { native, type NativeTrainer } from '../binding.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { ioError, prepareRunDir, rotateCheckpoints } from '../io/output-dir.js';
 import { prepareBatch, type LabeledBatch } from '../model/batch.js';
 import type { Model } from '../model/model.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
@@ -112,19 +113,41 @@ export interface FitOptions {
   epochs?: number;
   /** Optimizer steps to run in total. */
   maxSteps?: number;
-  /** Evaluated every `evalEvery` steps and at the end: labeled batches (see evaluate()), or an {@link Evaluator}. */
-  evalData?: Iterable<LabeledBatch> | Evaluator;
+  /**
+   * Evaluated every `evalEvery` steps and at the end: labeled batches (see evaluate()), a BatchLoader
+   * (its epoch 0), or an {@link Evaluator}.
+   */
+  evalData?: Iterable<LabeledBatch> | BatchLoader<any, LabeledBatch> | Evaluator;
   evalEvery?: number;
   /** Checkpoint every `saveEvery` steps (and at the end) into outputDir/checkpoint-<step>. */
   saveEvery?: number;
-  /** Where checkpoints and the final model go. */
+  /**
+   * Where checkpoints, metrics.jsonl (every step, log, evaluation and save, one JSON object a line)
+   * and the final model go. A folder that holds another run is refused unless `overwriteOutputDir`
+   * or `resumeFrom` is given.
+   */
   outputDir?: string;
+  /** Clear the previous run's model, checkpoints and metrics.jsonl from outputDir first. */
+  overwriteOutputDir?: boolean;
+  /** Keep only the newest N checkpoints in outputDir (transformers' save_total_limit). */
+  saveTotalLimit?: number;
   /** Log (onLog) every `logEvery` steps; default 10. */
   logEvery?: number;
   /** Aborting finishes the running step, saves a checkpoint (with outputDir) and returns. */
   signal?: AbortSignal;
-  /** A checkpoint folder to continue from exactly. */
+  /**
+   * A checkpoint folder to continue from exactly. The data must give as many batches per epoch (and
+   * a BatchLoader the same batch size), and epochs/maxSteps the same step count, as the checkpointed
+   * run; otherwise ERR_CHECKPOINT. Entries of outputDir/metrics.jsonl after the checkpoint's step are
+   * dropped.
+   */
   resumeFrom?: string;
+}
+
+/** What trainer_state.json records of the data, to refuse a resume that would read it differently. */
+interface DataShape {
+  batchesPerEpoch: number;
+  batchSize?: number;
 }
 
 export interface FitResult {
@@ -191,6 +214,14 @@ export class Trainer {
   private readonly scorer?: Scorer;
   private nativeTrainer?: NativeTrainer;
   private totalSteps?: number;
+  private disposed = false;
+  /** The data of the current run (saved with checkpoints). */
+  private data?: DataShape;
+  /** Set by resume(): what the next steps() must agree with. */
+  private resumed?: { file: string; maxSteps: number; data?: DataShape };
+  private lastSavedStep = -1;
+  /** metrics.jsonl of the running fit(). */
+  private metricsFile?: string;
 
   constructor(options: TrainerOptions) {
     const o = object('options', options) as unknown as TrainerOptions;
@@ -211,6 +242,7 @@ export class Trainer {
   }
 
   private ensureNative(): NativeTrainer {
+    if (this.disposed) throw new AdvtrainError('this Trainer has been disposed; create a new one', 'ERR_DISPOSED');
     if (this.nativeTrainer) return this.nativeTrainer;
     const c = this.config;
     const total = c.scheduler.totalSteps ?? this.totalSteps;
@@ -235,6 +267,7 @@ export class Trainer {
    * `maxNonFiniteSteps` in a row it throws ERR_NON_FINITE.
    */
   async step(batch: LabeledBatch | LabeledBatch[]): Promise<StepResult> {
+    if (this.disposed) throw new AdvtrainError('this Trainer has been disposed; create a new one', 'ERR_DISPOSED');
     const list = Array.isArray(batch) ? batch : [batch];
     if (list.length < 1 || list.length > this.config.gradientAccumulation) {
       throw invalidArg('batch', `1 to ${this.config.gradientAccumulation} micro-batches (gradientAccumulation)`, batch);
@@ -287,6 +320,8 @@ export class Trainer {
     const stepsPerEpoch = Math.ceil(source.length / accum);
     const epochs = integer('options.epochs', options.epochs ?? 1, { min: 1 });
     const maxSteps = options.maxSteps === undefined ? epochs * stepsPerEpoch : integer('options.maxSteps', options.maxSteps, { min: 1 });
+    this.data = { batchesPerEpoch: source.length, ...(train instanceof BatchLoader ? { batchSize: train.batchSize } : {}) };
+    if (this.resumed) this.checkResumedRun(this.resumed, maxSteps, this.data);
     this.state.maxSteps = maxSteps;
     if (!this.nativeTrainer) this.totalSteps = maxSteps;
     while (this.state.globalStep < maxSteps) {
@@ -321,19 +356,40 @@ export class Trainer {
    */
   async fit(train: TrainData, options: FitOptions = {}): Promise<FitResult> {
     const o = object('options', options) as FitOptions;
-    knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'logEvery', 'signal', 'resumeFrom']);
+    knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'overwriteOutputDir', 'saveTotalLimit', 'logEvery', 'signal', 'resumeFrom']);
+    if (this.disposed) throw new AdvtrainError('this Trainer has been disposed; create a new one', 'ERR_DISPOSED');
     const logEvery = integer('options.logEvery', o.logEvery ?? 10, { min: 1 });
     const evalEvery = o.evalEvery === undefined ? 0 : integer('options.evalEvery', o.evalEvery, { min: 1 });
     const saveEvery = o.saveEvery === undefined ? 0 : integer('options.saveEvery', o.saveEvery, { min: 1 });
+    const saveTotalLimit = o.saveTotalLimit === undefined ? 0 : integer('options.saveTotalLimit', o.saveTotalLimit, { min: 1 });
     if (saveEvery && !o.outputDir) throw invalidArg('options.outputDir', 'a folder when saveEvery is set', o.outputDir);
-    if (o.outputDir !== undefined) string('options.outputDir', o.outputDir);
+    if (o.overwriteOutputDir !== undefined && typeof o.overwriteOutputDir !== 'boolean') throw invalidArg('options.overwriteOutputDir', 'a boolean', o.overwriteOutputDir);
+    if (o.evalData !== undefined && typeof o.evalData !== 'function' && !(o.evalData instanceof BatchLoader) && typeof (o.evalData as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+      throw invalidArg('options.evalData', 'labeled batches (an array or iterable), a BatchLoader or an evaluator function', o.evalData);
+    }
+    if (o.evalEvery !== undefined && o.evalData === undefined) throw invalidArg('options.evalData', 'evaluation data when evalEvery is set', undefined);
+    if (o.outputDir !== undefined) {
+      string('options.outputDir', o.outputDir);
+      prepareRunDir(o.outputDir, { overwrite: o.overwriteOutputDir === true, resume: o.resumeFrom !== undefined });
+    }
     if (o.resumeFrom !== undefined) await this.resume(o.resumeFrom);
+    this.metricsFile = o.outputDir === undefined ? undefined : join(o.outputDir, 'metrics.jsonl');
+    if (this.metricsFile && o.resumeFrom !== undefined) await truncateMetrics(this.metricsFile, this.state.globalStep);
+    try {
+      return await this.fitLoop(train, o, { logEvery, evalEvery, saveEvery, saveTotalLimit });
+    } finally {
+      this.metricsFile = undefined;
+    }
+  }
+
+  private async fitLoop(train: TrainData, o: FitOptions, { logEvery, evalEvery, saveEvery, saveTotalLimit }: { logEvery: number; evalEvery: number; saveEvery: number; saveTotalLimit: number }): Promise<FitResult> {
     const control: TrainerControl = { shouldStop: false, shouldSave: false, shouldEvaluate: false };
     let stopReason: FitResult['stopReason'] = 'completed';
     let evalMetrics: Record<string, number> | undefined;
     let window: StepResult[] = [];
     for await (const s of this.steps(train, o)) {
       window.push(s);
+      this.record({ type: 'step', epoch: this.state.epoch, ...s });
       for (const cb of this.callbacks) await cb.onStepEnd?.(this.state, control, s);
       if (s.step % logEvery === 0 || s.step === this.state.maxSteps) {
         await this.log(control, summarise(window));
@@ -345,7 +401,7 @@ export class Trainer {
       }
       if (o.outputDir && ((saveEvery && s.step % saveEvery === 0) || control.shouldSave)) {
         control.shouldSave = false;
-        await this.saveCheckpoint(o.outputDir, control);
+        await this.saveCheckpoint(o.outputDir, control, saveTotalLimit);
       }
       if (control.shouldStop) {
         stopReason = 'callback';
@@ -357,7 +413,8 @@ export class Trainer {
     if (window.length) await this.log(control, summarise(window));
     if (o.evalData && stopReason !== 'aborted' && (!evalEvery || this.state.globalStep % evalEvery !== 0)) evalMetrics = await this.runEvaluation(o.evalData, control);
     if (o.outputDir) {
-      await this.saveCheckpoint(o.outputDir, control);
+      // A checkpoint of this very step may have been written in the loop.
+      if (this.lastSavedStep !== this.state.globalStep) await this.saveCheckpoint(o.outputDir, control, saveTotalLimit);
       if (stopReason !== 'aborted') await this.model.save(o.outputDir);
     }
     return { state: this.state, stopReason, evalMetrics };
@@ -366,12 +423,24 @@ export class Trainer {
   private async log(control: TrainerControl, logs: Record<string, number>): Promise<void> {
     const entry = { step: this.state.globalStep, epoch: this.state.epoch, ...logs };
     this.state.logHistory.push(entry);
+    this.record({ type: 'log', ...entry });
     for (const cb of this.callbacks) await cb.onLog?.(this.state, control, entry);
   }
 
-  private async runEvaluation(data: Iterable<LabeledBatch> | Evaluator, control: TrainerControl): Promise<Record<string, number>> {
-    const metrics = typeof data === 'function' ? await data(this.model) : await this.evaluate(data);
+  /** Appends one entry to the running fit's metrics.jsonl. */
+  private record(entry: Record<string, unknown>): void {
+    if (!this.metricsFile) return;
+    try {
+      appendFileSync(this.metricsFile, `${JSON.stringify(entry)}\n`);
+    } catch (err) {
+      throw ioError(this.metricsFile, 'cannot append', err);
+    }
+  }
+
+  private async runEvaluation(data: NonNullable<FitOptions['evalData']>, control: TrainerControl): Promise<Record<string, number>> {
+    const metrics = typeof data === 'function' ? await data(this.model) : await this.evaluate(data instanceof BatchLoader ? toSource(data).epoch(0, 0) as Iterable<LabeledBatch> : data);
     await this.log(control, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval_${k}`, v])));
+    this.record({ type: 'eval', step: this.state.globalStep, ...metrics });
     for (const cb of this.callbacks) await cb.onEvaluate?.(this.state, control, metrics);
     return metrics;
   }
@@ -388,16 +457,20 @@ export class Trainer {
    * Writes outputDir/checkpoint-<step> atomically: the model folder, the native trainer state
    * (optimizer, schedule, method state, RNG) and trainer_state.json. Returns its path.
    */
-  async saveCheckpoint(outputDir: string, control?: TrainerControl): Promise<string> {
-    mkdirSync(outputDir, { recursive: true });
+  async saveCheckpoint(outputDir: string, control?: TrainerControl, saveTotalLimit = 0): Promise<string> {
     const nt = this.ensureNative();
     const final = join(outputDir, `checkpoint-${this.state.globalStep}`);
     const tmp = join(outputDir, `.${basename(final)}.tmp-${randomBytes(4).toString('hex')}`);
-    mkdirSync(tmp);
+    try {
+      mkdirSync(outputDir, { recursive: true });
+      mkdirSync(tmp);
+    } catch (err) {
+      throw ioError(tmp, 'cannot create the checkpoint folder', err);
+    }
     try {
       await this.model.save(tmp);
       await nt.saveState(join(tmp, 'trainer_state.safetensors'));
-      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps }, null, 2)}\n`);
+      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps, data: this.data }, null, 2)}\n`);
       fsyncDir(tmp);
       if (existsSync(final)) {
         const old = `${tmp}.old`;
@@ -410,8 +483,12 @@ export class Trainer {
       fsyncDir(outputDir);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
-      throw err;
+      if (err instanceof AdvtrainError) throw err;
+      throw ioError(final, 'cannot write the checkpoint', err);
     }
+    if (saveTotalLimit > 0) rotateCheckpoints(outputDir, saveTotalLimit, final);
+    this.lastSavedStep = this.state.globalStep;
+    this.record({ type: 'save', step: this.state.globalStep, dir: final });
     for (const cb of this.callbacks) await cb.onSave?.(this.state, control ?? { shouldStop: false, shouldSave: false, shouldEvaluate: false }, final);
     return final;
   }
@@ -420,30 +497,101 @@ export class Trainer {
   async resume(dir: string): Promise<void> {
     const stateFile = join(dir, 'trainer_state.json');
     if (!existsSync(stateFile)) throw new AdvtrainError(`${stateFile}: not found (resumeFrom needs a checkpoint folder written by fit)`, 'ERR_CHECKPOINT');
-    let saved: { state: TrainerState; config: ResolvedConfig; totalSteps?: number };
+    let saved: SavedState;
     try {
       saved = JSON.parse(readFileSync(stateFile, 'utf8'));
     } catch (err) {
       throw new AdvtrainError(`${stateFile}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
     }
+    checkSavedState(stateFile, saved);
     for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision'] as const) {
       if (JSON.stringify(saved.config[key]) !== JSON.stringify(this.config[key])) {
         throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(saved.config[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
       }
     }
     if (this.nativeTrainer) throw new AdvtrainError('resume must come before the first step of this trainer', 'ERR_INVALID_ARG');
+    const stateTensors = join(dir, 'trainer_state.safetensors');
+    if (!existsSync(stateTensors)) throw new AdvtrainError(`${stateTensors}: not found (the checkpoint is incomplete)`, 'ERR_CHECKPOINT');
     this.totalSteps = saved.totalSteps;
     await this.model._loadWeights(dir);
     const nt = this.ensureNative();
-    const header = readSafetensorsHeader(join(dir, 'trainer_state.safetensors'));
+    const header = readSafetensorsHeader(stateTensors);
     await nt.loadState([...header.tensors.values()].map((e) => ({ file: header.file, key: e.name, dtype: e.dtype, shape: e.shape, begin: e.begin, end: e.end })));
     Object.assign(this.state, saved.state);
+    this.resumed = { file: stateFile, maxSteps: saved.state.maxSteps, data: saved.data };
   }
 
-  /** Frees the native trainer (optimizer state). The model stays usable. */
+  /** A resumed run must read the data and schedule as the checkpointed one did. */
+  private checkResumedRun(saved: NonNullable<Trainer['resumed']>, maxSteps: number, data: DataShape): void {
+    this.resumed = undefined;
+    const refuse = (what: string) => {
+      throw new AdvtrainError(`${saved.file}: ${what}; resume with the same settings, or start a new run from the checkpoint's model`, 'ERR_CHECKPOINT');
+    };
+    if (saved.data?.batchSize !== undefined && data.batchSize !== undefined && saved.data.batchSize !== data.batchSize) {
+      refuse(`the checkpoint was trained with batch size ${saved.data.batchSize}, this run has ${data.batchSize}`);
+    }
+    if (saved.data && saved.data.batchesPerEpoch !== data.batchesPerEpoch) {
+      refuse(`the checkpoint's data had ${saved.data.batchesPerEpoch} batches per epoch, this run's has ${data.batchesPerEpoch} (another batch size or data file)`);
+    }
+    if (saved.maxSteps !== maxSteps) refuse(`the checkpoint's run was ${saved.maxSteps} steps long (its learning-rate schedule too), this run asks for ${maxSteps} (max steps or epochs differ)`);
+  }
+
+  /** Frees the native trainer (optimizer state); later calls fail with ERR_DISPOSED. The model stays usable. */
   dispose(): void {
     this.nativeTrainer?.dispose();
     this.nativeTrainer = undefined;
+    this.disposed = true;
+  }
+}
+
+/** trainer_state.json as fit() writes it. */
+interface SavedState {
+  state: TrainerState;
+  config: ResolvedConfig;
+  totalSteps?: number;
+  data?: DataShape;
+}
+
+/** Refuses a trainer_state.json that is not what fit() writes (ERR_CHECKPOINT naming the field). */
+function checkSavedState(file: string, saved: unknown): asserts saved is SavedState {
+  const bad = (field: string, expected: string) => new AdvtrainError(`${file}: ${field} should be ${expected} (not a trainer_state.json written by fit, or damaged)`, 'ERR_CHECKPOINT');
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const isCount = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
+  if (!isObj(saved)) throw bad('the file', 'a JSON object');
+  const { state, config, totalSteps, data } = saved;
+  if (!isObj(state)) throw bad('state', 'an object');
+  for (const k of ['globalStep', 'epoch', 'batchInEpoch', 'maxSteps', 'consecutiveNonFinite', 'skippedSteps']) if (!isCount(state[k])) throw bad(`state.${k}`, 'an integer >= 0');
+  if (!Array.isArray(state.logHistory)) throw bad('state.logHistory', 'an array');
+  if (!isObj(config)) throw bad('config', 'an object');
+  for (const k of ['method', 'optimizer']) if (!isObj(config[k])) throw bad(`config.${k}`, 'an object');
+  if (totalSteps !== undefined && totalSteps !== null && !isCount(totalSteps)) throw bad('totalSteps', 'an integer >= 0');
+  if (data !== undefined) {
+    if (!isObj(data) || !isCount(data.batchesPerEpoch) || (data.batchSize !== undefined && !isCount(data.batchSize))) throw bad('data', '{ batchesPerEpoch, batchSize? } of integers');
+  }
+}
+
+/** Drops the entries of a metrics.jsonl after `step` (a resumed run writes them again). */
+async function truncateMetrics(file: string, step: number): Promise<void> {
+  if (!existsSync(file)) return;
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  } catch (err) {
+    throw ioError(file, 'cannot read', err);
+  }
+  const kept = lines.filter((l) => {
+    try {
+      const e = JSON.parse(l) as { step?: unknown };
+      return !(typeof e.step === 'number' && e.step > step);
+    } catch {
+      return false; // a line torn by a kill
+    }
+  });
+  if (kept.length === lines.length) return;
+  try {
+    await writeFileAtomic(file, kept.length ? `${kept.join('\n')}\n` : '');
+  } catch (err) {
+    throw ioError(file, 'cannot rewrite', err);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "binding/addon_data.h"
+#include "binding/attack_check.h"
 #include "binding/errors.h"
 #include "binding/exports.h"
 #include "binding/kernel_check.h"
@@ -209,6 +210,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
   testing.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
+  testing.Set("attackCheck", Napi::Function::New(env, AttackCheck, "attackCheck"));
   exports.Set("testing", testing);
   registerExports(env, exports);
   return exports;

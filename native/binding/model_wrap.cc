@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "binding/addon_data.h"
+#include "binding/attack_check.h"
 #include "binding/convert.h"
 #include "common/device.h"
 #include "io/safetensors.h"
@@ -269,44 +270,23 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   });
 }
 
-// attack(batch, { epsilon, norm, stepSize, steps, patience, keepDelta }) -> Promise<per-example figures>
+// attack(batch, { epsilon, norm, step, start, stepSize, steps, patience, tol, stopAbove, seed, keepDelta })
+// -> Promise<per-example figures> (binding/attack_check.cc)
 Napi::Value ModelWrap::Attack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("attack");
     Batch batch = batchFromJs(info[0].As<Napi::Object>());
-    Napi::Object opts = info[1].As<Napi::Object>();
-    AttackOptions o;
-    o.epsilon = optNumber(opts, "epsilon", o.epsilon);
-    o.norm = optString(opts, "norm", o.norm);
-    o.stepSize = optNumber(opts, "stepSize", o.stepSize);
-    o.steps = static_cast<int64_t>(optNumber(opts, "steps", static_cast<double>(o.steps)));
-    o.patience = static_cast<int64_t>(optNumber(opts, "patience", 0));
-    o.keepDelta = optBool(opts, "keepDelta", false);
+    const AttackOptions o = attackOptionsFromJs(info[1].As<Napi::Object>());
     auto lease = h->busy.acquire("attack");
     return PromiseWorker<AttackResult>::start(
         env,
         [h, batch, o]() {
           AttackResult r = embeddingAttack(*h->model, batch.to(h->model->device()), o);
-          auto host = [](at::Tensor& t) {
-            if (t.defined()) t = hostFloat(t);
-          };
-          for (at::Tensor* t : {&r.cleanLoss, &r.maxLoss, &r.finalLoss, &r.cleanLogits, &r.advLogits, &r.iterations, &r.deltaNorm, &r.delta}) host(*t);
+          attackResultToHost(r);
           return r;
         },
-        [](Napi::Env env, AttackResult& r) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("cleanLoss", toFloat32Array(env, r.cleanLoss));
-          o.Set("maxLoss", toFloat32Array(env, r.maxLoss));
-          o.Set("finalLoss", toFloat32Array(env, r.finalLoss));
-          o.Set("cleanLogits", toFloat32Array(env, r.cleanLogits));
-          o.Set("advLogits", toFloat32Array(env, r.advLogits));
-          o.Set("logitsShape", shapeToJs(env, r.cleanLogits.sizes()));
-          o.Set("iterations", toFloat32Array(env, r.iterations));
-          o.Set("deltaNorm", toFloat32Array(env, r.deltaNorm));
-          if (r.delta.defined()) o.Set("delta", toFloat32Array(env, r.delta));
-          return o;
-        },
+        [](Napi::Env env, AttackResult& r) -> Napi::Value { return attackResultToJs(env, r); },
         std::shared_ptr<void>(lease));
   });
 }

@@ -77,7 +77,7 @@ t.test('Ctrl-C saves a checkpoint and exits 130', { skip }, async (t) => {
   const out = join(dir, 'run');
   let sent = false;
   const res = await runCli(
-    ['train', '--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive', '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--tokenizer', dir, '--epochs', '50', '--batch-size', '8', '--out', out, '--quiet'],
+    ['train', '--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive', '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--tokenizer', dir, '--epochs', '50', '--batch-size', '8', '--out', out],
     {
       onStderr: (chunk, kill) => {
         if (!sent && /step \d+\//.test(chunk)) {

@@ -35,6 +35,9 @@ t.test('robustness, figures and eval --advglue from the command line', { skip },
     t.type(report.cleanAccuracy, 'number');
     for (const k of ['median', 'q1', 'q3']) t.type(report.dlmax[k], 'number');
     t.same(report.dlmax.radii.map((r: { epsilon: number }) => r.epsilon), [0.01, 0.05]);
+    t.type(report.dlmax.radius.median, 'number');
+    t.match(res.stdout, /robustness radius \(loss <= log 2\)\s+median/);
+    t.same([report.dlmax.definition.start, report.pgd.definition.step.linf, report.pgd.definition.success], ['uniform', 'sign', 'any-iterate'], 'report.json names the attack definitions');
     t.same(Object.keys(report.pgd).filter((k) => ['accuracyUnderAttack', 'successRate'].includes(k)).length, 2);
     t.equal(report.pgd.results.length, 4, 'two radii x two norms');
     for (const k of ['accuracyUnderAttack', 'successRate', 'avgQueries']) t.type(report.wordswap[k], 'number');

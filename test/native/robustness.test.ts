@@ -66,6 +66,13 @@ t.test('robustness measures on a tiny classifier', { skip }, async (t) => {
       t.equal(x.n, correct, 'every correctly classified example');
     }
     t.ok(dl.radii[0]!.median < dl.radii[1]!.median && dl.radii[1]!.median < dl.radii[2]!.median, `medians grow: ${dl.radii.map((x) => x.median.toExponential(2))}`);
+    t.same([dl.tol, dl.definition.start, dl.definition.step], [1e-5, 'uniform', 'normalized'], 'the definition is named');
+    // Robustness radii: grid values, one per correctly classified example.
+    const rad = dl.radius!;
+    t.same([rad.n, rad.threshold, rad.grid.length, rad.grid[0]], [correct, Math.log(2), 22, 0.2]);
+    t.ok(rad.q1 <= rad.median && rad.median <= rad.q3 && rad.q1 >= 1e-4 && rad.q3 <= 0.2, `radius quartiles ${[rad.q1, rad.median, rad.q3].map((x) => x.toExponential(2))} on the grid`);
+    const without = await evaluateRobustness(model, examples, { attacks: ['dlmax'], radii: [0.005], dlmax: { steps: 5, radius: false } });
+    t.equal(without.dlmax!.radius, undefined, 'radius: false skips the search');
   });
 
   t.test('PGD: TextAttack counts, success grows with the radius, l2 and linf', async (t) => {
@@ -84,6 +91,10 @@ t.test('robustness measures on a tiny classifier', { skip }, async (t) => {
     }
     t.ok(pgd.results[2]!.successRate > 0, 'a large l2 radius breaks something');
     t.same([pgd.accuracyUnderAttack, pgd.successRate], [pgd.results[0]!.accuracyUnderAttack, pgd.results[0]!.successRate]);
+    t.same(pgd.definition, { reference: pgd.definition.reference, step: { l2: 'normalized', linf: 'sign' }, stepSize: '2.5 * epsilon / steps', start: 'zero', success: 'any-iterate' });
+    const random = (await evaluateRobustness(model, examples, { attacks: ['pgd'], radii: [0.1], pgd: { steps: 5, randomStart: true } })).pgd!;
+    t.equal(random.definition.start, 'uniform', 'the random start is named');
+    for (const x of random.results) t.equal(x.successful + x.failed + x.skipped, examples.length);
   });
 
   t.test('representation deviation: per layer, KL >= 0, less similar at a larger radius', async (t) => {

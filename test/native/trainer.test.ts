@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import { BatchLoader, collateTexts } from '../../lib/data/batching.js';
 import { createModel, loadModel } from '../../lib/model/model.js';
 import { Trainer, type StepResult } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
@@ -194,4 +197,74 @@ t.test('trainer refuses bad options and disposed models', { skip }, async (t) =>
   await tr.step(batch);
   model.dispose();
   await t.rejects(tr.step(batch), { code: 'ERR_DISPOSED', message: /Trainer's model has been disposed/ });
+});
+
+t.test('a disposed trainer refuses step and fit with ERR_DISPOSED instead of starting afresh', { skip }, async (t) => {
+  const model = await createModel(cfg, { task: 'sequence-classification', numLabels: 3 });
+  const tr = new Trainer({ model, optimizer: { name: 'adamw', lr: 1e-3 }, scheduler: { name: 'constant' } });
+  t.equal((await tr.step(batch)).step, 1);
+  tr.dispose();
+  await t.rejects(tr.step(batch), { code: 'ERR_DISPOSED', message: /Trainer has been disposed/ });
+  await t.rejects(tr.fit([batch]), { code: 'ERR_DISPOSED' });
+  t.throws(() => tr.lr, { code: 'ERR_DISPOSED' });
+  tr.dispose();
+  model.dispose();
+});
+
+t.test('fit: evalData may be a BatchLoader; anything else is refused at the call', { skip }, async (t) => {
+  const model = await createModel(cfg, { task: 'sequence-classification', numLabels: 3 });
+  const items = [3, 5, 7, 4, 6, 2].map((n, i) => ({ ids: Array.from({ length: n }, (_, k) => 5 + ((i * 7 + k) % 20)), typeIds: new Array<number>(n).fill(0), label: i % 3, length: n }));
+  const loader = new BatchLoader(items, (xs) => collateTexts(xs, { padId: 0 }), { batchSize: 4, seed: 1 });
+  const tr = new Trainer({ model, optimizer: { name: 'adamw', lr: 1e-3 } });
+  const res = await tr.fit(loader, { maxSteps: 2, evalData: loader, evalEvery: 1 });
+  t.equal(res.evalMetrics?.examples, 6, 'every item evaluated');
+  t.equal(typeof res.evalMetrics?.accuracy, 'number');
+  await t.rejects(tr.fit(loader, { maxSteps: 2, evalData: 42 as never }), { code: 'ERR_INVALID_ARG', message: /options\.evalData/ });
+  await t.rejects(tr.fit(loader, { maxSteps: 2, evalEvery: 1 }), { code: 'ERR_INVALID_ARG', message: /evaluation data when evalEvery is set/ });
+  tr.dispose();
+  model.dispose();
+});
+
+t.test('fit({ outputDir }): metrics.jsonl, a reused folder refused, overwriteOutputDir, saveTotalLimit', { skip }, async (t) => {
+  const out = t.testdir();
+  const model = await createModel(cfg, { task: 'sequence-classification', numLabels: 3 });
+  const fit = (opts: Record<string, unknown>) => new Trainer({ model, optimizer: { name: 'adamw', lr: 1e-3 } }).fit([batch, batch], { maxSteps: 4, saveEvery: 1, ...opts });
+  await fit({ outputDir: out, saveTotalLimit: 2 });
+  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.same(log.filter((e) => e.type === 'step').map((e) => e.step), [1, 2, 3, 4]);
+  t.ok(log.filter((e) => e.type === 'step').every((e) => typeof e.loss === 'number' && typeof e.epoch === 'number'));
+  t.same(log.filter((e) => e.type === 'save').map((e) => e.step), [1, 2, 3, 4]);
+  t.same(readdirSync(out).filter((n) => n.startsWith('checkpoint-')).sort(), ['checkpoint-3', 'checkpoint-4'], 'the newest two');
+  await t.rejects(fit({ outputDir: out }), { code: 'ERR_INVALID_ARG', message: /holds another run.*overwriteOutputDir: true/ });
+  await fit({ outputDir: out, maxSteps: 1, overwriteOutputDir: true });
+  t.same(readdirSync(out).filter((n) => n.startsWith('checkpoint-')), ['checkpoint-1']);
+  t.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"type":"step"')).length, 1);
+  await t.rejects(fit({ outputDir: join(out, 'x'), saveTotalLimit: 0 }), { code: 'ERR_INVALID_ARG', message: /saveTotalLimit/ });
+  model.dispose();
+});
+
+t.test('resume: a damaged trainer_state.json or missing state tensors are ERR_CHECKPOINT', { skip }, async (t) => {
+  const out = t.testdir();
+  const model = await createModel(cfg, { task: 'sequence-classification', numLabels: 3 });
+  const make = () => new Trainer({ model, optimizer: { name: 'adamw', lr: 1e-3 } });
+  await make().fit([batch, batch], { maxSteps: 2, saveEvery: 1, outputDir: join(out, 'run') });
+  const ckpt = join(out, 'run', 'checkpoint-1');
+  const file = join(ckpt, 'trainer_state.json');
+  const good = readFileSync(file, 'utf8');
+  const saved = JSON.parse(good);
+  for (const [damaged, message] of [
+    ['[]', /the file should be a JSON object/],
+    [JSON.stringify({ ...saved, state: null }), /state should be an object/],
+    [JSON.stringify({ ...saved, state: { ...saved.state, globalStep: -1 } }), /state\.globalStep should be an integer >= 0/],
+    [JSON.stringify({ ...saved, state: { ...saved.state, logHistory: {} } }), /state\.logHistory should be an array/],
+    [JSON.stringify({ ...saved, config: { ...saved.config, method: 'vanilla' } }), /config\.method should be an object/],
+    [JSON.stringify({ ...saved, config: undefined }), /config should be an object/],
+  ] as const) {
+    writeFileSync(file, damaged);
+    await t.rejects(make().fit([batch, batch], { maxSteps: 2, resumeFrom: ckpt }), { code: 'ERR_CHECKPOINT', message }, String(message));
+  }
+  writeFileSync(file, good);
+  rmSync(join(ckpt, 'trainer_state.safetensors'));
+  await t.rejects(make().fit([batch, batch], { maxSteps: 2, resumeFrom: ckpt }), { code: 'ERR_CHECKPOINT', message: /trainer_state\.safetensors: not found/ });
+  model.dispose();
 });

@@ -67,3 +67,18 @@ t.test('corpus batches: counted once, deterministic per epoch, resumable, masked
   t.notSame(e1.map((b) => Array.from(b.labels)), e0.map((b) => Array.from(b.labels)));
   t.ok(e0.some((b) => b.labels.some((l) => l !== -100)));
 });
+
+t.test('invalid UTF-8 in a corpus is ERR_DATA with file:line:col, also across read chunks', async (t) => {
+  const dir = t.testdir();
+  const f = join(dir, 'latin1.txt');
+  writeFileSync(f, Buffer.concat([Buffer.from('caf\u00e9 ok\nna'), Buffer.from([0xef]), Buffer.from('ve\n')]));
+  await t.rejects(collect(readDocuments([f], { format: 'lines' })), { code: 'ERR_DATA', message: /latin1\.txt:2:3: invalid UTF-8 \(byte 0xef\)/ });
+  // A 4-byte character split by the 64 KiB read boundary is valid; a bad byte far into the file is found.
+  const big = join(dir, 'big.txt');
+  const line = `${'x'.repeat(99)}\n`;
+  const head = Buffer.from(line.repeat(655) + 'y'.repeat(65536 - 655 * 100 - 2));
+  writeFileSync(big, Buffer.concat([head, Buffer.from('\ud83d\ude00\n'), Buffer.from(line.repeat(10)), Buffer.from([0x80]), Buffer.from('\n')]));
+  await t.rejects(collect(readDocuments([big], { format: 'lines' })), { code: 'ERR_DATA', message: /big\.txt:667:1: invalid UTF-8 \(byte 0x80\)/ });
+  writeFileSync(big, Buffer.concat([head, Buffer.from('\ud83d\ude00\n')]));
+  t.equal((await collect(readDocuments([big], { format: 'lines' }))).at(-1)?.endsWith('\ud83d\ude00'), true);
+});

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import t from 'tap';
+import { pgdDefinition } from '../../lib/robustness/embedding-attack.js';
 import { deviationSpec, lossIncreaseSpec, pgdSpec, readMetricsLog, renderSvg, similarityLossSpec } from '../../lib/robustness/figures.js';
+import { lossIncreaseDefinition } from '../../lib/robustness/loss-increase.js';
 
 const isSvg = (s: string) => s.startsWith('<svg') && s.trimEnd().endsWith('</svg>');
 
@@ -33,12 +35,12 @@ t.test('figures render to SVG headless', async (t) => {
     { epsilon: 0.1, median: 0.01, q1: 0.005, q3: 0.02, mean: 0.012, min: 0, n: 10, meanIterations: 40 },
     { epsilon: 0.5, median: 0.08, q1: 0.05, q3: 0.1, mean: 0.08, min: 0.01, n: 10, meanIterations: 90 },
   ];
-  t.ok(isSvg(await renderSvg(lossIncreaseSpec({ epsilon: 0.1, median: 0.01, q1: 0.005, q3: 0.02, stepSize: 5e-3, steps: 2000, patience: 50, radii }))));
+  t.ok(isSvg(await renderSvg(lossIncreaseSpec({ epsilon: 0.1, median: 0.01, q1: 0.005, q3: 0.02, stepSize: 5e-3, steps: 2000, patience: 50, tol: 1e-5, definition: lossIncreaseDefinition(), radii }))));
   const results = [
     { norm: 'l2' as const, epsilon: 0.1, successful: 1, failed: 7, skipped: 2, accuracyUnderAttack: 0.7, successRate: 0.125 },
     { norm: 'linf' as const, epsilon: 0.01, successful: 3, failed: 5, skipped: 2, accuracyUnderAttack: 0.5, successRate: 0.375 },
   ];
-  const pgd = await renderSvg(pgdSpec({ norm: 'l2', epsilon: 0.1, steps: 10, accuracyUnderAttack: 0.7, successRate: 0.125, results }, 0.8));
+  const pgd = await renderSvg(pgdSpec({ norm: 'l2', epsilon: 0.1, steps: 10, definition: pgdDefinition(false), accuracyUnderAttack: 0.7, successRate: 0.125, results }, 0.8));
   t.ok(isSvg(pgd));
   t.match(pgd, /radius epsilon \(linf\)/);
   const dev = await renderSvg(deviationSpec({ epsilon: 0.1, norm: 'l2', steps: 10, n: 5, finalCosine: { lowerBound: 0.9, mean: 0.95 }, hiddenCosine: [0.99, 0.97, 0.95], attentionKL: [1e-4, 3e-4] }));
