@@ -62,7 +62,7 @@ export interface RobustnessOptions {
 
 /** The report; measures not run are absent. NaN statistics (no example to measure) are written as null. */
 export interface RobustnessReport {
-  version: 1;
+  version: 2;
   task?: string;
   model: { modelType: string; numLayers: number; hiddenSize: number; numLabels: number; vocabSize: number };
   /** Examples evaluated, and how many were given. */
@@ -202,7 +202,7 @@ export async function evaluateRobustness(model: Model, examples: readonly TextEx
   const set = await timed('clean', () => evalSet(model, tokenizer, chosen, o));
   const c = model.config;
   const report: RobustnessReport = {
-    version: 1,
+    version: 2,
     ...(options.task !== undefined ? { task: options.task } : {}),
     model: { modelType: c.modelType, numLayers: c.numLayers, hiddenSize: c.hiddenSize, numLabels: c.numLabels, vocabSize: c.vocabSize },
     examples: chosen.length,
