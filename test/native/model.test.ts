@@ -81,6 +81,51 @@ t.test('saved folders use transformers key names and config fields', { skip }, a
   model.dispose();
 });
 
+t.test('loadModel loads the weights whatever the tokenizer: vocabulary specials resolve, unresolvable ones warn', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 2, seed: 11 });
+  const dir = t.testdir();
+  await model.save(dir);
+  const batch = randomBatch({ task: 'sequence-classification', lengths: [7, 4], seqLen: 7, numLabels: 2, seed: 12 });
+  const want = (await model.forward(batch)).logits as Float32Array;
+  model.dispose();
+  // A WordPiece tokenizer.json with no added_tokens, no post-processor and no config files: the special
+  // tokens exist only as vocabulary entries.
+  const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world'];
+  const spec = (vocab: string[]) => ({
+    version: '1.0',
+    added_tokens: [],
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((w, i) => [w, i])) },
+  });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(spec(words)));
+  const withTok = await loadModel(dir);
+  t.strictSame(
+    Object.fromEntries(Object.entries(withTok.tokenizer!.special).map(([k, v]) => [k, v.id])),
+    { cls: 2, sep: 3, pad: 0, mask: 4, unk: 1 },
+    'special tokens resolved from the vocabulary',
+  );
+  withTok.dispose();
+
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(spec(words.filter((w) => w !== '[MASK]'))));
+  const noTok = await loadModel(dir);
+  await new Promise((r) => setImmediate(r));
+  t.equal(noTok.tokenizer, undefined);
+  t.equal(maxAbsDiff((await noTok.forward(batch)).logits as Float32Array, want), 0, 'the weights loaded all the same');
+  const w = warnings.find((x) => (x as NodeJS.ErrnoException).code === 'ADVTRAIN_TOKENIZER_UNRESOLVED');
+  t.ok(w, 'a warning with code ADVTRAIN_TOKENIZER_UNRESOLVED');
+  t.equal(w?.name, 'AdvtrainLoadWarning');
+  t.match(w?.message, /model loaded without its tokenizer .*Expected a mask token/);
+  noTok.dispose();
+});
+
 t.test('loading maps prefixes, legacy names and tied aliases; reports missing and unexpected keys', { skip }, async (t) => {
   // A base model saved without prefix loads into a classification model: the head is new.
   const base = await createModel(tinyConfig('bert'), { task: 'base', seed: 3 });
