@@ -6,6 +6,8 @@ import { info } from '../../lib/info.js';
 import type { ModelType, Task } from '../../lib/model/config.js';
 import { createModel, loadModel, type Model } from '../../lib/model/model.js';
 import { readSafetensorsHeader } from '../../lib/model/safetensors.js';
+import { evaluateModel } from '../../lib/train/evaluate.js';
+import { Trainer } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
 
@@ -124,6 +126,51 @@ t.test('loadModel loads the weights whatever the tokenizer: vocabulary specials 
   t.equal(w?.name, 'AdvtrainLoadWarning');
   t.match(w?.message, /model loaded without its tokenizer .*Expected a mask token/);
   noTok.dispose();
+});
+
+// transformers' CrossEntropyLoss (ignore_index -100): the mean over labeled entries only.
+t.test('labels of -100 are ignored by every classification head, as in transformers', { skip }, async (t) => {
+  const cases: [Task, number[], number | undefined][] = [
+    ['sequence-classification', [7, 5, 6, 3], undefined],
+    ['multiple-choice', [7, 5, 6, 3, 7, 2], 3],
+    ['token-classification', [7, 5, 6], undefined],
+    ['masked-lm', [7, 5, 6], undefined],
+  ];
+  for (const [task, lengths, numChoices] of cases) {
+    const model = await createModel(tinyConfig('bert'), { task, numLabels: 3, seed: 17 });
+    const batch = randomBatch({ task, lengths, seqLen: 7, numChoices, seed: 18 });
+    const labels = batch.labels as Int32Array;
+    labels[1] = -100; // an ignored example (or token)
+    const out = await model.forward(batch, { perExampleLoss: true });
+    const cols = out.logitsShape.at(-1)!;
+    let sum = 0;
+    let count = 0;
+    labels.forEach((y, i) => {
+      if (y === -100) return;
+      const row = Array.from(out.logits!.subarray(i * cols, (i + 1) * cols), Number);
+      const top = Math.max(...row);
+      sum += Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0)) + top - row[y]!;
+      count++;
+    });
+    t.ok(Math.abs(out.loss! - sum / count) < 1e-5, `${task}: loss ${out.loss} = mean over the ${count} labeled entries ${sum / count}`);
+    if (task === 'sequence-classification' || task === 'multiple-choice') {
+      t.equal(out.perExampleLoss![1], 0, `${task}: the ignored example has no loss`);
+      let correct = 0;
+      labels.forEach((y, i) => {
+        const row = Array.from(out.logits!.subarray(i * cols, (i + 1) * cols));
+        if (y !== -100 && row.indexOf(Math.max(...row)) === y) correct++;
+      });
+      const ev = await evaluateModel(model, [batch]);
+      t.equal(ev.examples, count, `${task}: evaluateModel counts only labelled examples`);
+      t.ok(Math.abs(ev.loss! - out.loss!) < 1e-6, `${task}: evaluateModel's loss is the labelled mean`);
+      t.equal(ev.accuracy, correct / count, `${task}: accuracy over the labelled examples`);
+    }
+    const tr = new Trainer({ model, method: { name: 'pgd' }, optimizer: { name: 'adamw', lr: 1e-3 } });
+    const r = await tr.step(batch);
+    t.ok(Number.isFinite(r.loss) && !r.skipped, `${task}: a training step with -100 labels is finite (${r.loss})`);
+    tr.dispose();
+    model.dispose();
+  }
 });
 
 t.test('loading maps prefixes, legacy names and tied aliases; reports missing and unexpected keys', { skip }, async (t) => {
