@@ -90,15 +90,32 @@ Batch batchFromJs(const Napi::Value& value, const std::string& name) {
   return b;
 }
 
-TensorSource tensorSourceFromJs(const Napi::Object& e) {
+TensorSource tensorSourceFromJs(const Napi::Value& value, const std::string& name) {
+  if (!value.IsObject()) badArg(name, "a tensor source object", value);
+  const Napi::Object e = value.As<Napi::Object>();
   TensorSource s;
-  s.file = e.Get("file").As<Napi::String>();
-  s.name = e.Get("key").As<Napi::String>();
-  s.dtype = e.Get("dtype").As<Napi::String>();
-  s.shape = shapeFromJs(e.Get("shape").As<Napi::Array>());
+  s.file = requiredString(e, "file", name + ".file");
+  s.name = requiredString(e, "key", name + ".key");
+  s.dtype = requiredString(e, "dtype", name + ".dtype");
+  if (!e.Get("shape").IsArray()) badArg(name + ".shape", "an array of sizes", e.Get("shape"));
+  const Napi::Array shape = e.Get("shape").As<Napi::Array>();
+  for (uint32_t i = 0; i < shape.Length(); ++i) s.shape.push_back(requiredInt(shape, std::to_string(i).c_str(), name + ".shape[" + std::to_string(i) + "]", 0));
+  // Byte offsets may pass 2^31 in large files: checked as non-negative integers of a double.
+  for (const char* key : {"begin", "end"}) {
+    Napi::Value v = e.Get(key);
+    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue())) {
+      badArg(name + "." + key, "a byte offset (an integer >= 0)", v);
+    }
+  }
   s.begin = e.Get("begin").As<Napi::Number>().Int64Value();
   s.end = e.Get("end").As<Napi::Number>().Int64Value();
   return s;
+}
+
+std::string requiredString(const Napi::Object& o, const char* key, const std::string& field) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) badArg(field, "a string", v);
+  return v.As<Napi::String>().Utf8Value();
 }
 
 Napi::Float32Array toFloat32Array(Napi::Env env, const at::Tensor& t) {

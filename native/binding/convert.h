@@ -29,8 +29,9 @@ int64_t requiredInt(const Napi::Object& o, const char* key, const std::string& f
 // here (cheap), since every typed array is read as raw memory of the length the sizes imply.
 Batch batchFromJs(const Napi::Value& o, const std::string& name = "batch");
 
-// { file, key, dtype, shape, begin, end } as lib/model/safetensors.ts validated it.
-TensorSource tensorSourceFromJs(const Napi::Object& e);
+// { file, key, dtype, shape, begin, end } as lib/model/safetensors.ts validated it; types checked again.
+TensorSource tensorSourceFromJs(const Napi::Value& e, const std::string& name);
+std::string requiredString(const Napi::Object& o, const char* key, const std::string& field);
 
 // A float32 contiguous CPU tensor into a new Float32Array.
 Napi::Float32Array toFloat32Array(Napi::Env env, const at::Tensor& t);

@@ -180,11 +180,13 @@ Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("loadTensors");
+    if (!info[0].IsArray()) badArg("entries", "an array of tensor sources", info[0]);
     Napi::Array entries = info[0].As<Napi::Array>();
     std::vector<std::pair<std::string, TensorSource>> jobs;
     for (uint32_t i = 0; i < entries.Length(); ++i) {
-      Napi::Object e = entries.Get(i).As<Napi::Object>();
-      jobs.emplace_back(e.Get("param").As<Napi::String>(), tensorSourceFromJs(e));
+      const std::string name = "entries[" + std::to_string(i) + "]";
+      TensorSource src = tensorSourceFromJs(entries.Get(i), name);
+      jobs.emplace_back(requiredString(entries.Get(i).As<Napi::Object>(), "param", name + ".param"), src);
     }
     auto lease = h->busy.acquire("loadTensors");
     return PromiseWorker<int>::start(
@@ -312,13 +314,15 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("save");
+    if (!info[0].IsString()) badArg("path", "a file path", info[0]);
     const std::string path = info[0].As<Napi::String>();
     std::vector<std::pair<std::string, std::string>> meta{{"format", "pt"}};
     if (info[1].IsArray()) {
       Napi::Array a = info[1].As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
-        Napi::Array kv = a.Get(i).As<Napi::Array>();
-        meta.emplace_back(kv.Get(0u).As<Napi::String>(), kv.Get(1u).As<Napi::String>());
+        if (!a.Get(i).IsArray()) badArg("metadata[" + std::to_string(i) + "]", "a [key, value] pair of strings", a.Get(i));
+        Napi::Object kv = a.Get(i).As<Napi::Object>();
+        meta.emplace_back(requiredString(kv, "0", "metadata[" + std::to_string(i) + "][0]"), requiredString(kv, "1", "metadata[" + std::to_string(i) + "][1]"));
       }
     }
     auto lease = h->busy.acquire("save");

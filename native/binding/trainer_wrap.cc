@@ -167,6 +167,7 @@ Napi::Value TrainerWrap::SaveState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("saveState");
+    if (!info[0].IsString()) badArg("path", "a file path", info[0]);
     const std::string path = info[0].As<Napi::String>();
     auto lease = st->model->busy.acquire("saveState");
     return PromiseWorker<int>::start(
@@ -184,9 +185,10 @@ Napi::Value TrainerWrap::LoadState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("loadState");
+    if (!info[0].IsArray()) badArg("entries", "an array of tensor sources", info[0]);
     Napi::Array entries = info[0].As<Napi::Array>();
     std::vector<TensorSource> sources;
-    for (uint32_t i = 0; i < entries.Length(); ++i) sources.push_back(tensorSourceFromJs(entries.Get(i).As<Napi::Object>()));
+    for (uint32_t i = 0; i < entries.Length(); ++i) sources.push_back(tensorSourceFromJs(entries.Get(i), "entries[" + std::to_string(i) + "]"));
     auto lease = st->model->busy.acquire("loadState");
     return PromiseWorker<int>::start(
         env,

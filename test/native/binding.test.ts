@@ -73,8 +73,8 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
       (e: unknown) => e,
     );
     t.ok(err instanceof AdvtrainError, `${what}: an AdvtrainError`);
-    t.equal((err as AdvtrainError).code, 'ERR_INVALID_ARG', `${what}: ERR_INVALID_ARG`);
-    t.match((err as AdvtrainError).message, field, `${what}: names the field`);
+    t.equal((err as AdvtrainError | null)?.code, 'ERR_INVALID_ARG', `${what}: ERR_INVALID_ARG`);
+    t.match((err as AdvtrainError | null)?.message, field, `${what}: names the field`);
   };
   t.ok((await handle.forward(good(), {})).logits, 'the well-formed batch runs');
 
@@ -120,6 +120,17 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('step short ids', () => tr.step([good(), { ...good(), inputIds: new Int32Array(7) }]), /batches\[1\]\.inputIds/);
   t.equal(tr.stepCount, 0, 'refused steps changed nothing');
   t.ok((await tr.step([good()])).metrics, 'a well-formed step still runs');
+
+  await refuses('loadTensors not an array', () => handle.loadTensors(7 as never), /an array of tensor sources for entries but received 7/);
+  const source = { param: 'bert.pooler.dense.bias', file: '/nonexistent', key: 'k', dtype: 'F32', shape: [32], begin: 0, end: 128 };
+  await refuses('loadTensors shape', () => handle.loadTensors([{ ...source, shape: 32 as never }]), /entries\[0\]\.shape/);
+  await refuses('loadTensors negative size', () => handle.loadTensors([{ ...source, shape: [-4] }]), /entries\[0\]\.shape\[0\] but received -4/);
+  await refuses('loadTensors offset', () => handle.loadTensors([{ ...source, end: -1 }]), /entries\[0\]\.end but received -1/);
+  await refuses('loadTensors param', () => handle.loadTensors([{ ...source, param: 3 as never }]), /a string for entries\[0\]\.param/);
+  await refuses('save path', () => handle.save(5 as never, []), /a file path for path but received 5/);
+  await refuses('save metadata', () => handle.save('/nonexistent/x', [['a', 1 as never]]), /metadata\[0\]\[1\]/);
+  await refuses('loadState entries', () => tr.loadState([{ ...source, file: undefined as never }]), /entries\[0\]\.file but received undefined/);
+  await refuses('saveState path', () => tr.saveState(null as never), /for path but received null/);
 
   await refuses('kernelCheck dtype', () => native().testing.kernelCheck('ascendProject', { dtype: 'float16' } as never), /options\.dtype but received 'float16'/);
   await refuses('kernelCheck norm', () => native().testing.kernelCheck('ascendProject', { norm: 'l1' } as never), /options\.norm/);
