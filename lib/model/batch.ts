@@ -24,7 +24,8 @@ export interface Batch {
 export interface LabeledBatch extends Batch {
   /**
    * Class ids [batchSize] (classification, multiple choice), values [batchSize] as Float32Array
-   * (regression), or per-token ids [rows, seqLen] with -100 = ignored (token classification, masked LM).
+   * (regression), or per-token ids [rows, seqLen] (token classification, masked LM). A label of -100
+   * is ignored (no loss, not counted in the mean), as in transformers; regression has no such value.
    */
   labels?: Int32Array | Float32Array;
   /** Question answering: answer start/end token positions [batchSize]. */
@@ -85,7 +86,8 @@ export function prepareBatch(batch: LabeledBatch, cfg: ModelConfig, name = 'batc
     case 'sequence-classification':
     case 'multiple-choice': {
       const labels = int32Array(`${name}.labels`, batch.labels, batchSize);
-      int32Range(`${name}.labels`, labels, 0, (numChoices ?? cfg.numLabels) - 1);
+      // -100 = ignored, as transformers' CrossEntropyLoss (its ignore_index) does in these heads.
+      int32Range(`${name}.labels`, labels, 0, (numChoices ?? cfg.numLabels) - 1, -100);
       out.labels = labels;
       break;
     }

@@ -289,7 +289,9 @@ export class Model {
 
 /**
  * Loads a Hugging Face folder: config.json plus model.safetensors (or sharded safetensors), and the
- * tokenizer (`model.tokenizer`) when the folder has tokenizer.json or vocab.txt.
+ * tokenizer (`model.tokenizer`) when the folder has tokenizer.json or vocab.txt. A tokenizer that cannot be
+ * resolved (no special tokens found) does not stop the load: a warning with code ADVTRAIN_TOKENIZER_UNRESOLVED
+ * is emitted and `model.tokenizer` stays undefined.
  * Keys are matched as transformers does; parameters the checkpoint lacks (a new head) are
  * initialised normal(0, initializer_range) and listed in `model.loadReport.missingKeys`.
  *
@@ -315,7 +317,18 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   try {
     const report = await model._loadWeights(dir, tensors, o.ignoreMismatchedSizes ?? false);
     Object.assign(model, { loadReport: report });
-    if (existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'vocab.txt'))) model.tokenizer = await loadTokenizer(dir);
+    if (existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'vocab.txt'))) {
+      // The weights are usable without a tokenizer: a tokenizer the loader cannot resolve is a warning.
+      try {
+        model.tokenizer = await loadTokenizer(dir);
+      } catch (err) {
+        if (!(err instanceof AdvtrainError)) throw err;
+        process.emitWarning(`${dir}: model loaded without its tokenizer (model.tokenizer is undefined): ${err.message}`, {
+          type: 'AdvtrainLoadWarning',
+          code: 'ADVTRAIN_TOKENIZER_UNRESOLVED',
+        });
+      }
+    }
     if (report.missingKeys.length) process.emitWarning(`${dir}: newly initialised (not in the checkpoint): ${report.missingKeys.join(', ')}`, 'AdvtrainLoadWarning');
     if (report.unexpectedKeys.length) process.emitWarning(`${dir}: checkpoint weights not used: ${report.unexpectedKeys.join(', ')}`, 'AdvtrainLoadWarning');
     return model;

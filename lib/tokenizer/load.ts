@@ -222,12 +222,14 @@ function inferSpecials(dir: string, declared: Partial<Record<SpecialTokenName, s
     sep: singleSpecials.length > 1 ? singleSpecials.at(-1)!.tokens.at(-1) : undefined,
   };
   const added = new Set(spec.added_tokens.map((t) => t.content));
+  // A file may list [PAD] etc. only in its vocabulary, not as added tokens.
+  const known = (t: string) => added.has(t) || Object.hasOwn(spec.model.vocab, t);
   const out = {} as Record<SpecialTokenName, string>;
   for (const name of SPECIAL_NAMES) {
-    const token = declared[name] ?? fromFile[name] ?? CONVENTIONAL[name].find((t) => added.has(t));
+    const token = declared[name] ?? fromFile[name] ?? CONVENTIONAL[name].find(known);
     if (token === undefined) {
       throw new AdvtrainError(
-        `Expected a ${name} token in ${dir}: ${name}_token in ${SPECIAL_MAP_JSON} or ${CONFIG_JSON}, or an added token in ${TOKENIZER_JSON} named ${CONVENTIONAL[name].join(' or ')}; found none`,
+        `Expected a ${name} token in ${dir}: ${name}_token in ${SPECIAL_MAP_JSON} or ${CONFIG_JSON}, or a token in ${TOKENIZER_JSON} (added or in the vocabulary) named ${CONVENTIONAL[name].join(' or ')}; found none`,
         'ERR_CHECKPOINT',
       );
     }

@@ -60,12 +60,20 @@ export async function evaluateModel(model: Model, data: Iterable<LabeledBatch>, 
   for (const batch of data) {
     const out = await model.forward(batch);
     if (out.loss === undefined) throw invalidArg('data', 'batches with labels', batch);
-    lossSum += out.loss * batch.batchSize;
-    n += batch.batchSize;
+    // Examples labelled -100 are ignored: the loss is a mean over the others, and they are not scored.
+    const labelled = task === 'sequence-classification' || task === 'multiple-choice' ? (batch.labels as Int32Array).filter((y) => y !== -100).length : batch.batchSize;
+    if (labelled > 0) {
+      lossSum += out.loss * labelled;
+      n += labelled;
+    }
     const cols = out.logitsShape[out.logitsShape.length - 1]!;
     if (task === 'sequence-classification' || task === 'multiple-choice') {
-      preds.push(...argmaxRows(out.logits, cols));
-      refs.push(...Array.from(batch.labels as Int32Array));
+      const best = argmaxRows(out.logits, cols);
+      (batch.labels as Int32Array).forEach((y, i) => {
+        if (y === -100) return;
+        preds.push(best[i]!);
+        refs.push(y);
+      });
     } else if (task === 'regression') {
       preds.push(...Array.from(out.logits));
       refs.push(...Array.from(batch.labels as Float32Array));

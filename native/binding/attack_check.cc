@@ -1,5 +1,6 @@
 #include "binding/attack_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -14,9 +15,9 @@ namespace advtrain {
 AttackOptions attackOptionsFromJs(const Napi::Object& opts) {
   AttackOptions o;
   o.epsilon = optNumber(opts, "epsilon", o.epsilon);
-  o.norm = optString(opts, "norm", o.norm);
-  o.step = optString(opts, "step", o.step);
-  o.start = optString(opts, "start", o.start);
+  o.norm = optEnum(opts, "norm", o.norm, {"l2", "linf"}, "options.norm");
+  o.step = optEnum(opts, "step", o.step, {"normalized", "sign"}, "options.step");
+  o.start = optEnum(opts, "start", o.start, {"zero", "uniform"}, "options.start");
   o.stepSize = optNumber(opts, "stepSize", o.stepSize);
   o.steps = static_cast<int64_t>(optNumber(opts, "steps", static_cast<double>(o.steps)));
   o.patience = static_cast<int64_t>(optNumber(opts, "patience", 0));
@@ -52,20 +53,16 @@ Napi::Object attackResultToJs(Napi::Env env, const AttackResult& r) {
 
 namespace {
 
-at::Tensor floats(const Napi::Object& spec, const char* key) {
-  Napi::Value v = spec.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    fail(kErrInvalidArg, c10::str("attackCheck: spec.", key, " must be a Float32Array"));
-  }
-  return floatFromFloat32Array(v, static_cast<int64_t>(v.As<Napi::Float32Array>().ElementLength())).to(at::kDouble);
+// A Float32Array / Int32Array of exactly n elements (ERR_INVALID_ARG naming spec.<key> otherwise).
+at::Tensor floats(const Napi::Object& spec, const char* key, int64_t n) {
+  return floatFromFloat32Array(spec.Get(key), std::string("spec.") + key, n).to(at::kDouble);
 }
 
-at::Tensor ints(const Napi::Object& spec, const char* key) {
+at::Tensor ints(const Napi::Object& spec, const char* key, int64_t n) { return int64FromInt32Array(spec.Get(key), std::string("spec.") + key, n); }
+
+int64_t lengthOf(const Napi::Object& spec, const char* key) {
   Napi::Value v = spec.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    fail(kErrInvalidArg, c10::str("attackCheck: spec.", key, " must be an Int32Array"));
-  }
-  return int64FromInt32Array(v, 0);
+  return v.IsTypedArray() ? static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()) : 0;
 }
 
 struct Toy {
@@ -113,16 +110,26 @@ AttackResult runToy(const Toy& t) {
 Napi::Value AttackCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject()) badArg("spec", "an object", info[0]);
     const Napi::Object spec = info[0].As<Napi::Object>();
     Toy t;
-    t.objective = optString(spec, "objective", "");
-    t.l = static_cast<int64_t>(optNumber(spec, "l", 0));
-    t.d = static_cast<int64_t>(optNumber(spec, "d", 0));
-    t.lengths = ints(spec, "lengths");
-    t.weights = floats(spec, "weights");
-    t.clean = floats(spec, "clean");
-    if (t.objective == "linear") t.labels = ints(spec, "labels");
+    t.objective = optEnum(spec, "objective", "", {"linear", "quadratic"}, "spec.objective");
+    t.l = requiredInt(spec, "l", "spec.l", 1);
+    t.d = requiredInt(spec, "d", "spec.d", 1);
+    const int64_t n = std::max<int64_t>(1, lengthOf(spec, "lengths"));
+    t.lengths = ints(spec, "lengths", n);
+    if (t.objective == "linear") {
+      // clean [n, C] fixes C; weights must then be [C, l, d].
+      const int64_t c = std::max<int64_t>(1, lengthOf(spec, "clean") / n);
+      t.clean = floats(spec, "clean", n * c);
+      t.weights = floats(spec, "weights", c * t.l * t.d);
+      t.labels = ints(spec, "labels", n);
+    } else {
+      t.clean = floats(spec, "clean", n);
+      t.weights = floats(spec, "weights", t.l * t.d);
+    }
     t.wrongAbove = optNumber(spec, "wrongAbove", t.wrongAbove);
+    if (!spec.Get("options").IsObject()) badArg("spec.options", "an object", spec.Get("options"));
     t.options = attackOptionsFromJs(spec.Get("options").As<Napi::Object>());
     return PromiseWorker<AttackResult>::start(
         env,

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -13,15 +14,24 @@
 
 namespace advtrain {
 
-// Int32Array of `rows * cols` elements -> int64 CPU tensor [rows, cols] (cols = 0: 1-D).
-at::Tensor int64FromInt32Array(const Napi::Value& v, int64_t rows, int64_t cols = 0);
-at::Tensor floatFromFloat32Array(const Napi::Value& v, int64_t n);
+// Throws ERR_INVALID_ARG "Expected <expected> for <field> but received <value>" (lib/validate.ts's wording).
+[[noreturn]] void badArg(const std::string& field, const std::string& expected, const Napi::Value& received);
 
-// The batch object lib/model/batch.ts builds (already validated): typed arrays plus sizes.
-Batch batchFromJs(const Napi::Object& o);
+// Int32Array of exactly `rows * cols` elements -> int64 CPU tensor [rows, cols] (cols = 0: 1-D);
+// anything else (another type, another length) is ERR_INVALID_ARG naming `field`.
+at::Tensor int64FromInt32Array(const Napi::Value& v, const std::string& field, int64_t rows, int64_t cols = 0);
+at::Tensor floatFromFloat32Array(const Napi::Value& v, const std::string& field, int64_t n);
 
-// { file, key, dtype, shape, begin, end } as lib/model/safetensors.ts validated it.
-TensorSource tensorSourceFromJs(const Napi::Object& e);
+// A required integer property in [min, 2^31).
+int64_t requiredInt(const Napi::Object& o, const char* key, const std::string& field, int64_t min);
+
+// The batch object lib/model/batch.ts builds. TS validates values; sizes and types are checked again
+// here (cheap), since every typed array is read as raw memory of the length the sizes imply.
+Batch batchFromJs(const Napi::Value& o, const std::string& name = "batch");
+
+// { file, key, dtype, shape, begin, end } as lib/model/safetensors.ts validated it; types checked again.
+TensorSource tensorSourceFromJs(const Napi::Value& e, const std::string& name);
+std::string requiredString(const Napi::Object& o, const char* key, const std::string& field);
 
 // A float32 contiguous CPU tensor into a new Float32Array.
 Napi::Float32Array toFloat32Array(Napi::Env env, const at::Tensor& t);
@@ -32,5 +42,7 @@ std::vector<int64_t> shapeFromJs(const Napi::Array& a);
 bool optBool(const Napi::Object& o, const char* key, bool fallback);
 double optNumber(const Napi::Object& o, const char* key, double fallback);
 std::string optString(const Napi::Object& o, const char* key, const std::string& fallback);
+// An optional string that must be one of `allowed` (ERR_INVALID_ARG naming `field` otherwise).
+std::string optEnum(const Napi::Object& o, const char* key, const std::string& fallback, std::initializer_list<const char*> allowed, const std::string& field);
 
 }  // namespace advtrain

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "binding/convert.h"
+#include "binding/errors.h"
 #include "binding/worker.h"
 #include "common/device.h"
 #include "kernels/ascent_step.h"
@@ -252,20 +253,24 @@ std::optional<double> optional(const Napi::Object& o, const char* key) {
 }  // namespace
 
 Napi::Value KernelCheck(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
   CheckOptions o;
+  if (!info[0].IsString()) badArg("name", "a kernel name", info[0]);
   o.name = info[0].As<Napi::String>();
+  if (!info[1].IsObject()) badArg("options", "an object", info[1]);
   const Napi::Object js = info[1].As<Napi::Object>();
-  o.n = static_cast<int64_t>(optNumber(js, "n", 4));
-  o.l = static_cast<int64_t>(optNumber(js, "l", 8));
-  o.d = static_cast<int64_t>(optNumber(js, "d", 16));
-  o.dtype = optString(js, "dtype", "float32") == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  auto size = [&](const char* key, int64_t fallback) { return js.Get(key).IsUndefined() ? fallback : requiredInt(js, key, std::string("options.") + key, 1); };
+  o.n = size("n", 4);
+  o.l = size("l", 8);
+  o.d = size("d", 16);
+  o.dtype = optEnum(js, "dtype", "float32", {"float32", "bfloat16"}, "options.dtype") == "bfloat16" ? at::kBFloat16 : at::kFloat;
   o.device = optString(js, "device", "cpu");
   o.seed = static_cast<uint64_t>(optNumber(js, "seed", 0));
-  o.norm = optString(js, "norm", "l2") == "linf" ? Norm::Linf : Norm::L2;
+  o.norm = optEnum(js, "norm", "l2", {"l2", "linf"}, "options.norm") == "linf" ? Norm::Linf : Norm::L2;
   o.stepSize = optional(js, "stepSize");
   o.epsilon = optional(js, "epsilon");
   o.cls = optBool(js, "cls", false);
-  o.detach = optString(js, "detach", "none") == "each" ? Detach::Each : Detach::None;
+  o.detach = optEnum(js, "detach", "none", {"none", "each"}, "options.detach") == "each" ? Detach::Each : Detach::None;
   o.spread = optNumber(js, "spread", 1.0);
   o.nonFinite = optBool(js, "nonFinite", false);
   return PromiseWorker<CheckResult>::start(
@@ -286,6 +291,7 @@ Napi::Value KernelCheck(const Napi::CallbackInfo& info) {
         setOptional("referenceFinite", r.referenceFinite);
         return out;
       });
+  });
 }
 
 }  // namespace advtrain

@@ -34,7 +34,6 @@ Task taskOf(const std::string& s) {
   fail(kErrInvalidArg, "unknown task " + s);
 }
 
-at::ScalarType dtypeOf(const std::string& s) { return s == "bfloat16" ? at::kBFloat16 : at::kFloat; }
 
 struct ForwardOut {
   at::Tensor logits, sequence, loss, perExampleLoss;
@@ -47,8 +46,10 @@ at::Tensor hostFloat(const at::Tensor& t) { return t.detach().to(at::kCPU, at::k
 
 ModelConfig modelConfigFromJs(const Napi::Object& o) {
   ModelConfig c;
-  const std::string family = o.Get("modelType").As<Napi::String>();
+  if (!o.Get("modelType").IsString()) badArg("config.modelType", "one of 'bert', 'roberta', 'electra'", o.Get("modelType"));
+  const std::string family = optEnum(o, "modelType", "", {"bert", "roberta", "electra"}, "config.modelType");
   c.family = family == "roberta" ? Family::Roberta : family == "electra" ? Family::Electra : Family::Bert;
+  if (!o.Get("task").IsString()) badArg("config.task", "a task name", o.Get("task"));
   c.task = taskOf(o.Get("task").As<Napi::String>());
   auto i64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Int64Value(); };
   auto f64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().DoubleValue(); };
@@ -116,10 +117,11 @@ ModelWrap* ModelWrap::unwrap(const Napi::Value& v) {
 Napi::Value ModelWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject()) badArg("config", "an object", info[0]);
     ModelConfig cfg = modelConfigFromJs(info[0].As<Napi::Object>());
-    Napi::Object opts = info[1].As<Napi::Object>();
+    Napi::Object opts = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
     const std::string device = optString(opts, "device", "cpu");
-    const at::ScalarType dtype = dtypeOf(optString(opts, "dtype", "float32"));
+    const at::ScalarType dtype = optEnum(opts, "dtype", "float32", {"float32", "bfloat16"}, "options.dtype") == "bfloat16" ? at::kBFloat16 : at::kFloat;
     const uint64_t seed = static_cast<uint64_t>(optNumber(opts, "seed", 0));
     using Ptr = std::shared_ptr<ModelHandle>;
     return PromiseWorker<Ptr>::start(
@@ -178,11 +180,13 @@ Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("loadTensors");
+    if (!info[0].IsArray()) badArg("entries", "an array of tensor sources", info[0]);
     Napi::Array entries = info[0].As<Napi::Array>();
     std::vector<std::pair<std::string, TensorSource>> jobs;
     for (uint32_t i = 0; i < entries.Length(); ++i) {
-      Napi::Object e = entries.Get(i).As<Napi::Object>();
-      jobs.emplace_back(e.Get("param").As<Napi::String>(), tensorSourceFromJs(e));
+      const std::string name = "entries[" + std::to_string(i) + "]";
+      TensorSource src = tensorSourceFromJs(entries.Get(i), name);
+      jobs.emplace_back(requiredString(entries.Get(i).As<Napi::Object>(), "param", name + ".param"), src);
     }
     auto lease = h->busy.acquire("loadTensors");
     return PromiseWorker<int>::start(
@@ -209,18 +213,18 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("forward");
-    Batch batch = batchFromJs(info[0].As<Napi::Object>());
+    Batch batch = batchFromJs(info[0]);
     Napi::Object opts = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
     const bool wantHidden = optBool(opts, "outputHiddenStates", false);
     const bool wantAttn = optBool(opts, "outputAttentions", false);
     const bool wantPerExample = optBool(opts, "perExampleLoss", false);
     Compute compute;
-    compute.dtype = optString(opts, "precision", "fp32") == "bf16" ? at::kBFloat16 : h->model->dtype();
-    compute.allowSdpa = optString(opts, "attention", "auto") != "math";
+    compute.dtype = optEnum(opts, "precision", "fp32", {"fp32", "bf16"}, "options.precision") == "bf16" ? at::kBFloat16 : h->model->dtype();
+    compute.allowSdpa = optEnum(opts, "attention", "auto", {"auto", "math"}, "options.attention") != "math";
     at::Tensor wordDelta;
     if (opts.Get("perturbation").IsTypedArray()) {
       const int64_t E = h->model->config().embeddingSize;
-      wordDelta = floatFromFloat32Array(opts.Get("perturbation"), batch.rows() * batch.seqLen() * E).view({batch.rows(), batch.seqLen(), E});
+      wordDelta = floatFromFloat32Array(opts.Get("perturbation"), "options.perturbation", batch.rows() * batch.seqLen() * E).view({batch.rows(), batch.seqLen(), E});
     }
     auto lease = h->busy.acquire("forward");
     return PromiseWorker<ForwardOut>::start(
@@ -276,7 +280,8 @@ Napi::Value ModelWrap::Attack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("attack");
-    Batch batch = batchFromJs(info[0].As<Napi::Object>());
+    Batch batch = batchFromJs(info[0]);
+    if (!info[1].IsObject()) badArg("options", "an object", info[1]);
     const AttackOptions o = attackOptionsFromJs(info[1].As<Napi::Object>());
     auto lease = h->busy.acquire("attack");
     return PromiseWorker<AttackResult>::start(
@@ -309,13 +314,15 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto h = live("save");
+    if (!info[0].IsString()) badArg("path", "a file path", info[0]);
     const std::string path = info[0].As<Napi::String>();
     std::vector<std::pair<std::string, std::string>> meta{{"format", "pt"}};
     if (info[1].IsArray()) {
       Napi::Array a = info[1].As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
-        Napi::Array kv = a.Get(i).As<Napi::Array>();
-        meta.emplace_back(kv.Get(0u).As<Napi::String>(), kv.Get(1u).As<Napi::String>());
+        if (!a.Get(i).IsArray()) badArg("metadata[" + std::to_string(i) + "]", "a [key, value] pair of strings", a.Get(i));
+        Napi::Object kv = a.Get(i).As<Napi::Object>();
+        meta.emplace_back(requiredString(kv, "0", "metadata[" + std::to_string(i) + "][0]"), requiredString(kv, "1", "metadata[" + std::to_string(i) + "][1]"));
       }
     }
     auto lease = h->busy.acquire("save");

@@ -10,12 +10,12 @@ namespace {
 
 MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   MethodOptions m;
-  m.name = optString(o, "name", m.name);
+  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat"}, "method.name");
   m.steps = static_cast<int64_t>(optNumber(o, "steps", static_cast<double>(m.steps)));
   m.stepSize = optNumber(o, "stepSize", m.stepSize);
   m.epsilon = optNumber(o, "epsilon", m.epsilon);
   m.initMag = optNumber(o, "initMag", m.initMag);
-  m.norm = optString(o, "norm", m.norm);
+  m.norm = optEnum(o, "norm", m.norm, {"l2", "linf"}, "method.norm");
   m.cleanWeight = optNumber(o, "cleanWeight", m.cleanWeight);
   m.syncDropout = optBool(o, "syncDropout", m.syncDropout);
   m.cleanLoss = optBool(o, "cleanLoss", m.cleanLoss);
@@ -24,13 +24,13 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.outer = static_cast<int64_t>(optNumber(o, "outer", static_cast<double>(m.outer)));
   m.inner = static_cast<int64_t>(optNumber(o, "inner", static_cast<double>(m.inner)));
   m.noiseStd = optNumber(o, "noiseStd", m.noiseStd);
-  m.noiseType = optString(o, "noiseType", m.noiseType);
-  m.attackLoss = optString(o, "attackLoss", m.attackLoss);
+  m.noiseType = optEnum(o, "noiseType", m.noiseType, {"uniform", "normal"}, "method.noiseType");
+  m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
   m.perturbLayer = static_cast<int64_t>(optNumber(o, "perturbLayer", static_cast<double>(m.perturbLayer)));
   m.tau = optNumber(o, "tau", m.tau);
   m.lambdaS = optNumber(o, "lambdaS", m.lambdaS);
   m.normEps = optNumber(o, "normEps", m.normEps);
-  m.normalize = optString(o, "normalize", m.normalize);
+  m.normalize = optEnum(o, "normalize", m.normalize, {"inf-token", "l2-token", "inf-example", "l2-example", "l1"}, "method.normalize");
   Napi::Value breg = o.Get("bregman");
   if (breg.IsObject()) {
     m.bregman = true;
@@ -40,7 +40,7 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.bregmanSwitchStep = static_cast<int64_t>(optNumber(breg.As<Napi::Object>(), "switchStep", 0.0));
   }
   m.alpha = optNumber(o, "alpha", m.alpha);
-  m.representation = optString(o, "representation", m.representation);
+  m.representation = optEnum(o, "representation", m.representation, {"tokens", "cls"}, "method.representation");
   m.creatMinus = optBool(o, "creatMinus", m.creatMinus);
   return m;
 }
@@ -59,8 +59,11 @@ Napi::Value outcomeToJs(Napi::Env env, const StepOutcome& r) {
 
 TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
   TrainerConfig c;
+  for (const char* key : {"optimizer", "scheduler", "method"}) {
+    if (!o.Get(key).IsObject()) badArg(std::string("config.") + key, "an object", o.Get(key));
+  }
   Napi::Object opt = o.Get("optimizer").As<Napi::Object>();
-  c.optimizer.name = optString(opt, "name", "adamw");
+  c.optimizer.name = optEnum(opt, "name", "adamw", {"adamw", "sgd"}, "optimizer.name");
   c.optimizer.lr = optNumber(opt, "lr", c.optimizer.lr);
   c.optimizer.weightDecay = optNumber(opt, "weightDecay", 0.0);
   c.optimizer.beta1 = optNumber(opt, "beta1", 0.9);
@@ -69,13 +72,13 @@ TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
   c.optimizer.momentum = optNumber(opt, "momentum", 0.0);
   c.optimizer.nesterov = optBool(opt, "nesterov", false);
   Napi::Object sch = o.Get("scheduler").As<Napi::Object>();
-  c.schedule.name = optString(sch, "name", "constant");
+  c.schedule.name = optEnum(sch, "name", "constant", {"constant", "linear", "cosine"}, "scheduler.name");
   c.schedule.warmupSteps = static_cast<int64_t>(optNumber(sch, "warmupSteps", 0));
   c.schedule.totalSteps = static_cast<int64_t>(optNumber(sch, "totalSteps", 0));
   c.method = methodOptionsFromJs(o.Get("method").As<Napi::Object>());
   c.maxGradNorm = optNumber(o, "maxGradNorm", 0.0);
   c.seed = static_cast<uint64_t>(optNumber(o, "seed", 0));
-  c.bf16 = optString(o, "precision", "fp32") == "bf16";
+  c.bf16 = optEnum(o, "precision", "fp32", {"fp32", "bf16"}, "precision") == "bf16";
   return c;
 }
 
@@ -101,6 +104,7 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
   guarded(env, [&] {
     auto model = ModelWrap::unwrap(info[0])->live("Trainer");
     if (model->busy.busy()) fail(kErrBusy, "Model is busy running " + model->busy.running() + "; await it before creating a Trainer");
+    if (!info[1].IsObject()) badArg("config", "an object", info[1]);
     auto st = std::make_shared<State>();
     st->model = model;
     st->trainer = std::make_unique<Trainer>(*model->model, trainerConfigFromJs(info[1].As<Napi::Object>()));
@@ -120,9 +124,10 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("step");
+    if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) badArg("batches", "a non-empty array of batches", info[0]);
     Napi::Array arr = info[0].As<Napi::Array>();
     std::vector<Batch> batches;
-    for (uint32_t i = 0; i < arr.Length(); ++i) batches.push_back(batchFromJs(arr.Get(i).As<Napi::Object>()));
+    for (uint32_t i = 0; i < arr.Length(); ++i) batches.push_back(batchFromJs(arr.Get(i), "batches[" + std::to_string(i) + "]"));
     auto lease = st->model->busy.acquire("step");
     RandomDraws draws = std::move(st->nextDraws);
     st->nextDraws = RandomDraws{};
@@ -150,10 +155,7 @@ Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
         shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
         n *= shape.back();
       }
-      if (d.Get("data").As<Napi::Float32Array>().ElementLength() != static_cast<size_t>(n)) {
-        fail(kErrInvalidArg, std::string("setNextRandomDraws: ") + key + ".data does not hold the product of its shape");
-      }
-      return floatFromFloat32Array(d.Get("data"), n).view(shape);
+      return floatFromFloat32Array(d.Get("data"), std::string("draws.") + key + ".data", n).view(shape);
     };
     st->nextDraws = RandomDraws{read("start"), read("table")};
     return env.Undefined();
@@ -165,6 +167,7 @@ Napi::Value TrainerWrap::SaveState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("saveState");
+    if (!info[0].IsString()) badArg("path", "a file path", info[0]);
     const std::string path = info[0].As<Napi::String>();
     auto lease = st->model->busy.acquire("saveState");
     return PromiseWorker<int>::start(
@@ -182,9 +185,10 @@ Napi::Value TrainerWrap::LoadState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("loadState");
+    if (!info[0].IsArray()) badArg("entries", "an array of tensor sources", info[0]);
     Napi::Array entries = info[0].As<Napi::Array>();
     std::vector<TensorSource> sources;
-    for (uint32_t i = 0; i < entries.Length(); ++i) sources.push_back(tensorSourceFromJs(entries.Get(i).As<Napi::Object>()));
+    for (uint32_t i = 0; i < entries.Length(); ++i) sources.push_back(tensorSourceFromJs(entries.Get(i), "entries[" + std::to_string(i) + "]"));
     auto lease = st->model->busy.acquire("loadState");
     return PromiseWorker<int>::start(
         env,

@@ -27,7 +27,8 @@ at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, con
                                       : at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-1.0, 1.0);
   at::Tensor delta;
   if (norm == Norm::L2) {
-    at::Tensor lengths = mask.sum({1, 2});  // n_b
+    // n_b; an all-padding row (n_b = 0) gets scale initMag / sqrt(D) times a zero mask, not 0 * inf.
+    at::Tensor lengths = mask.sum({1, 2}).clamp_min(1.0);
     at::Tensor scale = initMag / at::sqrt(lengths * static_cast<double>(dim));
     delta = u * mask * scale.view({-1, 1, 1});
   } else {

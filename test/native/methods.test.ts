@@ -238,3 +238,34 @@ t.test('alum refuses a perturbLayer beyond the model', { skip }, async (t) => {
   t.ok(Number.isFinite((await last.step(batch)).loss), 'the last layer is allowed');
   m.dispose();
 });
+
+// An all-padding row (attention mask all zeros) has no real token: it carries no perturbation and adds
+// nothing to perturbation norms, and no method divides by its zero length (freelb's and textat's l2
+// random start did: initMag / sqrt(0) times a zero mask gave NaN every step).
+t.test('a batch with an all-padding row: every method steps with a finite loss and updates the weights', { skip }, async (t) => {
+  const rows = [9, 0, 5, 3];
+  const b = randomBatch({ task: 'sequence-classification', lengths: rows, seqLen: 9, seed: 31, types: true });
+  for (const name of METHOD_NAMES) {
+    for (const base of [{ name } as MethodConfig, ...attacks.filter((a) => a.name === name)]) {
+      const m = await model(13, dropCfg);
+      const before = (await m.forward(b)).logits as Float32Array;
+      const tr = new Trainer({ model: m, method: base, optimizer: { name: 'adamw', lr: 1e-3 } });
+      const label = `${name}${base === attacks.find((a) => a.name === name) ? ' (random start)' : ''}`;
+      for (let s = 0; s < 2; s++) {
+        const r = await tr.step(b);
+        t.ok(Number.isFinite(r.loss) && !r.skipped, `${label} step ${s + 1}: loss ${r.loss} finite, not skipped`);
+        if (r.deltaNorm !== undefined) t.ok(Number.isFinite(r.deltaNorm), `${label}: deltaNorm ${r.deltaNorm} finite`);
+      }
+      const p = tr.lastPerturbation();
+      if (p) {
+        const per = p.data.length / rows.length;
+        t.ok(p.data.every(Number.isFinite), `${label}: the perturbation is finite`);
+        t.equal(p.data.subarray(per, 2 * per).reduce((a, v) => a + Math.abs(v), 0), 0, `${label}: the all-padding row carries no perturbation`);
+      }
+      const after = (await m.forward(b)).logits as Float32Array;
+      t.ok(maxDiff(before, after) > 0, `${label}: the weights changed`);
+      tr.dispose();
+      m.dispose();
+    }
+  }
+});

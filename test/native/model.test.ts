@@ -6,6 +6,8 @@ import { info } from '../../lib/info.js';
 import type { ModelType, Task } from '../../lib/model/config.js';
 import { createModel, loadModel, type Model } from '../../lib/model/model.js';
 import { readSafetensorsHeader } from '../../lib/model/safetensors.js';
+import { evaluateModel } from '../../lib/train/evaluate.js';
+import { Trainer } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
 
@@ -79,6 +81,96 @@ t.test('saved folders use transformers key names and config fields', { skip }, a
   t.same(cfg.architectures, ['BertForMaskedLM']);
   t.equal(cfg.hidden_size, 32);
   model.dispose();
+});
+
+t.test('loadModel loads the weights whatever the tokenizer: vocabulary specials resolve, unresolvable ones warn', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 2, seed: 11 });
+  const dir = t.testdir();
+  await model.save(dir);
+  const batch = randomBatch({ task: 'sequence-classification', lengths: [7, 4], seqLen: 7, numLabels: 2, seed: 12 });
+  const want = (await model.forward(batch)).logits as Float32Array;
+  model.dispose();
+  // A WordPiece tokenizer.json with no added_tokens, no post-processor and no config files: the special
+  // tokens exist only as vocabulary entries.
+  const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world'];
+  const spec = (vocab: string[]) => ({
+    version: '1.0',
+    added_tokens: [],
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((w, i) => [w, i])) },
+  });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(spec(words)));
+  const withTok = await loadModel(dir);
+  t.strictSame(
+    Object.fromEntries(Object.entries(withTok.tokenizer!.special).map(([k, v]) => [k, v.id])),
+    { cls: 2, sep: 3, pad: 0, mask: 4, unk: 1 },
+    'special tokens resolved from the vocabulary',
+  );
+  withTok.dispose();
+
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(spec(words.filter((w) => w !== '[MASK]'))));
+  const noTok = await loadModel(dir);
+  await new Promise((r) => setImmediate(r));
+  t.equal(noTok.tokenizer, undefined);
+  t.equal(maxAbsDiff((await noTok.forward(batch)).logits as Float32Array, want), 0, 'the weights loaded all the same');
+  const w = warnings.find((x) => (x as NodeJS.ErrnoException).code === 'ADVTRAIN_TOKENIZER_UNRESOLVED');
+  t.ok(w, 'a warning with code ADVTRAIN_TOKENIZER_UNRESOLVED');
+  t.equal(w?.name, 'AdvtrainLoadWarning');
+  t.match(w?.message, /model loaded without its tokenizer .*Expected a mask token/);
+  noTok.dispose();
+});
+
+// transformers' CrossEntropyLoss (ignore_index -100): the mean over labeled entries only.
+t.test('labels of -100 are ignored by every classification head, as in transformers', { skip }, async (t) => {
+  const cases: [Task, number[], number | undefined][] = [
+    ['sequence-classification', [7, 5, 6, 3], undefined],
+    ['multiple-choice', [7, 5, 6, 3, 7, 2], 3],
+    ['token-classification', [7, 5, 6], undefined],
+    ['masked-lm', [7, 5, 6], undefined],
+  ];
+  for (const [task, lengths, numChoices] of cases) {
+    const model = await createModel(tinyConfig('bert'), { task, numLabels: 3, seed: 17 });
+    const batch = randomBatch({ task, lengths, seqLen: 7, numChoices, seed: 18 });
+    const labels = batch.labels as Int32Array;
+    labels[1] = -100; // an ignored example (or token)
+    const out = await model.forward(batch, { perExampleLoss: true });
+    const cols = out.logitsShape.at(-1)!;
+    let sum = 0;
+    let count = 0;
+    labels.forEach((y, i) => {
+      if (y === -100) return;
+      const row = Array.from(out.logits!.subarray(i * cols, (i + 1) * cols), Number);
+      const top = Math.max(...row);
+      sum += Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0)) + top - row[y]!;
+      count++;
+    });
+    t.ok(Math.abs(out.loss! - sum / count) < 1e-5, `${task}: loss ${out.loss} = mean over the ${count} labeled entries ${sum / count}`);
+    if (task === 'sequence-classification' || task === 'multiple-choice') {
+      t.equal(out.perExampleLoss![1], 0, `${task}: the ignored example has no loss`);
+      let correct = 0;
+      labels.forEach((y, i) => {
+        const row = Array.from(out.logits!.subarray(i * cols, (i + 1) * cols));
+        if (y !== -100 && row.indexOf(Math.max(...row)) === y) correct++;
+      });
+      const ev = await evaluateModel(model, [batch]);
+      t.equal(ev.examples, count, `${task}: evaluateModel counts only labelled examples`);
+      t.ok(Math.abs(ev.loss! - out.loss!) < 1e-6, `${task}: evaluateModel's loss is the labelled mean`);
+      t.equal(ev.accuracy, correct / count, `${task}: accuracy over the labelled examples`);
+    }
+    const tr = new Trainer({ model, method: { name: 'pgd' }, optimizer: { name: 'adamw', lr: 1e-3 } });
+    const r = await tr.step(batch);
+    t.ok(Number.isFinite(r.loss) && !r.skipped, `${task}: a training step with -100 labels is finite (${r.loss})`);
+    tr.dispose();
+    model.dispose();
+  }
 });
 
 t.test('loading maps prefixes, legacy names and tied aliases; reports missing and unexpected keys', { skip }, async (t) => {

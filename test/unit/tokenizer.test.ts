@@ -397,6 +397,16 @@ t.test('other post-processors: BertProcessing, Sequence, TemplateProcessing with
   t.strictSame(plain.encode(['hello', 'world']).typeIds, [0, 1, 1, 1]);
 });
 
+t.test('special tokens found only in the vocabulary (no added_tokens, no configs)', async (t) => {
+  const bare = robertaJson();
+  bare.added_tokens = [];
+  const tok = await tokenizerFrom(t, bare);
+  t.strictSame(
+    Object.fromEntries(Object.entries(tok.special).map(([k, v]) => [k, [v.token, v.id]])),
+    { cls: ['<s>', 0], sep: ['</s>', 2], pad: ['<pad>', 1], mask: ['<mask>', 4], unk: ['<unk>', 3] },
+  );
+});
+
 // ---------------------------------------------------------------- errors
 
 t.test('loadTokenizer rejects bad folders and files with codes that name them', async (t) => {
@@ -431,7 +441,11 @@ t.test('loadTokenizer rejects bad folders and files with codes that name them', 
   );
   const noMask = robertaJson();
   noMask.added_tokens = noMask.added_tokens.filter((a) => a.content !== '<mask>');
-  await bad({ 'tokenizer.json': JSON.stringify(noMask) }, /Expected a mask token in .*: mask_token in special_tokens_map\.json or tokenizer_config\.json, or an added token in tokenizer\.json named \[MASK\] or <mask>; found none/);
+  const { '<mask>': _, ...vocabNoMask } = noMask.model.vocab;
+  await bad(
+    { 'tokenizer.json': JSON.stringify({ ...noMask, model: { ...noMask.model, vocab: vocabNoMask } }) },
+    /Expected a mask token in .*: mask_token in special_tokens_map\.json or tokenizer_config\.json, or a token in tokenizer\.json \(added or in the vocabulary\) named \[MASK\] or <mask>; found none/,
+  );
   await bad({ 'tokenizer.json': JSON.stringify(robertaJson()), 'special_tokens_map.json': '{"pad_token": 5}' }, /for pad_token in .*special_tokens_map\.json but received 5/);
   await bad({ 'vocab.txt': '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n' }, /Expected the mask token '\[MASK\]' \(mask_token\) as a line of .*vocab\.txt but it is not there/);
   await bad({ 'vocab.txt': '[PAD]\n', 'tokenizer_config.json': '{"do_lower_case": "yes"}' }, /Expected a boolean for do_lower_case in .*tokenizer_config\.json but received 'yes'/);
