@@ -103,7 +103,13 @@ function wordnetSynonyms(word: string, substitute: string): boolean {
   );
   const w = word.toLowerCase();
   const s = substitute.toLowerCase();
-  return synsets.some((lemmas) => lemmas.includes(s) && lemmas.some((l) => l === w || (l.length >= 2 && w.startsWith(l.replace(/(?<=..)[ey]$/, '')))));
+  // Inflections whose base the prefix rule above misses (men/man, wolves/wolf, boxes/box): WordNet's own
+  // detachment rules, written out here rather than taken from the code under test.
+  const bases = new Set([w]);
+  for (const [from, to] of [['men', 'man'], ['ves', 'f'], ['ies', 'y'], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh']]) {
+    if (w.endsWith(from!)) bases.add(w.slice(0, -from!.length) + to);
+  }
+  return synsets.some((lemmas) => lemmas.includes(s) && lemmas.some((l) => bases.has(l) || (l.length >= 2 && w.startsWith(l.replace(/(?<=..)[ey]$/, '')))));
 }
 
 t.test('word attacks on 50 SST-2 dev sentences: every accepted substitution passes each constraint, rechecked', { skip }, async (t) => {
