@@ -14,7 +14,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Every libtorch this machine has that the test can point the loader at.
 function libtorchDirs(): string[] {
   const dirs = ['/usr/lib/x86_64-linux-gnu'];
-  for (const venv of ['.venv', '.venv-cuda']) dirs.push(join(root, venv, 'lib', 'python3.11', 'site-packages', 'torch', 'lib'));
+  for (const venv of ['.venv', '.venv-cuda']) {
+    // lib/python3.X: whichever Python made the venv.
+    const lib = join(root, venv, 'lib');
+    for (const py of existsSync(lib) ? readdirSync(lib).filter((d) => d.startsWith('python')) : []) dirs.push(join(lib, py, 'site-packages', 'torch', 'lib'));
+  }
   return dirs.filter((d) => existsSync(join(d, 'libtorch_cpu.so'))).map((d) => realpathSync(d));
 }
 
