@@ -65,3 +65,27 @@ export function randomBatch(opts: { task: Task; lengths: number[]; seqLen: numbe
   }
   return b;
 }
+
+/** Cosine of two vectors, computed plainly (tests recheck the library's own similarity with it). */
+export function cosineOf(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let xy = 0;
+  let xx = 0;
+  let yy = 0;
+  for (let d = 0; d < x.length; d++) {
+    xy += x[d]! * y[d]!;
+    xx += x[d]! * x[d]!;
+    yy += y[d]! * y[d]!;
+  }
+  return xy / Math.sqrt(xx * yy);
+}
+
+/** A word's vector as the word attacks define it: the mean input embedding of its pieces. */
+export async function wordVectors(model: { wordEmbeddings(): Promise<Float32Array>; config: { embeddingSize: number } }, tok: { encode(text: string): { ids: number[]; sequenceIds: (number | null)[] } }): Promise<(word: string) => number[]> {
+  const E = await model.wordEmbeddings();
+  const D = model.config.embeddingSize;
+  return (w) => {
+    const e = tok.encode(w);
+    const ids = e.ids.filter((_, i) => e.sequenceIds[i] !== null);
+    return Array.from({ length: D }, (_, d) => ids.reduce((s, id) => s + E[id * D + d]!, 0) / ids.length);
+  };
+}

@@ -14,6 +14,7 @@ import { segmentWords } from '../../lib/robustness/words.js';
 import { loadTokenizer } from '../../lib/tokenizer/load.js';
 import type { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
 import { Trainer } from '../../lib/train/trainer.js';
+import { cosineOf, wordVectors } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { reportErrors } from '../helpers/schema.js';
 
@@ -116,18 +117,8 @@ t.test('robustness measures on a tiny classifier', { skip }, async (t) => {
   t.test('word attacks never exceed the query budget or break a constraint', async (t) => {
     const mlm = await createModel(config(tok), { task: 'masked-lm', seed: 5 });
     t.teardown(() => mlm.dispose());
-    const E = await model.wordEmbeddings();
-    const D = model.config.embeddingSize;
-    const vector = (w: string) => {
-      const e = tok.encode(w);
-      const ids = e.ids.filter((_, i) => e.sequenceIds[i] !== null);
-      return Array.from({ length: D }, (_, d) => ids.reduce((s, id) => s + E[id * D + d]!, 0) / ids.length);
-    };
-    const cosine = (a: string, b: string) => {
-      const [x, y] = [vector(a), vector(b)];
-      const dot = x.reduce((s, v, i) => s + v * y[i]!, 0);
-      return dot / Math.sqrt(x.reduce((s, v) => s + v * v, 0) * y.reduce((s, v) => s + v * v, 0));
-    };
+    const vector = await wordVectors(model, tok);
+    const cosine = (a: string, b: string) => cosineOf(vector(a), vector(b));
     let successes = 0;
     let pairsAttacked = 0;
     const settings: WordAttackOptions[] = [

@@ -18,6 +18,7 @@ import { wordAttack, type WordAttackOptions, type WordAttackResult } from '../..
 import { loadTokenizer } from '../../lib/tokenizer/load.js';
 import type { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
 import { Trainer } from '../../lib/train/trainer.js';
+import { cosineOf, wordVectors } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { sharedFile } from '../helpers/shared-data.js';
 
@@ -75,17 +76,6 @@ function meanPooled(model: Model, tok: Tokenizer, texts: string[]): Promise<Floa
     });
   });
 }
-const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let d = 0; d < a.length; d++) {
-    ab += a[d]! * b[d]!;
-    aa += a[d]! * a[d]!;
-    bb += b[d]! * b[d]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-};
 
 // WordNet synonymy from the raw data files: a synset line whose lemmas hold both words (the word
 // possibly inflected: its lemma, less a final e or y, begins it: going/go, stories/story).
@@ -128,13 +118,7 @@ t.test('word attacks on 50 SST-2 dev sentences: every accepted substitution pass
   t.teardown(() => [model, encoder, mlm].forEach((m) => m.dispose()));
   const examples = (await readGlue('sst2', dev.path)).slice(0, 50);
 
-  const E = await model.wordEmbeddings();
-  const D = model.config.embeddingSize;
-  const vector = (w: string) => {
-    const e = tok.encode(w);
-    const ids = e.ids.filter((_, i) => e.sequenceIds[i] !== null);
-    return Array.from({ length: D }, (_, d) => ids.reduce((s, id) => s + E[id * D + d]!, 0) / ids.length);
-  };
+  const vector = await wordVectors(model, tok);
 
   const angular = (c: number) => 1 - Math.acos(Math.min(1, Math.max(-1, c))) / Math.PI;
   const runs: { name: string; options: WordAttackOptions; stop: readonly string[] }[] = [
@@ -174,7 +158,7 @@ t.test('word attacks on 50 SST-2 dev sentences: every accepted substitution pass
         if (i === undefined) continue;
         substitutions++;
         t.notOk(stopSet.has(s.word.toLowerCase()), `${where}: '${s.word}' is not a stop word`);
-        if (report.minCosine !== null) t.ok(cos(vector(s.word), vector(s.substitute)) >= report.minCosine - 1e-5, `${where}: embedding cosine of '${s.word}', '${s.substitute}'`);
+        if (report.minCosine !== null) t.ok(cosineOf(vector(s.word), vector(s.substitute)) >= report.minCosine - 1e-5, `${where}: embedding cosine of '${s.word}', '${s.substitute}'`);
         if (report.partOfSpeech) {
           const swapped = [...before];
           swapped[i] = s.substitute;
@@ -190,7 +174,7 @@ t.test('word attacks on 50 SST-2 dev sentences: every accepted substitution pass
           let score = 1;
           if (sim.windowSize === null) {
             const [x, y] = await meanPooled(encoder, tok, [reference.text, candidate.text]);
-            score = sim.metric === 'angular' ? angular(cos(x!, y!)) : cos(x!, y!);
+            score = sim.metric === 'angular' ? angular(cosineOf(x!, y!)) : cosineOf(x!, y!);
           } else if (!(sim.skipShorterThanWindow && next.length < sim.windowSize)) {
             // TextAttack's text_window_around_index: the substring spanning the window's words
             const n = next.length;
@@ -198,7 +182,7 @@ t.test('word attacks on 50 SST-2 dev sentences: every accepted substitution pass
             const [lo, hi] = i - half < 0 ? [0, Math.min(sim.windowSize - 1, n - 1)] : i + half >= n ? [Math.max(0, n - sim.windowSize), n - 1] : [i - Math.ceil(half), i + Math.floor(half)];
             const win = (b: { text: string; at: [number, number][] }) => b.text.slice(b.at[lo]![0], b.at[hi]![1]);
             const [x, y] = await meanPooled(encoder, tok, [win(reference), win(candidate)]);
-            score = sim.metric === 'angular' ? angular(cos(x!, y!)) : cos(x!, y!);
+            score = sim.metric === 'angular' ? angular(cosineOf(x!, y!)) : cosineOf(x!, y!);
           }
           t.ok(score >= sim.threshold - 1e-5, `${where}: sentence similarity ${score.toFixed(5)} >= ${sim.threshold}`);
         }
