@@ -15,7 +15,7 @@ export interface Info {
   devices: NativeDeviceInfo[];
   buildType: string;
   napiVersion: number;
-  /** Intra-op threads libtorch uses on CPU (ADVTRAIN_NUM_THREADS overrides). */
+  /** Intra-op threads libtorch uses on CPU (ADVTRAIN_NUM_THREADS, else OMP_NUM_THREADS, else all cores). */
   numThreads: number;
 }
 

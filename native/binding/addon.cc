@@ -36,16 +36,19 @@ AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); 
 
 namespace {
 
-// libtorch starts with one intra-op thread on some builds; use every core unless told otherwise.
-// glibc serves large blocks (activations, gradients, optimizer temporaries) with fresh mmaps that it
-// unmaps on free, so every training step page-faults tens of MB in again (most of a CPU step's time
-// went to the kernel). Keep them in the heap for reuse instead.
+// libtorch starts with one intra-op thread on some builds; use every core unless told otherwise
+// (ADVTRAIN_NUM_THREADS first, then OMP_NUM_THREADS). glibc serves large blocks (activations,
+// gradients, optimizer temporaries) with fresh mmaps that it unmaps on free, so every training step
+// page-faults tens of MB in again (most of a CPU step's time went to the kernel). Keep them in the
+// heap for reuse instead.
 void configureThreads() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // Documented in the README; glibc's own variables override these.
     if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 1 << 30);
     if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
     int n = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) n = std::atoi(env);
     if (const char* env = std::getenv("ADVTRAIN_NUM_THREADS")) n = std::atoi(env);
     if (n > 0) at::set_num_threads(n);
   });

@@ -17,6 +17,7 @@ class FreeAt : public Method {
   explicit FreeAt(const MethodOptions& o) : o_(o), norm_(normOf(o.norm)) {}
 
   bool updatesItself() const override { return true; }
+  int64_t updatesPerStep() const override { return o_.replays; }
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override { return updateAll({b}, ctx); }
 
@@ -31,15 +32,18 @@ class FreeAt : public Method {
       lasts.emplace_back();
     }
     for (int64_t r = 0; r < o_.replays; ++r) {
+      at::Tensor replayLoss = at::zeros({}, at::TensorOptions().device(model.device()));
       for (size_t i = 0; i < bs.size(); ++i) {
         at::Tensor loss = model.loss(model.forward(bs[i], Perturbation{deltas[i], {}}, ctx.compute, nullptr, true).logits, bs[i]);
         (loss * (ctx.lossScale / (1.0 + m))).backward();
         at::Tensor g = deltas[i].grad().detach();
         totals[i] = totals[i] + loss.detach() / m;
         lasts[i] = loss;
+        replayLoss = replayLoss + loss.detach();
         deltas[i] = ascendProject(deltas[i], g, masks[i], o_.stepSize, o_.epsilon, norm_).requires_grad_(true);
       }
-      ctx.applyUpdate();
+      // A skipped replay ends the step; the trainer rolls the earlier replays' updates back.
+      if (!ctx.applyUpdate(replayLoss)) break;
     }
     // Figures summed over micro-batches (the trainer averages them); loss = mean over replays of the
     // unscaled loss, advLoss = the last replay's.

@@ -80,8 +80,9 @@ struct StepContext {
   // Base draws supplied by a test for this step (undefined tensors: draw from the generator).
   RandomDraws draws;
   // Clips, steps the optimizer and the schedule, zeroes gradients: for methods whose every replay is
-  // an update (FreeAT). Returns false when the update was skipped for a non-finite gradient.
-  std::function<bool()> applyUpdate;
+  // an update (FreeAT). `loss` is the update's loss summed over micro-batches. Returns false when the
+  // update was skipped for a non-finite gradient or loss; the method then stops its step.
+  std::function<bool(const at::Tensor& loss)> applyUpdate;
 };
 
 class Method {
@@ -94,8 +95,13 @@ class Method {
   // The whole step of a method that updates itself (FreeAT): every micro-batch of the step, updates
   // through ctx.applyUpdate; returns its figures summed over the micro-batches.
   virtual StepMetrics updateAll(const std::vector<Batch>& microBatches, StepContext& ctx);
+  // Optimizer updates one step makes (FreeAT: its replays).
+  virtual int64_t updatesPerStep() const { return 1; }
   // Called after each optimizer update with the number of updates done so far (SMART's EMA teacher).
   virtual void afterUpdate(TransformerModel& model, int64_t updates) {}
+  // Called instead when the step was skipped or failed: undo what the step changed in the method's
+  // own state (TextAT's table), so a skipped step leaves the trainer as it was.
+  virtual void discardStep() {}
   // Tensors saved in checkpoints (TextAT's table, SMART's teacher) and their restore.
   virtual std::vector<std::pair<std::string, at::Tensor>> state() const { return {}; }
   virtual void loadState(const std::map<std::string, at::Tensor>& state) {}

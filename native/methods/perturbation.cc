@@ -24,7 +24,7 @@ at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, con
   if (initMag <= 0.0) return at::zeros({b.rows(), b.seqLen(), dim}, options).requires_grad_(true);
   const at::Tensor mask = tokenMask(b).to(options.device());
   const at::Tensor u = base.defined() ? checkedDraw(base, {b.rows(), b.seqLen(), dim}, "random start", options.device())
-                                      : at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-1.0, 1.0);
+                                      : at::empty({b.rows(), b.seqLen(), dim}, options).uniform_(-1.0, 1.0, generatorFor(options.device()));
   at::Tensor delta;
   if (norm == Norm::L2) {
     // n_b; an all-padding row (n_b = 0) gets scale initMag / sqrt(D) times a zero mask, not 0 * inf.
@@ -40,7 +40,7 @@ at::Tensor initDelta(const Batch& b, int64_t dim, double initMag, Norm norm, con
 at::Tensor gaussianStart(const Batch& b, int64_t dim, double std, const at::Device& device, const at::Tensor& base) {
   const at::Tensor mask = tokenMask(b).to(device);
   const at::Tensor z = base.defined() ? checkedDraw(base, {b.rows(), b.seqLen(), dim}, "noise", device)
-                                      : at::randn({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(device));
+                                      : at::randn({b.rows(), b.seqLen(), dim}, generatorFor(device), at::TensorOptions().device(device));
   return z * std * mask;
 }
 
@@ -68,14 +68,20 @@ at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf) {
   return torch::autograd::grad({objective}, {leaf}, {}, /*retain_graph=*/false, /*create_graph=*/false)[0];
 }
 
-RngReplay::RngReplay(const at::Device& device) : gen_(at::globalContext().defaultGenerator(device)) {
-  std::lock_guard<std::mutex> lock(gen_.mutex());
-  state_ = gen_.get_state();
+RngReplay::RngReplay(const at::Device& device) {
+  gens_.push_back(generatorFor(device));
+  if (device.is_cuda()) gens_.push_back(at::globalContext().defaultGenerator(device));
+  for (auto& g : gens_) {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    states_.push_back(g.get_state());
+  }
 }
 
 void RngReplay::replay() {
-  std::lock_guard<std::mutex> lock(gen_.mutex());
-  gen_.set_state(state_);
+  for (size_t i = 0; i < gens_.size(); ++i) {
+    std::lock_guard<std::mutex> lock(gens_[i].mutex());
+    gens_[i].set_state(states_[i]);
+  }
 }
 
 }  // namespace advtrain

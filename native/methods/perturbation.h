@@ -3,6 +3,9 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <vector>
+
+#include "common/rng.h"
 #include "kernels/ascent_step.h"
 #include "model/batch.h"
 #include "model/layers.h"
@@ -40,16 +43,17 @@ NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at:
 // Gradient of `objective` wrt `leaf` only (no parameter gradients are computed or accumulated).
 at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf);
 
-// Snapshot of the device's default generator: replay() restores it so the next passes draw the same
-// dropout masks (FreeLB's synchronised dropout).
+// Snapshot of the generators dropout draws from on `device` (the trainer's, and on CUDA also the default
+// one that SDPA's fused dropout uses): replay() restores them so the next passes draw the same dropout
+// masks (FreeLB's synchronised dropout).
 class RngReplay {
  public:
   explicit RngReplay(const at::Device& device);
   void replay();
 
  private:
-  at::Generator gen_;
-  at::Tensor state_;
+  std::vector<at::Generator> gens_;
+  std::vector<at::Tensor> states_;
 };
 
 }  // namespace advtrain

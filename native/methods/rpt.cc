@@ -29,7 +29,7 @@ class Rpt : public Method {
     } else {
       const at::Tensor u = ctx.draws.start.defined()
                                ? checkedDraw(ctx.draws.start, {b.rows(), b.seqLen(), dim}, "noise", model.device())
-                               : at::empty({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(model.device())).uniform_(-1.0, 1.0);
+                               : at::empty({b.rows(), b.seqLen(), dim}, at::TensorOptions().device(model.device())).uniform_(-1.0, 1.0, generatorFor(model.device()));
       noise = u * o_.noiseStd * tokenMask(b).to(model.device());
     }
     Perturbation p{noise, {}};

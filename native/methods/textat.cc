@@ -26,12 +26,13 @@ class TextAt : public Method {
   TextAt(const MethodOptions& o, TransformerModel& model) : o_(o) {
     const int64_t V = model.config().vocabSize, E = model.config().embeddingSize;
     // Drawn from the trainer-seeded CPU generator: the same seed gives the same table on every device.
-    table_ = scaledTable(at::empty({V, E}).uniform_(-1.0, 1.0)).to(model.device());
+    table_ = scaledTable(at::empty({V, E}).uniform_(-1.0, 1.0, generatorFor(at::kCPU))).to(model.device());
   }
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
     const int64_t E = model.config().embeddingSize;
+    if (ctx.draws.table.defined()) pending_.push_back({at::Tensor(), table_});  // the whole table, replaced
     if (ctx.draws.table.defined()) table_ = scaledTable(checkedDraw(ctx.draws.table, table_.sizes(), "TextAT table", model.device()));
     const at::Tensor mask = tokenMask(b);
     at::Tensor ds = initDelta(b, E, o_.initMag, Norm::L2, at::TensorOptions().device(model.device()), ctx.draws.start);
@@ -59,9 +60,27 @@ class TextAt : public Method {
       at::NoGradGuard noGrad;
       at::Tensor real = b.attentionMask.flatten().ne(0);
       at::Tensor ids = b.inputIds.flatten().index({real});
+      // Rows as they were before this step first touched them, for discardStep.
+      at::Tensor rows = std::get<0>(at::_unique(ids));
+      pending_.push_back({rows, table_.index_select(0, rows)});
       table_.index_put_({ids}, dt.detach().flatten(0, 1).index({real}), /*accumulate=*/true);
     }
     return attackMetrics(total, last, (ds + dt).detach(), Norm::L2);
+  }
+
+  void afterUpdate(TransformerModel&, int64_t) override { pending_.clear(); }
+
+  void discardStep() override {
+    at::NoGradGuard noGrad;
+    // Newest first, so rows touched by several micro-batches end as the step found them.
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      if (it->rows.defined()) {
+        table_.index_copy_(0, it->rows, it->values);
+      } else {
+        table_ = it->values;
+      }
+    }
+    pending_.clear();
   }
 
   std::vector<std::pair<std::string, at::Tensor>> state() const override { return {{"table", table_}}; }
@@ -77,8 +96,13 @@ class TextAt : public Method {
   // T = U(-1, 1) * initMag / sqrt(E), from the U(-1, 1) draw `u`.
   at::Tensor scaledTable(const at::Tensor& u) const { return u * (o_.initMag / std::sqrt(static_cast<double>(u.size(1)))); }
 
+  struct Saved {
+    at::Tensor rows;    // undefined: `values` is the whole table
+    at::Tensor values;
+  };
   MethodOptions o_;
   at::Tensor table_;
+  std::vector<Saved> pending_;  // what this step changed in table_, until its update is applied
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/version.h>
 
+#include "common/rng.h"
+
 #include <cmath>
 #include <limits>
 
@@ -72,7 +74,11 @@ at::Tensor activate(const at::Tensor& x, Activation a) {
 
 at::Tensor dropout(const at::Tensor& x, double p, const Compute& c) {
   if (!c.training || p <= 0.0) return x;
-  return at::dropout(x, p, /*train=*/true);
+  // at::dropout's CPU arithmetic (a Bernoulli(1 - p) mask scaled by 1 / (1 - p)), but from the current
+  // trainer's generator: at::dropout takes none.
+  at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous).bernoulli_(1.0 - p, generatorFor(x.device()));
+  noise.div_(1.0 - p);
+  return x * noise;
 }
 
 at::Tensor attentionBias(const at::Tensor& mask, at::ScalarType dtype) {
@@ -96,7 +102,10 @@ at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Ten
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, double dropoutP,
                      const Compute& c, at::Tensor* probsOut) {
 #if TORCH_VERSION_MAJOR >= 2
-  if (!probsOut && c.allowSdpa) {
+  // SDPA draws attention dropout from the device's default generator (it takes none): on CPU, where its
+  // training path with dropout is the math one anyway, train through ours with the trainer's generator.
+  const bool defaultRngDropout = c.training && dropoutP > 0.0 && !q.is_cuda();
+  if (!probsOut && c.allowSdpa && !defaultRngDropout) {
     at::Tensor ctx = at::scaled_dot_product_attention(q, k, v, bias.to(q.scalar_type()), c.training ? dropoutP : 0.0, false);
     return ctx.transpose(1, 2).flatten(2);
   }

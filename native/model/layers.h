@@ -64,7 +64,8 @@ at::Tensor layerNorm(const at::Tensor& x, const LayerNorm& ln);
 
 at::Tensor activate(const at::Tensor& x, Activation a);
 
-// Dropout from the default generator of x's device, so a saved generator state replays the same masks.
+// Dropout from the current trainer's generator for x's device (common/rng.h), so a saved generator
+// state replays the same masks.
 at::Tensor dropout(const at::Tensor& x, double p, const Compute& c);
 
 // Additive attention bias [N, 1, 1, L] from a [N, L] 0/1 mask: 0 for real tokens, dtype's lowest for padding.

@@ -30,27 +30,44 @@ void scaleGrads(std::vector<NamedParam>& params, const at::Tensor& factor) {
 }  // namespace
 
 namespace {
-// Seeds libtorch's generators before the method draws anything (TextAT's table).
-const TrainerConfig& seeded(const TrainerConfig& cfg) {
-  at::manual_seed(cfg.seed);
-  return cfg;
+
+std::unique_ptr<Method> makeMethodWith(const TrainerGenerators& rng, const MethodOptions& o, TransformerModel& model) {
+  GeneratorScope scope(rng);
+  return makeMethod(o, model);
 }
+
+// Copies of the weights, optimizer state and schedule position, for steps that update more than once
+// (FreeAT): a step that turns out non-finite after some of its updates is rolled back to this.
+struct StepSnapshot {
+  std::vector<at::Tensor> params;
+  std::vector<std::pair<std::string, at::Tensor>> optimizer;
+};
+
 }  // namespace
 
 Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
-    : model_(model), cfg_(seeded(cfg)), optimizer_(cfg.optimizer, model.params()), method_(makeMethod(cfg.method, model)) {}
+    : model_(model),
+      cfg_(cfg),
+      rng_(cfg.seed, model.device()),
+      optimizer_(cfg.optimizer, model.params()),
+      method_(makeMethodWith(rng_, cfg.method, model)) {}
 
 double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_); }
 
-bool Trainer::update(double* gradNormOut) {
+bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
   at::NoGradGuard noGrad;
   auto& params = model_.params();
   at::Tensor norm = gradNorm(params);
-  const double n = norm.item<double>();  // the step's one host synchronisation
+  // The step's one host synchronisation reads the gradient norm and the loss together.
+  at::Tensor figures = norm.to(at::kDouble).reshape({1});
+  if (loss.defined()) figures = at::cat({figures, loss.detach().to(norm.device(), at::kDouble).reshape({1})});
+  figures = figures.cpu();
+  const double n = figures[0].item<double>();
+  const bool lossFinite = !loss.defined() || std::isfinite(figures[1].item<double>());
   *gradNormOut = n;
   const double lr = currentLr();
   ++scheduleStep_;
-  if (!std::isfinite(n)) {
+  if (!std::isfinite(n) || !lossFinite) {
     model_.zeroGrad();
     return false;
   }
@@ -65,6 +82,7 @@ bool Trainer::update(double* gradNormOut) {
 
 StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDraws& draws) {
   if (microBatches.empty()) fail(kErrInvalidArg, "Expected at least one micro-batch for a step but received none");
+  GeneratorScope scope(rng_);
   StepContext ctx{model_};
   if ((draws.start.defined() || draws.table.defined()) && microBatches.size() != 1) {
     fail(kErrInvalidArg, "supplied random draws need a step of exactly one micro-batch");
@@ -77,13 +95,32 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   StepOutcome out;
   bool anySkipped = false;
   double lastNorm = 0.0;
-  ctx.applyUpdate = [&]() {
-    const bool ok = update(&lastNorm);
+  ctx.applyUpdate = [&](const at::Tensor& loss) {
+    const bool ok = update(&lastNorm, loss);
     anySkipped = anySkipped || !ok;
     return ok;
   };
   std::map<std::string, at::Tensor> sums;
   model_.zeroGrad();
+  // A step of several updates is rolled back as a whole when one of them is skipped or fails.
+  const int64_t startStep = scheduleStep_;
+  std::unique_ptr<StepSnapshot> snapshot;
+  if (method_->updatesItself()) {
+    at::NoGradGuard noGrad;
+    snapshot = std::make_unique<StepSnapshot>();
+    for (const auto& p : model_.params()) snapshot->params.push_back(p.tensor.detach().clone());
+    for (const auto& [k, v] : optimizer_.state()) snapshot->optimizer.emplace_back(k, v.clone());
+  }
+  auto rollBack = [&]() {
+    method_->discardStep();
+    if (!snapshot) return;
+    at::NoGradGuard noGrad;
+    auto& params = model_.params();
+    for (size_t i = 0; i < params.size(); ++i) params[i].tensor.detach().copy_(snapshot->params[i]);
+    optimizer_.loadState(std::map<std::string, at::Tensor>(snapshot->optimizer.begin(), snapshot->optimizer.end()));
+    // Skipped updates advance the schedule, as a skipped single-update step does.
+    scheduleStep_ = startStep + method_->updatesPerStep();
+  };
   try {
     if (method_->updatesItself()) {
       std::vector<Batch> onDevice;
@@ -98,13 +135,17 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     }
   } catch (...) {
     model_.zeroGrad();  // a failed step leaves the weights and the next step's gradients untouched
+    rollBack();
+    scheduleStep_ = startStep;
     throw;
   }
-  if (!method_->updatesItself()) ctx.applyUpdate();
+  if (!method_->updatesItself()) {
+    // The loss is checked with the gradient before the update, so a skipped step never touched a weight.
+    auto loss = sums.find("loss");
+    ctx.applyUpdate(loss != sums.end() ? loss->second : at::Tensor());
+  }
+  if (anySkipped) rollBack();
   for (const auto& [k, v] : sums) out.metrics[k] = (v / static_cast<double>(microBatches.size())).item<double>();
-  // A non-finite loss is a skipped step even if the gradient happened to be finite.
-  auto loss = out.metrics.find("loss");
-  if (loss != out.metrics.end() && !std::isfinite(loss->second)) anySkipped = true;
   out.metrics["gradNorm"] = lastNorm;
   out.metrics["lr"] = cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_ - 1);
   out.skipped = anySkipped;
@@ -118,12 +159,12 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
   for (auto& [k, v] : optimizer_.state()) out.emplace_back("optimizer." + k, v);
   for (auto& [k, v] : method_->state()) out.emplace_back("method." + k, v);
   {
-    at::Generator cpu = at::detail::getDefaultCPUGenerator();
+    at::Generator cpu = rng_.forDevice(at::kCPU);
     std::lock_guard<std::mutex> lock(cpu.mutex());
     out.emplace_back("rng.cpu", cpu.get_state());
   }
   if (model_.device().is_cuda()) {
-    at::Generator g = at::globalContext().defaultGenerator(model_.device());
+    at::Generator g = rng_.forDevice(model_.device());
     std::lock_guard<std::mutex> lock(g.mutex());
     out.emplace_back("rng.cuda", g.get_state());
   }
@@ -145,13 +186,13 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
   method_->loadState(take("method."));
   auto cpu = state.find("rng.cpu");
   if (cpu != state.end()) {
-    at::Generator g = at::detail::getDefaultCPUGenerator();
+    at::Generator g = rng_.forDevice(at::kCPU);
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_state(cpu->second.to(at::kCPU, at::kByte));
   }
   auto cuda = state.find("rng.cuda");
   if (cuda != state.end() && model_.device().is_cuda()) {
-    at::Generator g = at::globalContext().defaultGenerator(model_.device());
+    at::Generator g = rng_.forDevice(model_.device());
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_state(cuda->second.to(at::kCPU, at::kByte));
   }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/rng.h"
 #include "methods/method.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
@@ -46,11 +47,13 @@ class Trainer {
   int64_t stepCount() const { return scheduleStep_; }
 
  private:
-  // Clip, check, update, advance the schedule, zero gradients. Returns false when skipped.
-  bool update(double* gradNormOut);
+  // Clip, check, update, advance the schedule, zero gradients. Returns false, with the weights
+  // untouched, when the gradient or `loss` (the update's summed loss, may be undefined) is not finite.
+  bool update(double* gradNormOut, const at::Tensor& loss);
 
   TransformerModel& model_;
   TrainerConfig cfg_;
+  TrainerGenerators rng_;  // before method_: a method may draw when it is made (TextAT's table)
   Optimizer optimizer_;
   std::unique_ptr<Method> method_;
   int64_t scheduleStep_ = 0;
