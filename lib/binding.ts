@@ -187,7 +187,7 @@ export interface NativeAddon {
   setErrorClass(cls: typeof AdvtrainError): void;
   info(): NativeInfo;
   matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;
-  memory(device: string, reset?: boolean): { peakMB: number };
+  memory(device: string, reset?: boolean): { peakMB: number; allocatedMB: number; heapMB: number };
   testing: {
     raise(kind: string): Promise<void>;
     kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;

@@ -165,12 +165,15 @@ Napi::Value MatmulBench(const Napi::CallbackInfo& info) {
       });
 }
 
-// memory(device, reset) -> { peakMB }: the CUDA caching allocator's peak since the last reset (0 on CPU).
+// memory(device, reset) -> { peakMB, allocatedMB, heapMB }: the CUDA caching allocator's peak since the
+// last reset and current bytes (0 on CPU), and the bytes malloc has handed out (the CPU's figure).
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     at::Device device = parseDevice(info[0].As<Napi::String>());
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("peakMB", peakMemoryMB(device));
+    o.Set("allocatedMB", allocatedMemoryMB(device));
+    o.Set("heapMB", heapInUseMB());
     if (info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value()) resetPeakMemory(device);
     return o;
   });

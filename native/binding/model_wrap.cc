@@ -134,7 +134,11 @@ Napi::Value ModelWrap::Create(const Napi::CallbackInfo& info) {
         [](Napi::Env env, Ptr& h) -> Napi::Value {
           auto* holder = new Ptr(h);
           auto ext = Napi::External<Ptr>::New(env, holder, [](Napi::Env, Ptr* p) { delete p; });
-          return addonData(env).modelClass.New({ext});
+          Napi::Object wrap = addonData(env).modelClass.New({ext});
+          // The wrap holds its own reference now; the External is finalised only when V8 collects it
+          // (maybe much later), and must not keep a disposed model's memory alive until then.
+          holder->reset();
+          return wrap;
         });
   });
 }

@@ -1,5 +1,11 @@
 #include "common/device.h"
 
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #ifdef ADVTRAIN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -37,6 +43,41 @@ double peakMemoryMB(const at::Device& device) {
   }
 #endif
   return 0.0;
+}
+
+double allocatedMemoryMB(const at::Device& device) {
+#ifdef ADVTRAIN_WITH_CUDA
+  if (device.is_cuda()) {
+    auto stats = alloc::getDeviceStats(device.index());
+    return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)].current) / (1024.0 * 1024.0);
+  }
+#endif
+  return 0.0;
+}
+
+double heapInUseMB() {
+  // libtorch's CPU allocator takes its blocks from malloc. mallinfo2 counts the main arena only, and
+  // tensors are made on worker threads (arenas of their own), so read malloc_info's totals over all
+  // arenas: bytes obtained from the system, less the free chunks, plus the blocks mmapped directly.
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  if (!f) return -1.0;
+  const int rc = malloc_info(0, f);
+  std::fclose(f);
+  const std::string xml = buf ? std::string(buf, len) : std::string();
+  std::free(buf);
+  if (rc != 0) return -1.0;
+  const size_t tail = xml.rfind("</heap>");
+  if (tail == std::string::npos) return -1.0;
+  auto sizeOf = [&](const std::string& tag) -> double {
+    const size_t at = xml.find(tag, tail);
+    if (at == std::string::npos) return 0.0;
+    const size_t s = xml.find("size=\"", at);
+    return s == std::string::npos ? 0.0 : std::strtod(xml.c_str() + s + 6, nullptr);
+  };
+  const double inUse = sizeOf("<system type=\"current\"") - sizeOf("<total type=\"fast\"") - sizeOf("<total type=\"rest\"") + sizeOf("<total type=\"mmap\"");
+  return inUse / (1024.0 * 1024.0);
 }
 
 void resetPeakMemory(const at::Device& device) {

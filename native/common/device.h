@@ -15,6 +15,10 @@ void synchronize(const at::Device& device);
 // Peak bytes allocated on a CUDA device since the last reset, or 0 on CPU.
 double peakMemoryMB(const at::Device& device);
 void resetPeakMemory(const at::Device& device);
+// Bytes the CUDA caching allocator holds for tensors now, or 0 on CPU.
+double allocatedMemoryMB(const at::Device& device);
+// Bytes malloc has handed out and not taken back (libtorch's CPU tensors among them).
+double heapInUseMB();
 
 // Returns cached CUDA blocks to the driver after a model is disposed.
 void releaseCachedMemory();
