@@ -4,9 +4,9 @@ namespace advtrain {
 
 at::Tensor distributionRows(const at::Tensor& logits, const Batch& b, Task task) {
   switch (task) {
-    case Task::TokenClassification: return logits.flatten(0, 1).index({b.attentionMask.flatten().ne(0)});
+    case Task::TokenClassification: return logits.flatten(0, 1).index_select(0, realPositions(b));
     case Task::QuestionAnswering: return logits.permute({0, 2, 1}).flatten(0, 1);
-    case Task::MaskedLM: return logits.dim() == 3 ? logits.flatten(0, 1).index({b.labels.flatten().ne(-100)}) : logits;
+    case Task::MaskedLM: return logits.dim() == 3 ? logits.flatten(0, 1).index_select(0, labeledPositions(b)) : logits;
     default: return logits;
   }
 }

@@ -58,12 +58,12 @@ class TextAt : public Method {
     }
     {
       at::NoGradGuard noGrad;
-      at::Tensor real = b.attentionMask.flatten().ne(0);
-      at::Tensor ids = b.inputIds.flatten().index({real});
-      // Rows as they were before this step first touched them, for discardStep.
-      at::Tensor rows = std::get<0>(at::_unique(ids));
-      pending_.push_back({rows, table_.index_select(0, rows)});
-      table_.index_put_({ids}, dt.detach().flatten(0, 1).index({real}), /*accumulate=*/true);
+      const at::Tensor real = realPositions(b);
+      at::Tensor ids = b.inputIds.flatten().index_select(0, real);
+      // Rows as they were before this step first touched them, for discardStep (a repeated id saves
+      // the same row twice).
+      pending_.push_back({ids, table_.index_select(0, ids)});
+      table_.index_put_({ids}, dt.detach().flatten(0, 1).index_select(0, real), /*accumulate=*/true);
     }
     return attackMetrics(total, last, (ds + dt).detach(), Norm::L2);
   }

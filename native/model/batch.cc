@@ -17,7 +17,17 @@ Batch Batch::select(const at::Tensor& index) const {
   b.labels = pick(labels, labels.defined() && labels.dim() == 2 ? rowIndex : index);
   b.startPositions = pick(startPositions, index);
   b.endPositions = pick(endPositions, index);
+  b.realIndex = at::Tensor();  // positions of the old rows
+  b.labeledIndex = at::Tensor();
   return b;
+}
+
+at::Tensor realPositions(const Batch& b) {
+  return b.realIndex.defined() ? b.realIndex : b.attentionMask.flatten().nonzero().squeeze(1);
+}
+
+at::Tensor labeledPositions(const Batch& b) {
+  return b.labeledIndex.defined() ? b.labeledIndex : b.labels.flatten().ne(-100).nonzero().squeeze(1);
 }
 
 }  // namespace advtrain

@@ -12,6 +12,11 @@ struct Batch {
   at::Tensor labels;         // [B] int64 | [B] float (regression) | [N, L] int64 (token tasks, -100 ignored)
   at::Tensor startPositions; // [N] int64 (question answering)
   at::Tensor endPositions;   // [N] int64
+  // Flat positions (in N * L) of the real tokens and of the labeled tokens (token-level labels != -100),
+  // found on the host before the batch moves, so that selecting them on a GPU needs no host sync
+  // (boolean-mask indexing does one). Undefined until to() computes them; see realPositions().
+  at::Tensor realIndex;
+  at::Tensor labeledIndex;
 
   int64_t rows() const { return inputIds.size(0); }
   int64_t seqLen() const { return inputIds.size(1); }
@@ -20,6 +25,12 @@ struct Batch {
   Batch to(const at::Device& device) const {
     auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device, /*non_blocking=*/true) : t; };
     Batch b = *this;
+    if (!b.realIndex.defined() && attentionMask.is_cpu()) b.realIndex = attentionMask.flatten().nonzero().squeeze(1);
+    if (!b.labeledIndex.defined() && labels.defined() && labels.dim() == 2 && labels.is_cpu()) {
+      b.labeledIndex = labels.flatten().ne(-100).nonzero().squeeze(1);
+    }
+    b.realIndex = move(b.realIndex);
+    b.labeledIndex = move(b.labeledIndex);
     b.inputIds = move(inputIds);
     b.attentionMask = move(attentionMask);
     b.tokenTypeIds = move(tokenTypeIds);
@@ -32,5 +43,10 @@ struct Batch {
   // Selects rows (examples); for multiple choice `index` selects whole examples (all their choices).
   Batch select(const at::Tensor& index) const;
 };
+
+// The flat positions of the real / labeled tokens: the host-computed ones when present, else found on
+// the batch's device (a host sync on a GPU).
+at::Tensor realPositions(const Batch& b);
+at::Tensor labeledPositions(const Batch& b);
 
 }  // namespace advtrain

@@ -97,7 +97,7 @@ at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c
     case Task::QuestionAnswering: return linear(seq, out_, c).to(at::kFloat);
     case Task::MaskedLM: {
       at::Tensor x = seq;
-      if (labeledOnly) x = seq.flatten(0, 1).index({b.labels.flatten().ne(-100)});
+      if (labeledOnly) x = seq.flatten(0, 1).index_select(0, labeledPositions(b));
       x = linear(x, dense_, c);
       x = bert ? activate(x, cfg_.hiddenAct) : activate(x, Activation::Gelu);
       x = layerNorm(x, mlmNorm_);
@@ -130,12 +130,12 @@ at::Tensor Head::loss(const at::Tensor& logits, const Batch& b, bool perExample)
       const bool compact = cfg_.task == Task::MaskedLM && logits.dim() == 2;  // labeledOnly logits [M, V]
       at::Tensor labels = b.labels.flatten();
       at::Tensor flat = compact ? logits : logits.flatten(0, 1);
-      if (compact) labels = labels.index({labels.ne(-100)});
+      if (compact) labels = labels.index_select(0, labeledPositions(b));
       if (!perExample) return at::cross_entropy_loss(flat, labels, {}, at::Reduction::Mean, -100);
       // Per example: mean over its labeled tokens.
       at::Tensor tok = at::cross_entropy_loss(flat, labels, {}, at::Reduction::None, -100);
       at::Tensor rowLabels = b.labels.ne(-100);
-      at::Tensor full = compact ? at::zeros({rowLabels.numel()}, tok.options()).index_put({rowLabels.flatten()}, tok) : tok;
+      at::Tensor full = compact ? at::zeros({rowLabels.numel()}, tok.options()).index_copy(0, labeledPositions(b), tok) : tok;
       full = full.view(rowLabels.sizes());
       at::Tensor counts = rowLabels.sum(1).to(at::kFloat);
       return full.sum(1) / counts.clamp_min(1.0);
