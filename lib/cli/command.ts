@@ -19,8 +19,8 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Printed after the options in --help. */
   notes?: string;
-  /** Returns the exit code. */
-  run(args: ParsedArgs, positionals: string[]): Promise<number>;
+  /** Returns the exit code. `args` has the defaults filled in; `given` holds only the flags typed. */
+  run(args: ParsedArgs, positionals: string[], given: ParsedArgs): Promise<number>;
 }
 
 /** Thrown for bad command-line usage: printed with the command's help, exit code 2. */
@@ -47,5 +47,7 @@ export function helpText(cmd: Command): string {
 /** What --help of train and pretrain says about stopping a run. */
 export const INTERRUPT_NOTES =
   'Ctrl-C (SIGINT) or SIGTERM finishes the running step, saves a checkpoint in --out and exits with 130\n' +
-  '(SIGINT) or 143 (SIGTERM); a second signal quits at once. --resume DIR/checkpoint-N continues the run.\n' +
+  '(SIGINT) or 143 (SIGTERM); a second signal quits at once. --resume DIR/checkpoint-N continues the run: its\n' +
+  'flags are stored in the checkpoint, and flags given again must agree with them (--out, --device, --quiet,\n' +
+  '--save-total-limit may change).\n' +
   'exit codes: 0 ok, 1 failure, 2 usage, 130 interrupted (SIGINT), 143 terminated (SIGTERM)';
