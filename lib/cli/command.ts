@@ -24,11 +24,23 @@ export interface Command {
 }
 
 /** Thrown for bad command-line usage: printed with the command's help, exit code 2. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** A model folder without a usable tokenizer: no tokenizer files, or files loadModel could not resolve. */
+export function noTokenizerError(dir: string, hint = ''): UsageError {
+  const files = ['tokenizer.json', 'vocab.txt'].filter((f) => existsSync(join(dir, f)));
+  const what = files.length
+    ? `has ${files.join(' and ')} but its special tokens could not be resolved (see the ADVTRAIN_TOKENIZER_UNRESOLVED warning)`
+    : 'has no tokenizer files (tokenizer.json or vocab.txt)';
+  return new UsageError(`${dir} ${what}${hint}`);
 }
 
 export function helpText(cmd: Command): string {

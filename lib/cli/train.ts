@@ -3,7 +3,7 @@ import { createModel, loadModel, type Model, sizedConfig } from '../model/model.
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type Command, INTERRUPT_NOTES, type ParsedArgs, UsageError } from './command.js';
+import { type Command, INTERRUPT_NOTES, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
 import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
@@ -24,7 +24,7 @@ export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string
     const model = await loadModel(args.model, { task, ...(labels.length ? { labels } : {}), device, seed });
     let tokenizer = model.tokenizer;
     if (typeof args.tokenizer === 'string') tokenizer = await loadTokenizer(args.tokenizer);
-    if (!tokenizer) throw new UsageError(`${args.model} has no tokenizer files; pass --tokenizer DIR`);
+    if (!tokenizer) throw noTokenizerError(args.model, '; pass --tokenizer DIR');
     model.tokenizer = tokenizer;
     return { model, tokenizer };
   }
