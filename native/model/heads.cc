@@ -43,17 +43,10 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
       break;
     case Task::MultipleChoice:
       if (cfg.family == Family::Electra) dense_ = pb.linear("sequence_summary.summary", H, H);
-      outName_ = "classifier";
-      out_ = pb.linear(outName_, H, 1);
+      out_ = pb.linear("classifier", H, 1);
       break;
-    case Task::TokenClassification:
-      outName_ = "classifier";
-      out_ = pb.linear(outName_, H, cfg.numLabels);
-      break;
-    case Task::QuestionAnswering:
-      outName_ = "qa_outputs";
-      out_ = pb.linear(outName_, H, 2);
-      break;
+    case Task::TokenClassification: out_ = pb.linear("classifier", H, cfg.numLabels); break;
+    case Task::QuestionAnswering: out_ = pb.linear("qa_outputs", H, 2); break;
     case Task::MaskedLM:
       decoder_ = wordEmbedding;
       if (bert) {

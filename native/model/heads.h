@@ -54,7 +54,7 @@ class Head {
   Linear pooler_;
   Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, MLM transform
   Linear out_;      // classifier / out_proj / qa_outputs
-  std::string outName_;
+  std::string outName_;  // out_'s checkpoint prefix (sequence classification and regression)
   at::Tensor snU_, snV_;  // spectral normalisation of out_ (undefined: none)
   LayerNorm mlmNorm_;
   at::Tensor mlmBias_;
