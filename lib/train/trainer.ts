@@ -172,6 +172,9 @@ export interface RandomDraws {
   start?: { data: Float32Array; shape: [number, number, number] };
   /** [vocabSize, embeddingSize]: the U(-1, 1) draw TextAT's table is re-made from. */
   table?: { data: Float32Array; shape: [number, number] };
+  /** [numLabels] and [hiddenSize]: the N(0, 1) draws R4F's power-iteration vectors u and v are re-made from (normalised); given together. */
+  spectralU?: { data: Float32Array; shape: [number] };
+  spectralV?: { data: Float32Array; shape: [number] };
 }
 
 /**
@@ -181,8 +184,9 @@ export interface RandomDraws {
  */
 export function setNextRandomDraws(trainer: Trainer, draws: RandomDraws): void {
   const o = object('draws', draws) as RandomDraws;
-  knownKeys('draws', o as Record<string, unknown>, ['start', 'table']);
-  for (const key of ['start', 'table'] as const) {
+  const keys = ['start', 'table', 'spectralU', 'spectralV'] as const;
+  knownKeys('draws', o as Record<string, unknown>, keys);
+  for (const key of keys) {
     const d = o[key];
     if (d === undefined) continue;
     object(`draws.${key}`, d);

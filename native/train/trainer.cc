@@ -66,7 +66,7 @@ bool Trainer::update(double* gradNormOut) {
 StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDraws& draws) {
   if (microBatches.empty()) fail(kErrInvalidArg, "Expected at least one micro-batch for a step but received none");
   StepContext ctx{model_};
-  if ((draws.start.defined() || draws.table.defined()) && microBatches.size() != 1) {
+  if (draws.any() && microBatches.size() != 1) {
     fail(kErrInvalidArg, "supplied random draws need a step of exactly one micro-batch");
   }
   ctx.draws = draws;
