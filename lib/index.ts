@@ -10,7 +10,7 @@ export { MODEL_SIZES, parseConfig, configToJson, architectureOf, type ModelConfi
 export { Model, loadModel, createModel, sizedConfig, type AttackOptions, type AttackResult, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput } from './model/model.js';
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from './model/safetensors.js';
 export { evaluateModel, type Scorer, type EvaluateOptions } from './train/evaluate.js';
-export { Trainer, arraySource, type TrainData, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult, type Evaluator } from './train/trainer.js';
+export { Trainer, arraySource, checkpointRunSettings, type TrainData, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult, type Evaluator } from './train/trainer.js';
 export { resolveMethod, presets, METHOD_NAMES, METHOD_DEFAULTS, type MethodConfig, type MethodName } from './train/methods.js';
 export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train/config.js';
 export * from './tokenizer/index.js';

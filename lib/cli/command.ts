@@ -19,16 +19,28 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Printed after the options in --help. */
   notes?: string;
-  /** Returns the exit code. */
-  run(args: ParsedArgs, positionals: string[]): Promise<number>;
+  /** Returns the exit code. `args` has the defaults filled in; `given` holds only the flags typed. */
+  run(args: ParsedArgs, positionals: string[], given: ParsedArgs): Promise<number>;
 }
 
 /** Thrown for bad command-line usage: printed with the command's help, exit code 2. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** A model folder without a usable tokenizer: no tokenizer files, or files loadModel could not resolve. */
+export function noTokenizerError(dir: string, hint = ''): UsageError {
+  const files = ['tokenizer.json', 'vocab.txt'].filter((f) => existsSync(join(dir, f)));
+  const what = files.length
+    ? `has ${files.join(' and ')} but its special tokens could not be resolved (see the ADVTRAIN_TOKENIZER_UNRESOLVED warning)`
+    : 'has no tokenizer files (tokenizer.json or vocab.txt)';
+  return new UsageError(`${dir} ${what}${hint}`);
 }
 
 export function helpText(cmd: Command): string {
@@ -47,5 +59,7 @@ export function helpText(cmd: Command): string {
 /** What --help of train and pretrain says about stopping a run. */
 export const INTERRUPT_NOTES =
   'Ctrl-C (SIGINT) or SIGTERM finishes the running step, saves a checkpoint in --out and exits with 130\n' +
-  '(SIGINT) or 143 (SIGTERM); a second signal quits at once. --resume DIR/checkpoint-N continues the run.\n' +
+  '(SIGINT) or 143 (SIGTERM); a second signal quits at once. --resume DIR/checkpoint-N continues the run: its\n' +
+  'flags are stored in the checkpoint, and flags given again must agree with them (--out, --device, --quiet,\n' +
+  '--save-total-limit may change).\n' +
   'exit codes: 0 ok, 1 failure, 2 usage, 130 interrupted (SIGINT), 143 terminated (SIGTERM)';

@@ -4,7 +4,7 @@ import { AdvtrainError } from '../errors.js';
 import { loadModel } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { type Command, type ParsedArgs, UsageError } from './command.js';
+import { type Command, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
 import { CLI_TASKS, encodeExamples, evalBatches, maxLengthFlag, taskSpec } from './task-data.js';
@@ -35,7 +35,7 @@ export const evaluate: Command = {
     if (typeof args.data !== 'string') throw new UsageError('--data FILE or --advglue FILE is required');
     const model = await loadModel(args.model, { task: spec.modelTask, device: typeof args.device === 'string' ? args.device : 'cpu' });
     try {
-      if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+      if (!model.tokenizer) throw noTokenizerError(args.model);
       const data = await spec.load(args.data, model.tokenizer, {
         maxLength: maxLengthFlag(args, spec.maxLength, model),
         docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
@@ -62,7 +62,7 @@ async function advGlue(args: ParsedArgs): Promise<number> {
   const preset = GLUE_TASKS[ADVGLUE_TASKS[task].glue];
   const model = await loadModel(args.model, { task: 'sequence-classification', device: typeof args.device === 'string' ? args.device : 'cpu' });
   try {
-    if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+    if (!model.tokenizer) throw noTokenizerError(args.model);
     if (model.config.numLabels !== preset.numLabels) throw new UsageError(`${args.model} has ${model.config.numLabels} labels; ${task} needs ${preset.numLabels} (${preset.labelNames.join(', ')})`);
     const encoded = encodeExamples(model.tokenizer, items, maxLengthFlag(args, 128, model));
     const batches = evalBatches(encoded, model.tokenizer.special.pad.id, 'sequence-classification', numberFlag(args, 'batch-size', 64, { int: true, min: 1 }));

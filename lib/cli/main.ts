@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: { values: ParsedArgs; positionals: string[] };
   try {
     const options = Object.fromEntries(
-      Object.entries(cmd.options).map(([k, o]) => [k, Object.fromEntries(Object.entries({ type: o.type, multiple: o.multiple, short: o.short, default: o.default }).filter(([, v]) => v !== undefined))]),
+      Object.entries(cmd.options).map(([k, o]) => [k, Object.fromEntries(Object.entries({ type: o.type, multiple: o.multiple, short: o.short }).filter(([, v]) => v !== undefined))]),
     );
     parsed = parseArgs({ args: joinNegativeValues(rest, cmd.options), options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
   } catch (err) {
@@ -85,7 +85,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await cmd.run(parsed.values, parsed.positionals);
+    // Defaults are filled in here, so that a command knows which flags were typed (`given`).
+    const defaults = Object.fromEntries(Object.entries(cmd.options).flatMap(([k, o]) => (o.default === undefined ? [] : [[k, o.default]])));
+    return await cmd.run({ ...defaults, ...parsed.values }, parsed.positionals, parsed.values);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`advtrain ${cmd.name}: ${err.message}\n\n${helpText(cmd)}`);

@@ -20,6 +20,7 @@ const METHOD_FLAGS: Record<string, { key: string; type: 'int' | 'number' | 'stri
   inner: { key: 'inner', type: 'int', help: 'yopo: inner steps between two full passes' },
   'noise-std': { key: 'noiseStd', type: 'number', help: 'rpt: noise scale (uniform half-width or normal std); smart/alum: noise std' },
   'noise-type': { key: 'noiseType', type: 'string', help: "rpt: 'uniform' (default, fairseq) or 'normal'" },
+  'spectral-norm': { key: 'spectralNorm', type: 'bool', help: 'rpt: R4F, spectral normalisation of the classification head (true|false)' },
   tau: { key: 'tau', type: 'number', help: 'rpt: KL weight; creat: cosine weight' },
   'lambda-s': { key: 'lambdaS', type: 'number', help: 'smart: regulariser weight' },
   alpha: { key: 'alpha', type: 'number', help: 'alum: regulariser weight (default 10 pre-training, 1 fine-tuning)' },

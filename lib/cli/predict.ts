@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ioError } from '../io/output-dir.js';
 import { loadModel } from '../model/model.js';
-import { type Command, type ParsedArgs, UsageError } from './command.js';
+import { type Command, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { encodeExamples, evalBatches, maxLengthFlag, taskSpec, TEXT_TASKS } from './task-data.js';
 
@@ -65,7 +65,7 @@ export const predict: Command = {
       model = await loadModel(args.model, { device: typeof args.device === 'string' ? args.device : 'cpu' });
       const m = model;
       const tok = m.tokenizer;
-      if (!tok) throw new UsageError(`${args.model} has no tokenizer files`);
+      if (!tok) throw noTokenizerError(args.model);
       if (m.task !== 'sequence-classification' && m.task !== 'regression') throw new UsageError(`predict handles classification and regression models; ${args.model} is ${m.task}`);
       const maxLength = maxLengthFlag(args, 128, m);
       const examples =

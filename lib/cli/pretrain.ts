@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpus.js';
 import { type Command, INTERRUPT_NOTES, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSignals, prepareOut, reportInterrupted, runDirOptions, trainingConfigFromArgs } from './training-run.js';
+import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
 import { modelFromArgs } from './train.js';
 
@@ -34,14 +33,15 @@ export const pretrain: Command = {
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
     'save-every': { type: 'string', help: 'checkpoint every N steps' },
-    resume: { type: 'string', help: 'continue from a checkpoint folder (same batch size and step count)' },
+    resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },
     quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },
     out: { type: 'string', help: 'output folder: the BertForMaskedLM-layout model, checkpoints, metrics.jsonl' },
     ...runDirOptions,
     method: { ...methodOption!, help: `pre-training method: ${PRETRAIN_METHODS.join(', ')}` },
     ...methodFlags,
   },
-  async run(args) {
+  async run(typed, _positionals, given) {
+    const args = resumeArgs('pretrain', typed, given);
     const files = args.corpus as string[] | undefined;
     if (!files?.length) throw new UsageError('--corpus FILE is required (repeat it for several files)');
     if (typeof args.out !== 'string') throw new UsageError('--out is required');
@@ -54,7 +54,6 @@ export const pretrain: Command = {
     const seqLen = numberFlag(args, 'seq', 128, { int: true, min: 8 });
     const config = trainingConfigFromArgs(args, method, 5e-4);
     const saveTotalLimit = args['save-total-limit'] === undefined ? undefined : numberFlag(args, 'save-total-limit', 1, { int: true, min: 1 });
-    if (typeof args.resume === 'string' && !existsSync(args.resume)) throw new UsageError(`--resume: no such folder ${args.resume}`);
     const maxSteps = numberFlag(args, 'max-steps', 1000, { int: true, min: 1 });
     const saveEvery = args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 });
     const maskProb = numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 });
@@ -92,6 +91,7 @@ export const pretrain: Command = {
         saveTotalLimit,
         signal: interrupt.signal,
         resumeFrom: typeof args.resume === 'string' ? args.resume : undefined,
+        runSettings: runSettingsOf('pretrain', args),
       });
       progress.stop();
       if (result.stopReason === 'aborted') {

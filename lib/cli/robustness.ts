@@ -3,7 +3,7 @@ import { ensureWritableDir } from '../io/output-dir.js';
 import { loadModel, type Model } from '../model/model.js';
 import { evaluateRobustness, ROBUSTNESS_ATTACKS, type RobustnessAttack } from '../robustness/report.js';
 import { WORD_RECIPE_NAMES, type WordRecipeName } from '../robustness/word-attack.js';
-import { type Command, type ParsedArgs, UsageError } from './command.js';
+import { type Command, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { table } from './progress.js';
 import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
@@ -80,7 +80,7 @@ export const robustness: Command = {
     let mlm: Model | undefined;
     let encoder: Model | undefined;
     try {
-      if (!model.tokenizer) throw new UsageError(`${args.model} has no tokenizer files`);
+      if (!model.tokenizer) throw noTokenizerError(args.model as string);
       if (typeof args.mlm === 'string' && attacks.includes('wordswap')) mlm = await loadModel(args.mlm, { task: 'masked-lm', device });
       if (typeof args['similarity-encoder'] === 'string' && attacks.includes('wordswap')) encoder = await loadModel(args['similarity-encoder'], { device });
       const optional = (flag: string, opts: { int?: boolean; min?: number; max?: number }) => (args[flag] === undefined ? undefined : numberFlag(args, flag, 0, opts));

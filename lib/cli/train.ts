@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
 import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type Command, INTERRUPT_NOTES, type ParsedArgs, UsageError } from './command.js';
+import { type Command, INTERRUPT_NOTES, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSignals, prepareOut, reportInterrupted, runDirOptions, trainingConfigFromArgs } from './training-run.js';
+import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
 import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
 
@@ -25,7 +24,7 @@ export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string
     const model = await loadModel(args.model, { task, ...(labels.length ? { labels } : {}), device, seed });
     let tokenizer = model.tokenizer;
     if (typeof args.tokenizer === 'string') tokenizer = await loadTokenizer(args.tokenizer);
-    if (!tokenizer) throw new UsageError(`${args.model} has no tokenizer files; pass --tokenizer DIR`);
+    if (!tokenizer) throw noTokenizerError(args.model, '; pass --tokenizer DIR');
     model.tokenizer = tokenizer;
     return { model, tokenizer };
   }
@@ -58,7 +57,7 @@ export const trainOptions = {
   precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
   'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
   'save-every': { type: 'string', help: 'checkpoint every N steps' },
-  resume: { type: 'string', help: 'continue from a checkpoint folder (same batch size and step count)' },
+  resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },
   ...runDirOptions,
   quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },
 } as const;
@@ -82,7 +81,8 @@ export const train: Command = {
     ...trainOptions,
     ...methodOptions,
   },
-  async run(args) {
+  async run(typed, _positionals, given) {
+    const args = resumeArgs('train', typed, given);
     const spec = taskSpec(args);
     const out = need(args, 'out');
     const trainFile = need(args, 'train');
@@ -99,7 +99,6 @@ export const train: Command = {
       saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
     };
     const resume = typeof args.resume === 'string' ? args.resume : undefined;
-    if (resume && !existsSync(resume)) throw new UsageError(`--resume: no such folder ${resume}`);
     prepareOut(args, out);
     const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
     const load = {
@@ -122,6 +121,7 @@ export const train: Command = {
         saveTotalLimit,
         signal: interrupt.signal,
         resumeFrom: resume,
+        runSettings: runSettingsOf('train', args),
       });
       progress.stop();
       const seconds = (performance.now() - t0) / 1000;

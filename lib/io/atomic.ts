@@ -1,6 +1,6 @@
 /** Crash-safe file writes: a reader sees the old file or the new one, never a torn one. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from './output-dir.js';
@@ -44,4 +44,21 @@ export function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Puts the finished folder `tmp` (a sibling of `final`, fsynced) at `final` with renames: a previous
+ * `final` is moved to `<tmp>.old` and deleted only once `tmp` is in place. A crash leaves the old folder
+ * or the new one at `final` (or, between the two renames, neither there and the old one at `<tmp>.old`).
+ */
+export function swapInDir(tmp: string, final: string): void {
+  if (existsSync(final)) {
+    const old = `${tmp}.old`;
+    renameSync(final, old);
+    renameSync(tmp, final);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, final);
+  }
+  fsyncDir(dirname(final));
 }

@@ -56,10 +56,11 @@ const RUN_FILES = new Set([
   'vocab.txt',
   'vocab.json',
   'merges.txt',
+  'advtrain-manifest.json',
 ]);
 const CHECKPOINT = /^checkpoint-(\d+)$/;
-/** A checkpoint being written (`.checkpoint-N.tmp-XXXX`, and `.old` while it replaces another). */
-const CHECKPOINT_TMP = /^\.checkpoint-\d+\.tmp-[0-9a-f]+(\.old)?$/;
+/** A checkpoint being written (`.checkpoint-N.tmp-XXXX`, and `.old` while it replaces another), or the final model (`.advtrain-save.tmp-XXXX`). */
+const CHECKPOINT_TMP = /^\.(checkpoint-\d+|advtrain-save)\.tmp-[0-9a-f]+(\.old)?$/;
 
 /** The checkpoint-N folders of `dir`, oldest step first. */
 export function listCheckpoints(dir: string): { step: number; path: string }[] {

@@ -2,12 +2,15 @@
  * The Model class: a BERT, RoBERTa or ELECTRA encoder with a task head, held natively. Load one from a
  * Hugging Face folder or create one randomly initialised; run it; save it back as an HF folder.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { native, type NativeAttackResult, type NativeForwardOutput, type NativeModel } from '../binding.js';
 import { resolveDevice, type DeviceName } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
+import { checkManifest, isModelFile, MANIFEST, manifestFiles, writeManifest } from '../io/manifest.js';
+import { ioError } from '../io/output-dir.js';
 import { boolean, finiteNumber, float32Array, integer, knownKeys, object, oneOf } from '../validate.js';
 import { prepareBatch, type LabeledBatch } from './batch.js';
 import { configToJson, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, type Task, TASKS } from './config.js';
@@ -253,8 +256,14 @@ export class Model {
 
   /**
    * Writes the model as a Hugging Face folder: model.safetensors (transformers' key layout, tied
-   * weights once), config.json and the tokenizer when one is attached. Each file is replaced
-   * atomically, weights first.
+   * weights once), config.json, the tokenizer when one is attached, and advtrain-manifest.json (each
+   * file's size and sha256, written last; transformers ignores it, loadModel checks it).
+   *
+   * The files are written and fsynced in a temporary folder first. A folder holding only a model (or
+   * none yet) is then replaced as a whole by renames, the previous one deleted only once the new one is
+   * in place. A folder holding more (a run's checkpoints and metrics.jsonl) gets the new manifest first
+   * and then the files, one rename each: if the process dies in between, loadModel refuses the folder
+   * with ERR_CHECKPOINT instead of loading old and new files mixed.
    *
    * @example
    * ```ts
@@ -263,10 +272,46 @@ export class Model {
    */
   async save(dir: string): Promise<void> {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a folder path', dir);
-    mkdirSync(dir, { recursive: true });
+    const final = resolve(dir);
+    if (existsSync(final) && !statSync(final).isDirectory()) throw new AdvtrainError(`${dir}: exists and is not a folder`, 'ERR_IO');
+    // The working folder (or one above it) is never renamed away from under the process.
+    const holdsMore = (existsSync(final) && readdirSync(final).some((n) => !isModelFile(n))) || `${process.cwd()}${sep}`.startsWith(`${final}${sep}`);
+    const tmp = holdsMore ? join(final, `.advtrain-save.tmp-${randomBytes(4).toString('hex')}`) : join(dirname(final), `.${basename(final)}.tmp-${randomBytes(4).toString('hex')}`);
+    try {
+      mkdirSync(dirname(tmp), { recursive: true });
+      mkdirSync(tmp);
+    } catch (err) {
+      throw ioError(dir, 'cannot create a folder to save the model in', err);
+    }
+    try {
+      await this._writeFolder(tmp);
+      if (holdsMore) {
+        // The new manifest goes first: until the last file is in, the folder disagrees with it.
+        const names = manifestFiles(tmp)!;
+        renameSync(join(tmp, MANIFEST), join(final, MANIFEST));
+        fsyncDir(final);
+        // Model files of an earlier save that this one does not have (a vocab.txt beside a new tokenizer.json).
+        for (const name of readdirSync(final)) if (isModelFile(name) && name !== MANIFEST && !names.includes(name)) rmSync(join(final, name), { force: true });
+        for (const name of names) renameSync(join(tmp, name), join(final, name));
+        fsyncDir(final);
+        rmSync(tmp, { recursive: true, force: true });
+      } else {
+        swapInDir(tmp, final);
+      }
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (err instanceof AdvtrainError) throw err;
+      throw ioError(dir, 'cannot save the model', err);
+    }
+  }
+
+  /** @internal Writes the model's files and their manifest into `dir`, an empty folder (save, checkpoints). */
+  async _writeFolder(dir: string): Promise<void> {
     await this.handle.save(join(dir, 'model.safetensors'), [['advtrain', 'model']]);
     await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config), null, 2)}\n`);
     if (this.tokenizer) await this.tokenizer.save(dir);
+    await writeManifest(dir, readdirSync(dir).filter(isModelFile));
+    fsyncDir(dir);
   }
 
   /**
@@ -304,7 +349,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a model folder path', dir);
   const o = checkModelOptions(options, ['ignoreMismatchedSizes']);
   const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new AdvtrainError(`${configPath}: not found (a model folder needs config.json)`, 'ERR_CHECKPOINT');
+  if (!existsSync(configPath)) throw new AdvtrainError(`${configPath}: not found (a model folder needs config.json)${interruptedSave(dir)}`, 'ERR_CHECKPOINT');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(configPath, 'utf8'));
@@ -312,6 +357,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw new AdvtrainError(`${configPath}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
   }
   const config = parseConfig(json, configPath, { task: o.task, numLabels: o.numLabels, labels: o.labels });
+  await checkManifest(dir);
   const tensors = checkpointTensors(dir);
   const model = await Model._create(config, o);
   try {
@@ -336,6 +382,15 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     model.dispose();
     throw err;
   }
+}
+
+/** What a save killed between its two folder renames left beside `dir` (see Model.save), as a hint. */
+function interruptedSave(dir: string): string {
+  const abs = resolve(dir);
+  const prefix = `.${basename(abs)}.tmp-`;
+  if (existsSync(abs) || !existsSync(dirname(abs))) return '';
+  const old = readdirSync(dirname(abs)).find((n) => n.startsWith(prefix) && n.endsWith('.old'));
+  return old ? `; a save into it was interrupted: the previous model is in ${join(dirname(abs), old)}` : '';
 }
 
 /**

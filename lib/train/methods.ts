@@ -80,6 +80,13 @@ export interface RptConfig {
   noiseType?: 'uniform' | 'normal';
   /** Weight of the symmetric KL (fairseq's r3f-lambda); default 1. */
   tau?: number;
+  /**
+   * R4F: R3F plus spectral normalisation of the classification head's output projection, as fairseq's
+   * `--spectral-norm-classification-head` (torch.nn.utils.spectral_norm: W = W_orig / sigma, one power
+   * iteration per training forward). Sequence classification and regression only. Saved model folders hold
+   * W_orig / sigma; checkpoints also keep W_orig and the power-iteration vectors. Default false.
+   */
+  spectralNorm?: boolean;
 }
 
 /**
@@ -181,7 +188,7 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   freelb: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2', syncDropout: true, cleanLoss: false, cleanWeight: 0.5, advBeginStep: 0 },
   freeat: { replays: 2, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
   yopo: { outer: 2, inner: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0, norm: 'l2' },
-  rpt: { noiseStd: 1e-5, noiseType: 'uniform', tau: 1 },
+  rpt: { noiseStd: 1e-5, noiseType: 'uniform', tau: 1, spectralNorm: false },
   // mt-dnn's train.py defaults except the step size, which follows the paper (1e-3).
   smart: { lambdaS: 1, steps: 1, stepSize: 1e-3, noiseStd: 1e-5, normEps: 1e-6, normalize: 'inf-token', attackLoss: 'stable-kl', bregman: false },
   // alpha 1 is the fine-tuning value; masked-LM pre-training defaults to ALUM_PRETRAIN_ALPHA.
@@ -263,13 +270,18 @@ export function resolveMethod(config: unknown, name = 'method', context: { task?
       };
     }
     case 'rpt': {
-      knownKeys(name, o, ['name', 'noiseStd', 'noiseType', 'tau']);
+      knownKeys(name, o, ['name', 'noiseStd', 'noiseType', 'tau', 'spectralNorm']);
       const d = METHOD_DEFAULTS.rpt;
+      const spectralNorm = boolean(`${name}.spectralNorm`, o.spectralNorm ?? d.spectralNorm);
+      if (spectralNorm && context.task !== undefined && context.task !== 'sequence-classification' && context.task !== 'regression') {
+        throw invalidArg(`${name}.spectralNorm`, `false with a '${context.task}' model (R4F normalises the head of sequence classification or regression)`, spectralNorm);
+      }
       return {
         name: 'rpt',
         noiseStd: finiteNumber(`${name}.noiseStd`, o.noiseStd ?? d.noiseStd, { above: 0 }),
         noiseType: oneOf(`${name}.noiseType`, o.noiseType ?? d.noiseType, ['uniform', 'normal'] as const),
         tau: finiteNumber(`${name}.tau`, o.tau ?? d.tau, { min: 0 }),
+        spectralNorm,
       };
     }
     case 'smart': {

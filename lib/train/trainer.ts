@@ -2,12 +2,13 @@
  * The Trainer: the outer loop (epochs, evaluation, callbacks, checkpoints, logging) in TypeScript,
  * one native Promise per optimizer step; each method's inner loop runs natively.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { native, type NativeTrainer } from '../binding.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
-import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
+import { checkManifest } from '../io/manifest.js';
 import { ioError, prepareRunDir, rotateCheckpoints } from '../io/output-dir.js';
 import { prepareBatch, type LabeledBatch } from '../model/batch.js';
 import type { Model } from '../model/model.js';
@@ -142,6 +143,11 @@ export interface FitOptions {
    * dropped.
    */
   resumeFrom?: string;
+  /**
+   * The caller's settings (JSON), stored in every checkpoint's trainer_state.json as `runSettings` and
+   * read back with {@link checkpointRunSettings}: the CLI keeps its flags there, so `--resume DIR` needs nothing else.
+   */
+  runSettings?: Record<string, unknown>;
 }
 
 /** What trainer_state.json records of the data, to refuse a resume that would read it differently. */
@@ -166,6 +172,9 @@ export interface RandomDraws {
   start?: { data: Float32Array; shape: [number, number, number] };
   /** [vocabSize, embeddingSize]: the U(-1, 1) draw TextAT's table is re-made from. */
   table?: { data: Float32Array; shape: [number, number] };
+  /** [numLabels] and [hiddenSize]: the N(0, 1) draws R4F's power-iteration vectors u and v are re-made from (normalised); given together. */
+  spectralU?: { data: Float32Array; shape: [number] };
+  spectralV?: { data: Float32Array; shape: [number] };
 }
 
 /**
@@ -175,8 +184,9 @@ export interface RandomDraws {
  */
 export function setNextRandomDraws(trainer: Trainer, draws: RandomDraws): void {
   const o = object('draws', draws) as RandomDraws;
-  knownKeys('draws', o as Record<string, unknown>, ['start', 'table']);
-  for (const key of ['start', 'table'] as const) {
+  const keys = ['start', 'table', 'spectralU', 'spectralV'] as const;
+  knownKeys('draws', o as Record<string, unknown>, keys);
+  for (const key of keys) {
     const d = o[key];
     if (d === undefined) continue;
     object(`draws.${key}`, d);
@@ -222,6 +232,7 @@ export class Trainer {
   private lastSavedStep = -1;
   /** metrics.jsonl of the running fit(). */
   private metricsFile?: string;
+  private runSettings?: Record<string, unknown>;
 
   constructor(options: TrainerOptions) {
     const o = object('options', options) as unknown as TrainerOptions;
@@ -356,7 +367,7 @@ export class Trainer {
    */
   async fit(train: TrainData, options: FitOptions = {}): Promise<FitResult> {
     const o = object('options', options) as FitOptions;
-    knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'overwriteOutputDir', 'saveTotalLimit', 'logEvery', 'signal', 'resumeFrom']);
+    knownKeys('options', o as Record<string, unknown>, ['epochs', 'maxSteps', 'evalData', 'evalEvery', 'saveEvery', 'outputDir', 'overwriteOutputDir', 'saveTotalLimit', 'logEvery', 'signal', 'resumeFrom', 'runSettings']);
     if (this.disposed) throw new AdvtrainError('this Trainer has been disposed; create a new one', 'ERR_DISPOSED');
     const logEvery = integer('options.logEvery', o.logEvery ?? 10, { min: 1 });
     const evalEvery = o.evalEvery === undefined ? 0 : integer('options.evalEvery', o.evalEvery, { min: 1 });
@@ -367,6 +378,7 @@ export class Trainer {
     if (o.evalData !== undefined && typeof o.evalData !== 'function' && !(o.evalData instanceof BatchLoader) && typeof (o.evalData as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
       throw invalidArg('options.evalData', 'labeled batches (an array or iterable), a BatchLoader or an evaluator function', o.evalData);
     }
+    if (o.runSettings !== undefined) this.runSettings = object('options.runSettings', o.runSettings);
     if (o.evalEvery !== undefined && o.evalData === undefined) throw invalidArg('options.evalData', 'evaluation data when evalEvery is set', undefined);
     if (o.outputDir !== undefined) {
       string('options.outputDir', o.outputDir);
@@ -468,19 +480,11 @@ export class Trainer {
       throw ioError(tmp, 'cannot create the checkpoint folder', err);
     }
     try {
-      await this.model.save(tmp);
+      await this.model._writeFolder(tmp);
       await nt.saveState(join(tmp, 'trainer_state.safetensors'));
-      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps, data: this.data }, null, 2)}\n`);
+      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps, data: this.data, runSettings: this.runSettings }, null, 2)}\n`);
       fsyncDir(tmp);
-      if (existsSync(final)) {
-        const old = `${tmp}.old`;
-        renameSync(final, old);
-        renameSync(tmp, final);
-        rmSync(old, { recursive: true, force: true });
-      } else {
-        renameSync(tmp, final);
-      }
-      fsyncDir(outputDir);
+      swapInDir(tmp, final);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       if (err instanceof AdvtrainError) throw err;
@@ -495,15 +499,7 @@ export class Trainer {
 
   /** Restores weights, optimizer, schedule, method state, RNG and data position from a checkpoint. */
   async resume(dir: string): Promise<void> {
-    const stateFile = join(dir, 'trainer_state.json');
-    if (!existsSync(stateFile)) throw new AdvtrainError(`${stateFile}: not found (resumeFrom needs a checkpoint folder written by fit)`, 'ERR_CHECKPOINT');
-    let saved: SavedState;
-    try {
-      saved = JSON.parse(readFileSync(stateFile, 'utf8'));
-    } catch (err) {
-      throw new AdvtrainError(`${stateFile}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
-    }
-    checkSavedState(stateFile, saved);
+    const { file: stateFile, saved } = readSavedState(dir);
     for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision'] as const) {
       if (JSON.stringify(saved.config[key]) !== JSON.stringify(this.config[key])) {
         throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(saved.config[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
@@ -513,6 +509,7 @@ export class Trainer {
     const stateTensors = join(dir, 'trainer_state.safetensors');
     if (!existsSync(stateTensors)) throw new AdvtrainError(`${stateTensors}: not found (the checkpoint is incomplete)`, 'ERR_CHECKPOINT');
     this.totalSteps = saved.totalSteps;
+    await checkManifest(dir);
     await this.model._loadWeights(dir);
     const nt = this.ensureNative();
     const header = readSafetensorsHeader(stateTensors);
@@ -550,6 +547,30 @@ interface SavedState {
   config: ResolvedConfig;
   totalSteps?: number;
   data?: DataShape;
+  runSettings?: Record<string, unknown>;
+}
+
+/** Reads and checks a checkpoint's trainer_state.json (ERR_CHECKPOINT when missing or malformed). */
+function readSavedState(dir: string): { file: string; saved: SavedState } {
+  const file = join(dir, 'trainer_state.json');
+  if (!existsSync(file)) throw new AdvtrainError(`${file}: not found (resumeFrom needs a checkpoint folder written by fit)`, 'ERR_CHECKPOINT');
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AdvtrainError(`${file}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
+  }
+  checkSavedState(file, saved);
+  return { file, saved };
+}
+
+/**
+ * The `runSettings` a checkpoint was written with (see FitOptions.runSettings), or undefined when the
+ * run gave none; ERR_CHECKPOINT when `dir` is not a checkpoint written by fit.
+ */
+export function checkpointRunSettings(dir: string): { file: string; settings?: Record<string, unknown> } {
+  const { file, saved } = readSavedState(dir);
+  return { file, settings: saved.runSettings };
 }
 
 /** Refuses a trainer_state.json that is not what fit() writes (ERR_CHECKPOINT naming the field). */
@@ -565,6 +586,7 @@ function checkSavedState(file: string, saved: unknown): asserts saved is SavedSt
   if (!isObj(config)) throw bad('config', 'an object');
   for (const k of ['method', 'optimizer']) if (!isObj(config[k])) throw bad(`config.${k}`, 'an object');
   if (totalSteps !== undefined && totalSteps !== null && !isCount(totalSteps)) throw bad('totalSteps', 'an integer >= 0');
+  if (saved.runSettings !== undefined && !isObj(saved.runSettings)) throw bad('runSettings', 'an object');
   if (data !== undefined) {
     if (!isObj(data) || !isCount(data.batchesPerEpoch) || (data.batchSize !== undefined && !isCount(data.batchSize))) throw bad('data', '{ batchesPerEpoch, batchSize? } of integers');
   }

@@ -333,9 +333,7 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
     return PromiseWorker<int>::start(
         env,
         [h, path, meta]() {
-          std::vector<std::pair<std::string, at::Tensor>> tensors;
-          for (const auto& p : h->model->params()) tensors.emplace_back(p.name, p.tensor);
-          writeSafetensorsAtomic(path, tensors, meta);
+          writeSafetensorsAtomic(path, h->model->savedTensors(), meta);
           return 0;
         },
         [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));

@@ -28,6 +28,12 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
   m.perturbLayer = static_cast<int64_t>(optNumber(o, "perturbLayer", static_cast<double>(m.perturbLayer)));
   m.tau = optNumber(o, "tau", m.tau);
+  if (m.name == "rpt") {
+    // Resolved in TypeScript (lib/train/methods.ts): always present for rpt, never defaulted here.
+    Napi::Value sn = o.Get("spectralNorm");
+    if (!sn.IsBoolean()) badArg("method.spectralNorm", "a boolean", sn);
+    m.spectralNorm = sn.As<Napi::Boolean>().Value();
+  }
   m.lambdaS = optNumber(o, "lambdaS", m.lambdaS);
   m.normEps = optNumber(o, "normEps", m.normEps);
   m.normalize = optEnum(o, "normalize", m.normalize, {"inf-token", "l2-token", "inf-example", "l2-example", "l1"}, "method.normalize");
@@ -137,7 +143,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
   });
 }
 
-// setNextRandomDraws({ start?, table? }), each { data: Float32Array, shape: number[] }: a test hook
+// setNextRandomDraws({ start?, table?, spectralU?, spectralV? }), each { data: Float32Array, shape: number[] }: a test hook
 // (lib/train/trainer.ts setNextRandomDraws) giving the next step's base random draws (RandomDraws);
 // the method checks each shape against what it draws.
 Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
@@ -157,7 +163,7 @@ Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
       }
       return floatFromFloat32Array(d.Get("data"), std::string("draws.") + key + ".data", n).view(shape);
     };
-    st->nextDraws = RandomDraws{read("start"), read("table")};
+    st->nextDraws = RandomDraws{read("start"), read("table"), read("spectralU"), read("spectralV")};
     return env.Undefined();
   });
 }

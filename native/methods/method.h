@@ -37,6 +37,7 @@ struct MethodOptions {
   double noiseStd = 1e-5;
   std::string noiseType = "uniform";  // rpt: "uniform" U(-noiseStd, noiseStd) (fairseq's default) | "normal"
   double tau = 1.0;
+  bool spectralNorm = false;  // rpt: R4F, spectral normalisation of the classification head
   double lambdaS = 1.0;
   double normEps = 1e-6;
   std::string normalize = "inf-token";  // "inf-token" | "l2-token" | "inf-example" | "l2-example" | "l1"
@@ -70,6 +71,9 @@ class StepMetrics {
 struct RandomDraws {
   at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise)
   at::Tensor table;  // [V, E]: U(-1, 1) of TextAT's table, which is re-drawn from it
+  at::Tensor spectralU;  // [numLabels]: N(0, 1) of R4F's u (normalised), which is re-made from it
+  at::Tensor spectralV;  // [H]: N(0, 1) of R4F's v
+  bool any() const { return start.defined() || table.defined() || spectralU.defined() || spectralV.defined(); }
 };
 
 struct StepContext {

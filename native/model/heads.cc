@@ -17,6 +17,9 @@ bool usesPooler(const ModelConfig& cfg) {
 
 at::Tensor firstToken(const at::Tensor& seq) { return seq.select(1, 0); }
 
+// F.normalize(x, dim=0, eps=1e-12) of a vector: x / max(||x||, eps), spectral_norm's eps.
+at::Tensor unit(const at::Tensor& x) { return x / x.norm().clamp_min(1e-12); }
+
 }  // namespace
 
 Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, const at::Tensor& wordEmbedding) : cfg_(cfg) {
@@ -30,10 +33,12 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
     case Task::SequenceClassification:
     case Task::Regression:
       if (bert) {
-        out_ = pb.linear("classifier", H, cfg.numLabels);
+        outName_ = "classifier";
+        out_ = pb.linear(outName_, H, cfg.numLabels);
       } else {
         dense_ = pb.linear("classifier.dense", H, H);
-        out_ = pb.linear("classifier.out_proj", H, cfg.numLabels);
+        outName_ = "classifier.out_proj";
+        out_ = pb.linear(outName_, H, cfg.numLabels);
       }
       break;
     case Task::MultipleChoice:
@@ -65,6 +70,34 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
   }
 }
 
+void Head::enableSpectralNorm(const at::Tensor& u, const at::Tensor& v) {
+  TORCH_CHECK(cfg_.task == Task::SequenceClassification || cfg_.task == Task::Regression,
+              "spectral normalisation applies to the classification head of sequence classification and regression");
+  TORCH_CHECK(u.dim() == 1 && u.size(0) == out_.weight.size(0) && v.dim() == 1 && v.size(0) == out_.weight.size(1),
+              "spectral normalisation vectors of the wrong shape");
+  at::NoGradGuard noGrad;
+  snU_ = u.to(out_.weight.options()).clone();
+  snV_ = v.to(out_.weight.options()).clone();
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Head::spectralState() const {
+  if (!spectralNorm()) return {};
+  return {{outName_ + ".weight_orig", out_.weight}, {outName_ + ".weight_u", snU_}, {outName_ + ".weight_v", snV_}};
+}
+
+at::Tensor Head::outWeight(bool powerIteration) const {
+  const at::Tensor& w = out_.weight;
+  if (!spectralNorm()) return w;
+  if (powerIteration) {
+    at::NoGradGuard noGrad;
+    snV_.copy_(unit(at::mv(w.t(), snU_)));
+    snU_.copy_(unit(at::mv(w, snV_)));
+  }
+  // Clones, as torch's: the next forward's power iteration writes u and v in place while this graph needs them.
+  const at::Tensor u = snU_.clone(), v = snV_.clone();
+  return w / at::dot(u, at::mv(w, v));
+}
+
 at::Tensor Head::pooled(const at::Tensor& sequence, const Compute& c) const {
   if (!hasPooler_) return {};
   return at::tanh(linear(firstToken(sequence), pooler_, c));
@@ -76,12 +109,13 @@ at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c
     case Task::Base: return pooled(seq, c);
     case Task::SequenceClassification:
     case Task::Regression: {
-      if (bert) return linear(dropout(pooled(seq, c), cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+      const Linear out{outWeight(c.training), out_.bias};
+      if (bert) return linear(dropout(pooled(seq, c), cfg_.classifierDropout, c), out, c).to(at::kFloat);
       // RobertaClassificationHead (tanh) / ElectraClassificationHead (gelu) on the first token.
       at::Tensor x = dropout(firstToken(seq), cfg_.classifierDropout, c);
       x = linear(x, dense_, c);
       x = cfg_.family == Family::Roberta ? at::tanh(x) : activate(x, Activation::Gelu);
-      return linear(dropout(x, cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+      return linear(dropout(x, cfg_.classifierDropout, c), out, c).to(at::kFloat);
     }
     case Task::MultipleChoice: {
       at::Tensor x;

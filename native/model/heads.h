@@ -29,6 +29,22 @@ class Head {
   // The pooled [CLS] representation (BERT/RoBERTa pooler) when the task uses one, else undefined.
   at::Tensor pooled(const at::Tensor& sequence, const Compute& c) const;
 
+  // R4F (Aghajanyan et al. 2021): spectral normalisation of the output projection (`classifier`,
+  // `classifier.out_proj`), as torch.nn.utils.spectral_norm(out_proj) in fairseq's
+  // --spectral-norm-classification-head. Sequence classification and regression only. The parameter keeps
+  // W_orig (what the optimizer trains); `u` [out] and `v` [in] are the unit vectors of the power iteration.
+  void enableSpectralNorm(const at::Tensor& u, const at::Tensor& v);
+  bool spectralNorm() const { return snU_.defined(); }
+  // The training state under torch's names: <out>.weight_orig (the parameter itself), .weight_u, .weight_v;
+  // the tensors themselves, so copying into them restores the state.
+  std::vector<std::pair<std::string, at::Tensor>> spectralState() const;
+  // The output weight the head computes with: W_orig / sigma, sigma = u^T W_orig v (torch's compute_weight).
+  // With `powerIteration` (training mode) one power iteration first updates u and v in place, without
+  // gradient; the gradient then flows through sigma with u and v held fixed, as torch's does.
+  at::Tensor outWeight(bool powerIteration) const;
+  // Checkpoint name of the output projection's weight ("classifier.weight", "classifier.out_proj.weight").
+  std::string outWeightName() const { return outName_ + ".weight"; }
+
   // Checkpoint names that transformers ties to another parameter (alias -> canonical name).
   const std::vector<std::pair<std::string, std::string>>& aliases() const { return aliases_; }
 
@@ -38,6 +54,8 @@ class Head {
   Linear pooler_;
   Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, MLM transform
   Linear out_;      // classifier / out_proj / qa_outputs
+  std::string outName_;  // out_'s checkpoint prefix (sequence classification and regression)
+  at::Tensor snU_, snV_;  // spectral normalisation of out_ (undefined: none)
   LayerNorm mlmNorm_;
   at::Tensor mlmBias_;
   at::Tensor decoder_;  // tied word embeddings

@@ -23,6 +23,14 @@ int64_t TransformerModel::numParameters() const {
   return n;
 }
 
+std::vector<std::pair<std::string, at::Tensor>> TransformerModel::savedTensors() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  const std::string spectral = head_->spectralNorm() ? head_->outWeightName() : "";
+  at::NoGradGuard noGrad;
+  for (const auto& p : params_) out.emplace_back(p.name, p.name == spectral ? head_->outWeight(false) : p.tensor);
+  return out;
+}
+
 ForwardResult TransformerModel::forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace,
                                         bool labeledOnly) const {
   ForwardResult r;

@@ -29,12 +29,16 @@ class TransformerModel {
   at::ScalarType dtype() const { return dtype_; }
   const Encoder& encoder() const { return *encoder_; }
   const Head& head() const { return *head_; }
+  Head& head() { return *head_; }
 
   std::vector<NamedParam>& params() { return params_; }
   const std::vector<NamedParam>& params() const { return params_; }
   // The parameter registered under `name`, or nullptr.
   const NamedParam* find(const std::string& name) const;
   int64_t numParameters() const;
+  // What a saved folder holds: every parameter, with a spectrally normalised output weight written as
+  // W_orig / sigma (eval mode, no power iteration), so transformers computes the same logits.
+  std::vector<std::pair<std::string, at::Tensor>> savedTensors() const;
 
   // Forward with an optional perturbation and trace; `labeledOnly` as in Head::forward.
   ForwardResult forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace = nullptr,

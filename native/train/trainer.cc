@@ -84,7 +84,7 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   if (microBatches.empty()) fail(kErrInvalidArg, "Expected at least one micro-batch for a step but received none");
   GeneratorScope scope(rng_);
   StepContext ctx{model_};
-  if ((draws.start.defined() || draws.table.defined()) && microBatches.size() != 1) {
+  if (draws.any() && microBatches.size() != 1) {
     fail(kErrInvalidArg, "supplied random draws need a step of exactly one micro-batch");
   }
   ctx.draws = draws;

@@ -107,6 +107,8 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('method name', () => trainer({ method: { name: 'fgsm' } }), /method\.name but received 'fgsm'/);
   await refuses('method norm', () => trainer({ method: { name: 'pgd', norm: 'L2' } }), /method\.norm but received 'L2'/);
   await refuses('method noiseType', () => trainer({ method: { name: 'rpt', noiseType: 'gauss' } }), /method\.noiseType/);
+  await refuses('method spectralNorm', () => trainer({ method: { name: 'rpt', spectralNorm: 'yes' } }), /a boolean for method\.spectralNorm but received 'yes'/);
+  await refuses('method spectralNorm missing', () => trainer({ method: { name: 'rpt' } }), /a boolean for method\.spectralNorm but received undefined/);
   await refuses('method attackLoss', () => trainer({ method: { name: 'smart', attackLoss: 'kl' } }), /method\.attackLoss/);
   await refuses('method normalize', () => trainer({ method: { name: 'smart', normalize: 'l3' } }), /method\.normalize/);
   await refuses('method representation', () => trainer({ method: { name: 'creat', representation: 'pooler' } }), /method\.representation/);

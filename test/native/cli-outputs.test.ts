@@ -80,20 +80,70 @@ t.test('resume guards: another batch size or step count is refused; a damaged tr
   const out = join(dir, 'run');
   t.equal((await runCli(trainArgs(dir, '--max-steps', '4', '--save-every', '2', '--out', out))).code, 0);
   const ckpt = join(out, 'checkpoint-2');
-  const batch = await runCli([...trainArgs(dir, '--max-steps', '4', '--resume', ckpt, '--out', join(dir, 'b'))].map((a, i, all) => (all[i - 1] === '--batch-size' ? '16' : a)));
-  t.equal(batch.code, 1);
-  t.match(batch.stderr, /trainer_state\.json: the checkpoint was trained with batch size 8, this run has 16.*\[ERR_CHECKPOINT\]/);
-  const steps = await runCli(trainArgs(dir, '--max-steps', '10', '--resume', ckpt, '--out', join(dir, 'c')));
-  t.equal(steps.code, 1);
-  t.match(steps.stderr, /run was 4 steps long .*asks for 10 .*\[ERR_CHECKPOINT\]/);
-  const epochs = await runCli(trainArgs(dir, '--epochs', '2', '--resume', ckpt, '--out', join(dir, 'd')));
-  t.match(epochs.stderr, /run was 4 steps long .*asks for 16/);
+  // The flags stored in the checkpoint refuse another value before any work.
+  const batch = await inProcess([...trainArgs(dir, '--max-steps', '4', '--resume', ckpt, '--out', join(dir, 'b'))].map((a, i, all) => (all[i - 1] === '--batch-size' ? '16' : a)));
+  t.equal(batch.code, 2);
+  t.match(batch.stderr, /--batch-size 16 disagrees with the run being resumed \(it had --batch-size 8, stored in .*checkpoint-2\/trainer_state\.json\)/);
+  const steps = await inProcess(trainArgs(dir, '--max-steps', '10', '--resume', ckpt, '--out', join(dir, 'c')));
+  t.equal(steps.code, 2);
+  t.match(steps.stderr, /--max-steps 10 disagrees .*it had --max-steps 4/);
+  const epochs = await inProcess(trainArgs(dir, '--epochs', '2', '--resume', ckpt, '--out', join(dir, 'd')));
+  t.match(epochs.stderr, /--epochs 2 disagrees .*it had --epochs 3/);
+  t.notOk(existsSync(join(dir, 'b')) || existsSync(join(dir, 'c')) || existsSync(join(dir, 'd')), 'nothing written');
+  // A checkpoint without stored flags (written through the API) is still guarded by the trainer.
   const state = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8'));
+  writeFileSync(join(ckpt, 'trainer_state.json'), JSON.stringify({ ...state, runSettings: undefined }));
+  const apiBatch = await runCli([...trainArgs(dir, '--max-steps', '4', '--resume', ckpt, '--out', join(dir, 'e'))].map((a, i, all) => (all[i - 1] === '--batch-size' ? '16' : a)));
+  t.equal(apiBatch.code, 1);
+  t.match(apiBatch.stderr, /trainer_state\.json: the checkpoint was trained with batch size 8, this run has 16.*\[ERR_CHECKPOINT\]/);
+  const apiSteps = await runCli(trainArgs(dir, '--max-steps', '10', '--resume', ckpt, '--out', join(dir, 'f')));
+  t.equal(apiSteps.code, 1);
+  t.match(apiSteps.stderr, /run was 4 steps long .*asks for 10 .*\[ERR_CHECKPOINT\]/);
   writeFileSync(join(ckpt, 'trainer_state.json'), JSON.stringify({ ...state, state: { ...state.state, epoch: 'one' } }));
-  const bad = await runCli(trainArgs(dir, '--max-steps', '4', '--resume', ckpt, '--out', join(dir, 'e')));
+  const bad = await runCli(trainArgs(dir, '--max-steps', '4', '--resume', ckpt, '--out', join(dir, 'g')));
   t.equal(bad.code, 1);
   t.match(bad.stderr, /trainer_state\.json: state\.epoch should be an integer >= 0 .*\[ERR_CHECKPOINT\]/);
   t.notMatch(bad.stderr, /TypeError|at .*\.ts:/, 'no stack trace');
+});
+
+t.test("--resume needs only the checkpoint: the run's flags are stored there, flags given again must agree", { skip }, async (t) => {
+  const dir = t.testdir();
+  fixture(dir);
+  const out = join(dir, 'run');
+  const first = await runCli(trainArgs(dir, '--method', 'freelb', '--steps', '2', '--max-steps', '4', '--save-every', '2', '--out', out));
+  t.equal(first.code, 0, first.stderr);
+  const firstSteps = metrics(out).filter((e) => e.type === 'step');
+  const ckpt = join(out, 'checkpoint-2');
+  const stored = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')).runSettings.cli;
+  t.equal(stored.command, 'train');
+  t.match(stored.args, { method: 'freelb', steps: '2', 'batch-size': '8', lr: '1e-3', epochs: '3', tokenizer: dir, out, train: join(dir, 'train.tsv') }, 'every flag, defaults included, paths absolute');
+  t.notOk('resume' in stored.args);
+
+  const refused = async (args: string[], message: RegExp) => {
+    const r = await inProcess(['train', '--resume', ckpt, ...args]);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, message);
+  };
+  await refused(['--method', 'pgd'], /--method pgd disagrees with the run being resumed \(it had --method freelb, stored in .*trainer_state\.json\); leave --method out/);
+  await refused(['--steps', '3'], /--steps 3 disagrees .*it had --steps 2/);
+  await refused(['--dev', join(dir, 'dev.tsv')], /--dev .*dev\.tsv disagrees .*it had no --dev/);
+  await refused(['--regression'], /--regression disagrees .*it had no --regression/);
+  await refused(['--train', join(dir, 'dev.tsv')], /--train .*dev\.tsv disagrees .*it had --train .*train\.tsv/);
+  const pre = await inProcess(['pretrain', '--resume', ckpt]);
+  t.equal(pre.code, 2);
+  t.match(pre.stderr, /--resume .*checkpoint-2 is a checkpoint of 'advtrain train', not of 'pretrain'/);
+
+  // The folder alone (in place), with flags that agree written another way (0.001 = 1e-3, a relative path).
+  const resumed = await runCli(['train', '--resume', ckpt, '--lr', '0.001', '--batch-size', '8', '--train', join(dir, '.', 'train.tsv')]);
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.equal(resumed.stderr, '', 'quiet, as the stored run was');
+  const steps = metrics(out).filter((e) => e.type === 'step');
+  t.same(steps.map((e) => e.step), [1, 2, 3, 4]);
+  t.same(steps.map((e) => e.loss), firstSteps.map((e) => e.loss), 'the resumed steps repeat the first run');
+  // Flags that only say where and how to report may change.
+  const elsewhere = await runCli(['train', '--resume', ckpt, '--out', join(dir, 'copy')]);
+  t.equal(elsewhere.code, 0, elsewhere.stderr);
+  t.same(metrics(join(dir, 'copy')).filter((e) => e.type === 'step').map((e) => e.loss), firstSteps.slice(2).map((e) => e.loss));
 });
 
 t.test('SIGTERM saves a checkpoint and exits 143', { skip }, async (t) => {

@@ -12,9 +12,11 @@ import t from 'tap';
 import type { LabeledBatch } from '../../lib/model/batch.js';
 import type { ModelType, Task } from '../../lib/model/config.js';
 import { createModel, loadModel, type ForwardOutput } from '../../lib/model/model.js';
+import { Trainer } from '../../lib/train/trainer.js';
 import { Fixture, fixtureBatch, outputErrors, worstByGroup } from '../helpers/fixtures.js';
 import { randomBatch, rng, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
+import { maxDiff } from '../helpers/params.js';
 import { pythonSkipReason, runPython } from '../helpers/python.js';
 import { buildSafetensors, f32Tensor } from '../helpers/safetensors.js';
 
@@ -129,5 +131,42 @@ t.test('advtrain loads what save_pretrained writes (sharded, single file, tied),
     t.same(bad, [], `${name}: every output within ${TOL}`);
     t.comment(`transformers -> advtrain ${name}: ${worstByGroup(report)}`);
     model.dispose();
+  }
+});
+
+// R4F keeps W_orig as the trained parameter and computes with W_orig / sigma; the saved folder must hold
+// the latter, so transformers (which knows nothing of spectral normalisation) computes the same logits.
+t.test('a model trained with R4F (spectrally normalised head) saves W_orig / sigma: transformers and advtrain load the same logits', { skip }, async (t) => {
+  const dirC = join(root, 'r4f');
+  const ours = new Map<string, ForwardOutput>();
+  const cases: [ModelType, Task][] = [['bert', 'sequence-classification'], ['roberta', 'sequence-classification'], ['electra', 'regression']];
+  for (const [type, task] of cases) {
+    const name = `${type}-${task}`;
+    const model = await createModel(caseConfig(type, task), { task, numLabels: 3, seed: 7 });
+    const pad = type === 'roberta' ? 1 : 0;
+    const batch = randomBatch({ task, lengths: [9, 6, 4], seqLen: 9, pad, numLabels: 3, types: type !== 'roberta', seed: 8 });
+    const trainer = new Trainer({ model, method: { name: 'rpt', noiseStd: 0.05, spectralNorm: true }, optimizer: { name: 'sgd', lr: 0.5 }, seed: 9 });
+    for (let s = 0; s < 3; s++) await trainer.step(batch);
+    const dir = join(dirC, name);
+    await model.save(dir);
+    const out = await model.forward(batch, { outputHiddenStates: true, outputAttentions: true });
+    ours.set(name, out);
+    writeFileSync(join(dir, 'inputs.json'), JSON.stringify(inputsJson(batch, task)));
+    const plain = await loadModel(dir);
+    const again = await plain.forward(batch);
+    t.ok(maxDiff(again.logits, out.logits) < 1e-6, `${name}: advtrain reloads the folder with the same logits (${maxDiff(again.logits, out.logits).toExponential(2)})`);
+    plain.dispose();
+    trainer.dispose();
+    model.dispose();
+  }
+  t.comment(runPython('hf_interop.py', ['load-advtrain', dirC]).trim());
+  for (const [name, out] of ours) {
+    const dir = join(dirC, name);
+    const info = JSON.parse(readFileSync(join(dir, 'load_info.json'), 'utf8'));
+    for (const k of ['missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs', 'warnings']) t.same(info[k], [], `${name}: no ${k}`);
+    const report = outputErrors(out, new Fixture(join(dir, 'transformers_outputs.safetensors')));
+    const bad = Object.entries(report).filter(([, v]) => !(v < TOL));
+    t.same(bad, [], `${name}: every output within ${TOL}`);
+    t.comment(`R4F advtrain -> transformers ${name}: ${worstByGroup(report)}`);
   }
 });

@@ -1,7 +1,7 @@
 // SGD steps (lr 0.1, no clipping) of every method against the float64 loops run in transformers by
 // test/fixtures/make_method_fixtures.py, random starts included (the Python draws reach advtrain through
 // the setNextRandomDraws test hook): every weight and the method's state (TextAT's table, SMART's
-// teacher) within 1e-6, every reported figure within 1e-5 relative.
+// teacher, R4F's W_orig, u and v) within 1e-6, every reported figure within 1e-5 relative.
 import { basename, join, resolve } from 'node:path';
 import t from 'tap';
 import { loadModel } from '../../lib/model/model.js';
@@ -62,7 +62,11 @@ for (const dir of fixtureFolders('methods')) {
       const draws: RandomDraws = {};
       if (start) draws.start = { data: Float32Array.from(start.subarray(s * B * L * E, (s + 1) * B * L * E)), shape: [B, L, E] };
       if (meta.table && s === 0) draws.table = { data: Float32Array.from(inputs.f64('table')), shape: inputs.shape('table') as [number, number] };
-      if (draws.start || draws.table) setNextRandomDraws(trainer, draws);
+      if (inputs.names().includes('spectral_u') && s === 0) {
+        draws.spectralU = { data: Float32Array.from(inputs.f64('spectral_u')), shape: inputs.shape('spectral_u') as [number] };
+        draws.spectralV = { data: Float32Array.from(inputs.f64('spectral_v')), shape: inputs.shape('spectral_v') as [number] };
+      }
+      if (draws.start || draws.table || draws.spectralU) setNextRandomDraws(trainer, draws);
       r = await trainer.step(parts === 1 ? batch : micro);
     }
 

@@ -1,6 +1,7 @@
 // Invariants of the adversarial methods on tiny models (algorithms.md; the methods issue's list).
 import { join } from 'node:path';
 import t from 'tap';
+import { native } from '../../lib/binding.js';
 import type { Task } from '../../lib/model/config.js';
 import { createModel } from '../../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
@@ -195,6 +196,48 @@ t.test("rpt's noise: U(-noiseStd, noiseStd) by default (fairseq), N(0, noiseStd)
     t.equal(pad, 0, `${noiseType}: padding carries no noise`);
     m.dispose();
   }
+});
+
+t.test('R4F: a resumed run repeats the uninterrupted one bit for bit (W_orig, u and v in the trainer state)', { skip }, async (t) => {
+  const out = t.testdir();
+  const batches = [1, 2, 3, 4].map((s) => randomBatch({ task: 'sequence-classification', lengths: [9, 7, 5, 3], seqLen: 9, seed: s }));
+  const run = async (dir: string, resume?: string) => {
+    const m = await model(12, dropCfg);
+    const losses: number[] = [];
+    const tr = new Trainer({
+      model: m,
+      method: { name: 'rpt', noiseStd: 0.05, spectralNorm: true },
+      optimizer: { name: 'adamw', lr: 1e-2 },
+      callbacks: [{ onStepEnd: (_s, _c, r) => void losses.push(r.loss) }],
+    });
+    await tr.fit(batches, { maxSteps: 6, saveEvery: 3, outputDir: join(out, dir), resumeFrom: resume });
+    const weights = await snapshot(m, join(out, `${dir}-final`));
+    tr.dispose();
+    m.dispose();
+    return { losses, weights };
+  };
+  const full = await run('a');
+  const state = readParams(join(out, 'a', 'checkpoint-3', 'trainer_state.safetensors'));
+  t.same(
+    [...state.keys()].filter((k) => k.startsWith('method.')).sort(),
+    ['method.classifier.weight_orig', 'method.classifier.weight_u', 'method.classifier.weight_v'],
+    'the checkpoint keeps W_orig, u and v',
+  );
+  const saved = readParams(join(out, 'a', 'checkpoint-3', 'model.safetensors'));
+  t.ok(maxDiff(saved.get('classifier.weight')!, state.get('method.classifier.weight_orig')!) > 1e-3, 'the model folder holds W_orig / sigma, not W_orig');
+  const resumed = await run('b', join(out, 'a', 'checkpoint-3'));
+  t.same(resumed.losses, full.losses.slice(3), 'steps 4..6 repeat the uninterrupted run');
+  let worst = 0;
+  for (const [k, v] of full.weights) worst = Math.max(worst, maxDiff(v, resumed.weights.get(k)!));
+  t.equal(worst, 0, 'the final weights are identical');
+});
+
+t.test('R4F is refused for heads other than sequence classification and regression, natively too', { skip }, async (t) => {
+  const m = await model(1, tinyConfig('bert'), 'token-classification');
+  t.teardown(() => m.dispose());
+  t.throws(() => new Trainer({ model: m, method: { name: 'rpt', spectralNorm: true }, optimizer: { name: 'sgd', lr: 0.1 } }), { code: 'ERR_INVALID_ARG', message: /method\.spectralNorm/ });
+  const method = { name: 'rpt', noiseStd: 1e-5, noiseType: 'uniform', tau: 1, spectralNorm: true };
+  t.throws(() => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method }), { code: 'ERR_INVALID_ARG', message: /spectralNorm.*sequence-classification or regression/ });
 });
 
 t.test("yopo's passes, full and inner, share the first pass's dropout masks", { skip }, async (t) => {

@@ -35,6 +35,16 @@ t.test("rpt's noise type: fairseq's uniform by default", async (t) => {
   t.same(methodFromArgs({ method: 'rpt', 'noise-type': 'normal' } as never), { name: 'rpt', noiseType: 'normal' });
 });
 
+t.test("rpt's spectralNorm (R4F): off by default, a boolean, only for sequence classification and regression", async (t) => {
+  t.equal(resolveMethod({ name: 'rpt' }).spectralNorm, false);
+  t.equal(resolveMethod({ name: 'rpt', spectralNorm: true }, 'method', { task: 'regression' }).spectralNorm, true);
+  t.throws(() => resolveMethod({ name: 'rpt', spectralNorm: 1 }), { code: 'ERR_INVALID_ARG', message: /a boolean for method\.spectralNorm but received 1/ });
+  for (const task of ['token-classification', 'multiple-choice', 'question-answering', 'masked-lm']) {
+    t.throws(() => resolveMethod({ name: 'rpt', spectralNorm: true }, 'method', { task }), { code: 'ERR_INVALID_ARG', message: new RegExp(`false with a '${task}' model .* for method\\.spectralNorm`) });
+  }
+  t.same(methodFromArgs({ method: 'rpt', 'spectral-norm': 'true' } as never), { name: 'rpt', spectralNorm: true });
+});
+
 t.test('creatMinus with tau 0 is refused: the CreAT- attack would have no objective', async (t) => {
   t.throws(() => resolveMethod({ name: 'creat', creatMinus: true, tau: 0 }), { code: 'ERR_INVALID_ARG', message: /creatMinus.*method\.tau/ });
   t.equal(resolveMethod({ name: 'creat', tau: 0 }).tau, 0, 'tau 0 without creatMinus is AT');

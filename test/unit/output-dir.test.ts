@@ -37,9 +37,10 @@ t.test('a folder that cannot be created or written is refused at once with ERR_I
   await t.rejects(writeFileAtomic(join(dir, 'missing', 'report.json'), '{}'), { code: 'ERR_IO', message: /missing\/report\.json: cannot write: ENOENT/ });
 });
 
-t.test('unfinished checkpoints of a killed run are removed; rotation keeps the newest', async (t) => {
+t.test('unfinished checkpoints and final saves of a killed run are removed; rotation keeps the newest', async (t) => {
   const dir = t.testdir({
     '.checkpoint-4.tmp-0a1b2c3d': { 'model.safetensors': 'partial' },
+    '.advtrain-save.tmp-0badc0de': { 'model.safetensors': 'partial' },
     '.checkpoint-2.tmp-deadbeef.old': {},
     '.hidden-user-file': 'keep',
     'checkpoint-2': {},
@@ -47,7 +48,7 @@ t.test('unfinished checkpoints of a killed run are removed; rotation keeps the n
     'checkpoint-6': {},
     'checkpoint-x': {},
   });
-  t.same(removeCheckpointLeftovers(dir).sort(), ['.checkpoint-2.tmp-deadbeef.old', '.checkpoint-4.tmp-0a1b2c3d']);
+  t.same(removeCheckpointLeftovers(dir).sort(), ['.advtrain-save.tmp-0badc0de', '.checkpoint-2.tmp-deadbeef.old', '.checkpoint-4.tmp-0a1b2c3d']);
   mkdirSync(join(dir, 'checkpoint-12'));
   t.same(rotateCheckpoints(dir, 2, join(dir, 'checkpoint-12')).map((p) => p.split('/').pop()), ['checkpoint-2', 'checkpoint-6']);
   t.same(readdirSync(dir).sort(), ['.hidden-user-file', 'checkpoint-10', 'checkpoint-12', 'checkpoint-x']);

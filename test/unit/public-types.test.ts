@@ -18,5 +18,5 @@ t.test('model.d.ts has no _native handle or other @internal members', async (t) 
   t.ok(dts, 'model.d.ts emitted');
   t.match(dts, /class Model/);
   t.notMatch(dts, /_native/, 'no _native accessor');
-  t.notMatch(dts, /_create|_loadWeights/, 'no other @internal members');
+  t.notMatch(dts, /_create|_loadWeights|_writeFolder/, 'no other @internal members');
 });
