@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { native } from '../lib/binding.js';
-import type { LabeledBatch } from '../lib/data/batching.js';
+import type { LabeledBatch } from '../lib/model/batch.js';
 import { createModel, loadModel, sizedConfig } from '../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig, type MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';

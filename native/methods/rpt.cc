@@ -35,13 +35,20 @@ class Rpt : public Method {
     }
     // A model already normalised (by an earlier trainer) keeps its u and v, as torch's module would.
     if (model.head().spectralNorm()) return;
-    const at::Tensor zu = at::empty({model.config().numLabels}).normal_(0.0, 1.0);  // u before v, as torch
-    const at::Tensor zv = at::empty({model.config().hiddenSize}).normal_(0.0, 1.0);
+    const at::Generator gen = generatorFor(at::kCPU);  // the trainer's (made within its scope)
+    const at::Tensor zu = at::empty({model.config().numLabels}).normal_(0.0, 1.0, gen);  // u before v, as torch
+    const at::Tensor zv = at::empty({model.config().hiddenSize}).normal_(0.0, 1.0, gen);
     model.head().enableSpectralNorm(unit(zu), unit(zv));
   }
 
   StepMetrics accumulate(const Batch& b, StepContext& ctx) override {
     TransformerModel& model = ctx.model;
+    if (o_.spectralNorm && !savedUv_[0].defined()) {
+      // Every training forward moves u and v (the power iteration): kept for discardStep.
+      const auto state = model.head().spectralState();
+      savedUv_[0] = state[1].second.clone();
+      savedUv_[1] = state[2].second.clone();
+    }
     if (o_.spectralNorm && (ctx.draws.spectralU.defined() || ctx.draws.spectralV.defined())) {
       if (!ctx.draws.spectralU.defined() || !ctx.draws.spectralV.defined()) fail(kErrInvalidArg, "R4F's u and v draws are supplied together");
       const auto state = model.head().spectralState();
@@ -72,6 +79,17 @@ class Rpt : public Method {
     return m;
   }
 
+  void afterUpdate(TransformerModel&, int64_t) override { savedUv_[0] = savedUv_[1] = at::Tensor(); }
+
+  void discardStep() override {
+    if (!savedUv_[0].defined()) return;
+    const auto state = model_.head().spectralState();
+    at::NoGradGuard noGrad;
+    state[1].second.copy_(savedUv_[0]);
+    state[2].second.copy_(savedUv_[1]);
+    savedUv_[0] = savedUv_[1] = at::Tensor();
+  }
+
  private:
   std::vector<std::pair<std::string, at::Tensor>> state() const override {
     if (!o_.spectralNorm) return {};
@@ -92,6 +110,7 @@ class Rpt : public Method {
  private:
   MethodOptions o_;
   TransformerModel& model_;
+  at::Tensor savedUv_[2];  // u and v as this step found them (undefined: none saved yet)
 };
 
 }  // namespace

@@ -43,9 +43,12 @@ t.test('a non-finite step leaves weights, optimizer and method state untouched, 
   const good = randomBatch({ task: 'regression', lengths: [7, 5, 6, 3], seqLen: 7, seed: 41 });
   // Labels near float32's limit: the loss overflows to inf and the gradient follows.
   const bad = { ...good, labels: Float32Array.from([3e38, -3e38, 3e38, -3e38]) };
-  for (const name of METHOD_NAMES) {
+  // R4F's power iteration moves u and v on every training forward: they are method state too.
+  const methods: MethodConfig[] = [...METHOD_NAMES.map((name) => ({ name }) as MethodConfig), { name: 'rpt', spectralNorm: true }];
+  for (const method of methods) {
+    const name = method.name === 'rpt' && method.spectralNorm ? 'rpt (R4F)' : method.name;
     const m = await createModel(dropCfg, { task: 'regression', seed: 7 });
-    const tr = new Trainer({ model: m, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 5 });
+    const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 5 });
     await tr.step(good);
     const before = await trainerTensors(tr, join(t.testdir(), `${name}-before`));
     const r = await tr.step(bad);
