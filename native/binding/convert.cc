@@ -136,19 +136,26 @@ std::vector<int64_t> shapeFromJs(const Napi::Array& a) {
   return s;
 }
 
+// Absent (undefined or null) takes the fallback; a value of another type is refused, never ignored.
 bool optBool(const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsBoolean()) badArg(key, "a boolean", v);
+  return v.As<Napi::Boolean>().Value();
 }
 
 double optNumber(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) badArg(key, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
 }
 
 std::string optString(const Napi::Object& o, const char* key, const std::string& fallback) {
   Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) badArg(key, "a string", v);
+  return v.As<Napi::String>().Utf8Value();
 }
 
 std::string optEnum(const Napi::Object& o, const char* key, const std::string& fallback, std::initializer_list<const char*> allowed, const std::string& field) {

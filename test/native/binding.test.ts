@@ -109,6 +109,10 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('method noiseType', () => trainer({ method: { name: 'rpt', noiseType: 'gauss' } }), /method\.noiseType/);
   await refuses('method spectralNorm', () => trainer({ method: { name: 'rpt', spectralNorm: 'yes' } }), /a boolean for method\.spectralNorm but received 'yes'/);
   await refuses('method spectralNorm missing', () => trainer({ method: { name: 'rpt' } }), /a boolean for method\.spectralNorm but received undefined/);
+  // A value of the wrong type is refused, not replaced by a default.
+  await refuses('method syncDropout', () => trainer({ method: { name: 'freelb', syncDropout: 'no' } }), /a boolean for syncDropout but received 'no'/);
+  await refuses('method steps', () => trainer({ method: { name: 'pgd', steps: '3' } }), /a number for steps but received '3'/);
+  await refuses('optimizer lr', () => trainer({ optimizer: { name: 'adamw', lr: '1e-3' } }), /a number for lr but received '1e-3'/);
   await refuses('method attackLoss', () => trainer({ method: { name: 'smart', attackLoss: 'kl' } }), /method\.attackLoss/);
   await refuses('method normalize', () => trainer({ method: { name: 'smart', normalize: 'l3' } }), /method\.normalize/);
   await refuses('method representation', () => trainer({ method: { name: 'creat', representation: 'pooler' } }), /method\.representation/);
