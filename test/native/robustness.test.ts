@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { BatchLoader, collateTexts, encodeTexts } from '../../lib/data/batching.js';
@@ -220,6 +220,7 @@ t.test('a model whose logits ignore the input is never successfully attacked', {
   writeSync(fd, Buffer.alloc(w.end - w.begin), 0, w.end - w.begin, w.begin);
   writeSync(fd, Buffer.from(new Float32Array([0.5, -0.5]).buffer), 0, b.end - b.begin, b.begin);
   closeSync(fd);
+  rmSync(join(dir, 'advtrain-manifest.json')); // edited by hand: the save's manifest no longer holds
   const model = await loadModel(dir);
   t.teardown(() => model.dispose());
   const mlm = await createModel(config(tok), { task: 'masked-lm', seed: 5 });
