@@ -35,25 +35,23 @@ using StatType = alloc::StatType;
 }  // namespace
 #endif
 
-double peakMemoryMB(const at::Device& device) {
+namespace {
+// The CUDA caching allocator's bytes allocated to tensors, peak or current (0 on CPU).
+double cudaAllocatedMB(const at::Device& device, bool peak) {
 #ifdef ADVTRAIN_WITH_CUDA
   if (device.is_cuda()) {
-    auto stats = alloc::getDeviceStats(device.index());
-    return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)].peak) / (1024.0 * 1024.0);
+    const auto stats = alloc::getDeviceStats(device.index());
+    const auto& stat = stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)];
+    return static_cast<double>(peak ? stat.peak : stat.current) / (1024.0 * 1024.0);
   }
 #endif
   return 0.0;
 }
+}  // namespace
 
-double allocatedMemoryMB(const at::Device& device) {
-#ifdef ADVTRAIN_WITH_CUDA
-  if (device.is_cuda()) {
-    auto stats = alloc::getDeviceStats(device.index());
-    return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)].current) / (1024.0 * 1024.0);
-  }
-#endif
-  return 0.0;
-}
+double peakMemoryMB(const at::Device& device) { return cudaAllocatedMB(device, true); }
+
+double allocatedMemoryMB(const at::Device& device) { return cudaAllocatedMB(device, false); }
 
 double heapInUseMB() {
   // libtorch's CPU allocator takes its blocks from malloc. mallinfo2 counts the main arena only, and
