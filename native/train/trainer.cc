@@ -27,10 +27,6 @@ void scaleGrads(std::vector<NamedParam>& params, const at::Tensor& factor) {
   if (!grads.empty()) at::_foreach_mul_(grads, factor.item<double>());
 }
 
-}  // namespace
-
-namespace {
-
 std::unique_ptr<Method> makeMethodWith(const TrainerGenerators& rng, const MethodOptions& o, TransformerModel& model) {
   GeneratorScope scope(rng);
   return makeMethod(o, model);
