@@ -9,7 +9,7 @@
  */
 import type { Model } from '../model/model.js';
 import { type EvalSet, indexedBatches } from './examples.js';
-import { mean } from './stats.js';
+import { cosine, mean } from './stats.js';
 
 export interface DeviationOptions {
   /** l2 radius of the attack whose final delta is used. */
@@ -31,22 +31,6 @@ export interface DeviationReport {
   hiddenCosine: number[];
   /** Per transformer layer: KL(clean || perturbed) of the attention probabilities. */
   attentionKL: number[];
-}
-
-/** Cosine of two vectors of `d` values at the given offsets (1 when both are zero). */
-function cosine(a: Float32Array, b: Float32Array, ao: number, bo: number, d: number): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < d; i++) {
-    const x = a[ao + i]!;
-    const y = b[bo + i]!;
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  const den = Math.sqrt(aa * bb);
-  return den > 0 ? ab / den : 1;
 }
 
 const KL_FLOOR = 1e-12;
@@ -79,7 +63,7 @@ export async function representationDeviation(model: Model, set: EvalSet, option
     for (let b = 0; b < rows; b++) {
       const real: number[] = [];
       for (let t = 0; t < L; t++) if (batch.attentionMask![b * L + t] === 1) real.push(t);
-      const tokenCos = (x: Float32Array, y: Float32Array) => real.map((t) => cosine(x, y, (b * L + t) * H, (b * L + t) * H, H));
+      const tokenCos = (x: Float32Array, y: Float32Array) => real.map((t) => cosine(x, y, 1, (b * L + t) * H, (b * L + t) * H, H));
       const last = tokenCos(clean.lastHiddenState, adv.lastHiddenState);
       lowerBounds.push(Math.min(...last));
       means.push(mean(last));

@@ -7,20 +7,13 @@
  */
 import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { cosine } from './stats.js';
 
 export type SimilarityMetric = 'cosine' | 'angular';
 
 /** Cosine of two vectors, or TextAttack's angular similarity of them (cosine clamped to [-1, 1]). */
 export function similarity(a: Float32Array, b: Float32Array, metric: SimilarityMetric): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let d = 0; d < a.length; d++) {
-    ab += a[d]! * b[d]!;
-    aa += a[d]! * a[d]!;
-    bb += b[d]! * b[d]!;
-  }
-  const cos = Math.min(1, Math.max(-1, ab / Math.sqrt(aa * bb)));
+  const cos = Math.min(1, Math.max(-1, cosine(a, b, Number.NaN)));
   return metric === 'cosine' ? cos : 1 - Math.acos(cos) / Math.PI;
 }
 

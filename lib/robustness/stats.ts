@@ -85,3 +85,21 @@ export function softmax(logits: ArrayLike<number>, offset: number, n: number): n
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
 }
+
+/**
+ * Cosine of `n` values of `a` (from `ao`) and `b` (from `bo`); `ifZero` when either vector is zero, since
+ * callers mean different things by it (no deviation: 1; no similarity known: NaN).
+ */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>, ifZero: number, ao = 0, bo = 0, n = a.length - ao): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[ao + i]!;
+    const y = b[bo + i]!;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : ifZero;
+}

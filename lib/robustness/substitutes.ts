@@ -9,6 +9,7 @@
  */
 import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { cosine } from './stats.js';
 import { wordAlignment } from './words.js';
 
 // Latin letters only: such a token is one word to BERT's pre-tokenizer (CJK characters, digits and
@@ -64,16 +65,7 @@ export class EmbeddingSpace {
   cosine(a: string, b: string): number {
     const x = this.vector(a);
     const y = this.vector(b);
-    if (!x || !y) return Number.NaN;
-    let xy = 0;
-    let xx = 0;
-    let yy = 0;
-    for (let d = 0; d < this.#dim; d++) {
-      xy += x[d]! * y[d]!;
-      xx += x[d]! * x[d]!;
-      yy += y[d]! * y[d]!;
-    }
-    return xx > 0 && yy > 0 ? xy / Math.sqrt(xx * yy) : Number.NaN;
+    return x && y ? cosine(x, y, Number.NaN, 0, 0, this.#dim) : Number.NaN;
   }
 
   /**
