@@ -4,10 +4,11 @@
  * since) is refused with ERR_CHECKPOINT naming the file; folders without one (transformers') load as before.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { readCheckpointJson } from './json-file.js';
 
 export const MANIFEST = 'advtrain-manifest.json';
 
@@ -47,12 +48,7 @@ export function manifestFiles(dir: string): string[] | undefined {
 }
 
 function readManifest(path: string): Manifest {
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new AdvtrainError(`${path}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
-  }
+  const m = readCheckpointJson(path) as Manifest;
   const entries = m && typeof m === 'object' && m.files && typeof m.files === 'object' ? Object.values(m.files) : undefined;
   if (m?.format !== 'advtrain-manifest' || !entries || !entries.every((e) => Number.isInteger(e?.size) && typeof e.sha256 === 'string')) {
     throw new AdvtrainError(`${path}: not an advtrain manifest (format, files with size and sha256)`, 'ERR_CHECKPOINT');

@@ -3,12 +3,13 @@
  * Hugging Face folder or create one randomly initialised; run it; save it back as an HF folder.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { native, type NativeAttackResult, type NativeForwardOutput, type NativeModel } from '../binding.js';
 import { resolveDevice, type DeviceName } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
+import { readCheckpointJson } from '../io/json-file.js';
 import { checkManifest, isModelFile, MANIFEST, manifestFiles, writeManifest } from '../io/manifest.js';
 import { ioError } from '../io/output-dir.js';
 import { boolean, finiteNumber, float32Array, integer, knownKeys, object, oneOf } from '../validate.js';
@@ -350,12 +351,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const o = checkModelOptions(options, ['ignoreMismatchedSizes']);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new AdvtrainError(`${configPath}: not found (a model folder needs config.json)${interruptedSave(dir)}`, 'ERR_CHECKPOINT');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (err) {
-    throw new AdvtrainError(`${configPath}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
-  }
+  const json = readCheckpointJson(configPath);
   const config = parseConfig(json, configPath, { task: o.task, numLabels: o.numLabels, labels: o.labels });
   await checkManifest(dir);
   const tensors = checkpointTensors(dir);

@@ -3,9 +3,10 @@
  * from_pretrained does: with or without the base-model prefix, legacy LayerNorm gamma/beta, tied
  * aliases; reporting missing, unexpected and mismatched keys.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
+import { readCheckpointJson } from '../io/json-file.js';
 import type { ModelConfig } from './config.js';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors.js';
 
@@ -29,12 +30,7 @@ export function checkpointTensors(dir: string): Map<string, CheckpointTensor> {
     return out;
   }
   if (existsSync(index)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(index, 'utf8'));
-    } catch (err) {
-      throw new AdvtrainError(`${index}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
-    }
+    const json = readCheckpointJson(index);
     const map = (json as { weight_map?: unknown }).weight_map;
     if (typeof map !== 'object' || map === null) throw new AdvtrainError(`${index}: missing object 'weight_map'`, 'ERR_CHECKPOINT');
     const files = new Set<string>();

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { native, type NativeTrainer } from '../binding.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
+import { readCheckpointJson } from '../io/json-file.js';
 import { checkManifest } from '../io/manifest.js';
 import { ioError, prepareRunDir, rotateCheckpoints } from '../io/output-dir.js';
 import { prepareBatch, type LabeledBatch } from '../model/batch.js';
@@ -554,12 +555,7 @@ interface SavedState {
 function readSavedState(dir: string): { file: string; saved: SavedState } {
   const file = join(dir, 'trainer_state.json');
   if (!existsSync(file)) throw new AdvtrainError(`${file}: not found (resumeFrom needs a checkpoint folder written by fit)`, 'ERR_CHECKPOINT');
-  let saved: unknown;
-  try {
-    saved = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new AdvtrainError(`${file}: not valid JSON: ${(err as Error).message}`, 'ERR_CHECKPOINT');
-  }
+  const saved = readCheckpointJson(file);
   checkSavedState(file, saved);
   return { file, saved };
 }
