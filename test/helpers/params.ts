@@ -18,3 +18,18 @@ export function maxDiff(a: Float64Array | Float32Array, b: Float64Array | Float3
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** The largest element difference between same-named tensors and where it is (Infinity for one `b` lacks, NaN kept). */
+export function worstDiff(a: Map<string, Float64Array>, b: Map<string, Float64Array>): { worst: number; where: string } {
+  let worst = 0;
+  let where = '';
+  for (const [k, v] of a) {
+    const other = b.get(k);
+    const d = other === undefined ? Infinity : maxDiff(v, other);
+    if (!(d <= worst)) {
+      worst = d;
+      where = k;
+    }
+  }
+  return { worst, where };
+}

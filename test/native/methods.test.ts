@@ -8,7 +8,7 @@ import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
 import { Trainer } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
-import { maxDiff, readParams, snapshot } from '../helpers/params.js';
+import { maxDiff, readParams, snapshot, worstDiff } from '../helpers/params.js';
 
 const skip = nativeSkipReason();
 const lengths = [9, 7, 4, 2];
@@ -83,8 +83,7 @@ t.test('creat with tau 0 is pgd with cleanWeight 0.5, dropout and random start i
   t.equal(ra.advLoss, rb.advLoss);
   const pa = await snapshot(a, `${dir}/a`);
   const pb = await snapshot(b, `${dir}/b`);
-  let worst = 0;
-  for (const [k, v] of pa) worst = Math.max(worst, maxDiff(v, pb.get(k)!));
+  const { worst } = worstDiff(pa, pb);
   t.equal(worst, 0, 'identical weights');
   // With tau > 0 the attack differs, and repCos is reported.
   const c = await model(4, dropCfg);
@@ -227,8 +226,7 @@ t.test('R4F: a resumed run repeats the uninterrupted one bit for bit (W_orig, u 
   t.ok(maxDiff(saved.get('classifier.weight')!, state.get('method.classifier.weight_orig')!) > 1e-3, 'the model folder holds W_orig / sigma, not W_orig');
   const resumed = await run('b', join(out, 'a', 'checkpoint-3'));
   t.same(resumed.losses, full.losses.slice(3), 'steps 4..6 repeat the uninterrupted run');
-  let worst = 0;
-  for (const [k, v] of full.weights) worst = Math.max(worst, maxDiff(v, resumed.weights.get(k)!));
+  const { worst } = worstDiff(full.weights, resumed.weights);
   t.equal(worst, 0, 'the final weights are identical');
 });
 
@@ -266,8 +264,7 @@ t.test('freeat accumulates over micro-batches, one delta each: two halves equal 
   t.equal(ra.step, 3, 'one update per replay');
   const pa = await snapshot(a, `${dir}/a`);
   const pb = await snapshot(b, `${dir}/b`);
-  let worst = 0;
-  for (const [k, v] of pa) worst = Math.max(worst, maxDiff(v, pb.get(k)!));
+  const { worst } = worstDiff(pa, pb);
   t.ok(worst < 1e-6, `max weight difference ${worst}`);
   t.ok(Math.abs(ra.loss - rb.loss) < 1e-6, `loss ${ra.loss} vs ${rb.loss}`);
   a.dispose();

@@ -10,7 +10,7 @@ import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
 import { Trainer } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
-import { maxDiff, readParams } from '../helpers/params.js';
+import { maxDiff, readParams, worstDiff } from '../helpers/params.js';
 
 const skip = nativeSkipReason();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,20 +23,6 @@ async function trainerTensors(tr: Trainer, dir: string): Promise<Map<string, Flo
   const state = readParams(join(ckpt, 'trainer_state.safetensors'));
   for (const [k, v] of state) if (k.startsWith('optimizer.exp_avg') || k.startsWith('method.')) out.set(k, v);
   return out;
-}
-
-function worstChange(a: Map<string, Float64Array>, b: Map<string, Float64Array>): { worst: number; where: string } {
-  let worst = 0;
-  let where = '';
-  for (const [k, v] of a) {
-    const other = b.get(k);
-    const d = other === undefined ? Infinity : maxDiff(v, other);
-    if (!(d <= worst)) {
-      worst = d;
-      where = k;
-    }
-  }
-  return { worst, where };
 }
 
 t.test('a non-finite step leaves weights, optimizer and method state untouched, for every method', { skip }, async (t) => {
@@ -54,7 +40,7 @@ t.test('a non-finite step leaves weights, optimizer and method state untouched, 
     const r = await tr.step(bad);
     t.equal(r.skipped, true, `${name}: skipped`);
     const after = await trainerTensors(tr, join(t.testdir(), `${name}-after`));
-    const { worst, where } = worstChange(before, after);
+    const { worst, where } = worstDiff(before, after);
     t.equal(worst, 0, `${name}: nothing changed${where ? ` (largest change ${worst} in ${where})` : ''}`);
     const next = await tr.step(good);
     t.ok(!next.skipped && Number.isFinite(next.loss), `${name}: the next good step trains (loss ${next.loss})`);
@@ -74,7 +60,7 @@ t.test('FreeAT: a replay that turns non-finite rolls back the replays already ap
   t.equal(r.skipped, true, 'the step is skipped');
   t.equal(r.step, 3, 'the schedule still advances by the replays');
   const after = await trainerTensors(tr, join(t.testdir(), 'after'));
-  const { worst, where } = worstChange(before, after);
+  const { worst, where } = worstDiff(before, after);
   t.equal(worst, 0, `weights and optimizer as before the step${where ? ` (largest change ${worst} in ${where})` : ''}`);
   tr.dispose();
   m.dispose();

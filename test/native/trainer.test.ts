@@ -6,7 +6,7 @@ import { createModel, loadModel } from '../../lib/model/model.js';
 import { Trainer, type StepResult } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
-import { maxDiff, snapshot } from '../helpers/params.js';
+import { maxDiff, snapshot, worstDiff } from '../helpers/params.js';
 
 const skip = nativeSkipReason();
 const cfg = tinyConfig('bert');
@@ -114,8 +114,7 @@ t.test('gradient accumulation over micro-batches equals one big batch', { skip }
   await new Trainer({ model: b, optimizer: { name: 'sgd', lr: 0.3 } }).step(whole);
   const pa = await snapshot(a, `${dir}/a`);
   const pb = await snapshot(b, `${dir}/b`);
-  let worst = 0;
-  for (const [k, v] of pa) worst = Math.max(worst, maxDiff(v, pb.get(k)!));
+  const { worst } = worstDiff(pa, pb);
   t.ok(worst < 1e-6, `max weight difference ${worst}`);
   a.dispose();
   b.dispose();
