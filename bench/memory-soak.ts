@@ -41,9 +41,14 @@ export interface SoakFigures {
 const VOCAB = 60;
 
 // Batches and outputs are typed arrays whose backing stores malloc holds until V8 collects them: collect
-// before each sample so that only native memory is measured.
+// before each sample so that only native memory is measured. V8 frees backing stores on a background
+// thread after a collection; the second full collection waits for that to finish.
 setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
+const gc = runInNewContext('gc') as () => void;
+const collect = () => {
+  gc();
+  gc();
+};
 
 /** A seeded batch of 8 rows with random lengths (padding) and labels. */
 function batchOf(seed: number, seqLen = 16): LabeledBatch {
