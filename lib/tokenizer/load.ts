@@ -45,7 +45,8 @@ interface AddedTokenJson {
 
 /** The parts of tokenizer.json we read, checked, with tokenizers' defaults filled in. */
 interface TokenizerJson extends Json {
-  model: Json & { type: 'WordPiece' | 'BPE'; vocab: Record<string, number> };
+  /** `vocab` is token → id for WordPiece and BPE, [piece, score] pairs (the id is the index) for Unigram. */
+  model: Json & ({ type: 'WordPiece' | 'BPE'; vocab: Record<string, number> } | { type: 'Unigram'; vocab: Array<[string, number]> });
   added_tokens: AddedTokenJson[];
   normalizer: Json | null;
   pre_tokenizer: Json | null;
@@ -54,8 +55,8 @@ interface TokenizerJson extends Json {
 }
 
 /**
- * Loads the tokenizer of a model folder. With `tokenizer.json` it uses that (WordPiece or BPE: BERT,
- * RoBERTa, ELECTRA, ...); with only `vocab.txt` it builds the BERT WordPiece tokenizer
+ * Loads the tokenizer of a model folder. With `tokenizer.json` it uses that (WordPiece, BPE or
+ * SentencePiece-style Unigram: BERT, RoBERTa, ELECTRA, DeBERTa-v2/v3, ALBERT, ...); with only `vocab.txt` it builds the BERT WordPiece tokenizer
  * (`do_lower_case`, `strip_accents` and `tokenize_chinese_chars` from tokenizer_config.json, lowercase
  * by default). Special tokens come from special_tokens_map.json, then tokenizer_config.json, then
  * tokenizer.json itself. Truncation and padding come from each call's options; settings stored in
@@ -120,6 +121,8 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     });
   }
 
+  matchRustWhitespace(hf, spec);
+
   const special = {} as Record<SpecialTokenName, SpecialToken>;
   for (const name of SPECIAL_NAMES) {
     const id = hf.token_to_id(specials[name]);
@@ -149,6 +152,51 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   return new Tokenizer(parts);
 }
 
+// Rust's char::is_whitespace is Unicode's White_Space: U+0085 is whitespace there and U+FEFF is not,
+// the reverse of JavaScript's \s and trim().
+const RUST_SPACE_RUN = /[^\p{White_Space}]+/gu;
+const RUST_LEADING_SPACE = /^\p{White_Space}+/u;
+const RUST_TRAILING_SPACE = /\p{White_Space}+$/u;
+
+interface LibraryPart {
+  normalize?: (text: string) => string;
+  pre_tokenize_text?: (text: string) => string[];
+  normalizers?: LibraryPart[];
+  tokenizers?: LibraryPart[];
+}
+
+/**
+ * Gives the library's Strip and Lowercase normalizers and WhitespaceSplit pre-tokenizer the semantics of
+ * tokenizers (Rust), which transformers runs: Unicode White_Space, and lowercasing character by character
+ * (JavaScript's toLowerCase turns a final capital sigma into ς, Rust into σ). SentencePiece-style
+ * pipelines (ALBERT, DeBERTa-v3) use them; the parity test's SST-2, RTE and WNUT-17 rows caught each.
+ */
+function matchRustWhitespace(hf: HfTokenizer, spec: TokenizerJson): void {
+  const lib = hf as unknown as { normalizer?: LibraryPart | null; pre_tokenizer?: LibraryPart | null };
+  const patch = (part: LibraryPart | null | undefined, config: Json | null | undefined): void => {
+    if (!part || !config) return;
+    if (config.type === 'Sequence') {
+      const children = (config.normalizers ?? config.pretokenizers) as Json[] | undefined;
+      const objects = part.normalizers ?? part.tokenizers;
+      if (Array.isArray(children) && Array.isArray(objects) && children.length === objects.length) children.forEach((c, i) => patch(objects[i], c));
+    } else if (config.type === 'Lowercase') {
+      part.normalize = (text) => text.replaceAll('Σ', 'σ').toLowerCase();
+    } else if (config.type === 'Strip') {
+      const left = config.strip_left !== false;
+      const right = config.strip_right !== false;
+      part.normalize = (text) => {
+        let out = left ? text.replace(RUST_LEADING_SPACE, '') : text;
+        if (right) out = out.replace(RUST_TRAILING_SPACE, '');
+        return out;
+      };
+    } else if (config.type === 'WhitespaceSplit') {
+      part.pre_tokenize_text = (text) => text.match(RUST_SPACE_RUN) ?? [];
+    }
+  };
+  patch(lib.normalizer, spec.normalizer);
+  patch(lib.pre_tokenizer, spec.pre_tokenizer);
+}
+
 /**
  * The byte-level pipeline for offsets, where advtrain can run it as tokenizers (Rust) does: BPE over
  * the whole byte alphabet without subword affixes, a ByteLevel pre-tokenizer alone, no normalizer.
@@ -158,7 +206,7 @@ function byteLevelAligner(spec: TokenizerJson, hf: HfTokenizer): ByteLevelAligne
   const pre = spec.pre_tokenizer;
   if (m.type !== 'BPE' || pre?.type !== 'ByteLevel' || spec.normalizer !== null) return undefined;
   if ((m.continuing_subword_prefix ?? '') !== '' || (m.end_of_word_suffix ?? '') !== '') return undefined;
-  if (!BYTE_LEVEL_ALPHABET.every((c) => c in m.vocab)) return undefined;
+  if (!BYTE_LEVEL_ALPHABET.every((c) => c in (m.vocab as Record<string, number>))) return undefined;
   const model = hf.model as unknown as BpeModel | null;
   if (!model || typeof model.encode !== 'function' || !(model.tokens_to_ids instanceof Map)) return undefined;
   return new ByteLevelAligner(
@@ -216,14 +264,17 @@ function declaredSpecials(dir: string, specialMap: Json, config: Json): Partial<
 /** For a tokenizer.json without configs: unk from the model, cls/sep from the post-processor, then conventional names. */
 function inferSpecials(dir: string, declared: Partial<Record<SpecialTokenName, string>>, spec: TokenizerJson, template: Template): Record<SpecialTokenName, string> {
   const singleSpecials = template.single.filter((p) => p.kind === 'special');
+  const m = spec.model;
+  const unigramUnk = m.type === 'Unigram' && typeof m.unk_id === 'number' ? m.vocab[m.unk_id]?.[0] : undefined;
   const fromFile: Partial<Record<SpecialTokenName, string>> = {
-    unk: typeof spec.model.unk_token === 'string' ? spec.model.unk_token : undefined,
+    unk: typeof m.unk_token === 'string' ? m.unk_token : unigramUnk,
     cls: singleSpecials.length > 0 ? singleSpecials[0]!.tokens[0] : undefined,
     sep: singleSpecials.length > 1 ? singleSpecials.at(-1)!.tokens.at(-1) : undefined,
   };
   const added = new Set(spec.added_tokens.map((t) => t.content));
   // A file may list [PAD] etc. only in its vocabulary, not as added tokens.
-  const known = (t: string) => added.has(t) || Object.hasOwn(spec.model.vocab, t);
+  const pieces = m.type === 'Unigram' ? new Set(m.vocab.map(([piece]) => piece)) : undefined;
+  const known = (t: string) => added.has(t) || (pieces ? pieces.has(t) : Object.hasOwn(m.vocab, t));
   const out = {} as Record<SpecialTokenName, string>;
   for (const name of SPECIAL_NAMES) {
     const token = declared[name] ?? fromFile[name] ?? CONVENTIONAL[name].find(known);
@@ -242,8 +293,9 @@ function checkTokenizerJson(raw: Json, file: string): TokenizerJson {
   const model = raw.model;
   if (typeof model !== 'object' || model === null || Array.isArray(model)) throw badFile(file, 'model', 'an object', model);
   const m = model as Json;
-  if (m.type !== 'WordPiece' && m.type !== 'BPE') throw badFile(file, 'model.type', "'WordPiece' or 'BPE'", m.type);
-  checkVocab(m.vocab, file);
+  if (m.type !== 'WordPiece' && m.type !== 'BPE' && m.type !== 'Unigram') throw badFile(file, 'model.type', "'WordPiece', 'BPE' or 'Unigram'", m.type);
+  if (m.type === 'Unigram') checkUnigram(m, file);
+  else checkVocab(m.vocab, file);
   if (m.type === 'BPE' && !Array.isArray(m.merges)) throw badFile(file, 'model.merges', 'an array', m.merges);
   const addedRaw = raw.added_tokens ?? [];
   if (!Array.isArray(addedRaw)) throw badFile(file, 'added_tokens', 'an array', addedRaw);
@@ -262,6 +314,21 @@ function checkTokenizerJson(raw: Json, file: string): TokenizerJson {
   // tokenizers' defaults for WordPiece fields a file may leave out.
   const modelWithDefaults = m.type === 'WordPiece' ? { unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, ...m } : m;
   return { ...raw, ...parts, model: modelWithDefaults, added_tokens: addedRaw } as TokenizerJson;
+}
+
+/** A Unigram model: [piece, score] pairs, `unk_id` (or null) an index into them. */
+function checkUnigram(m: Json, file: string): void {
+  const vocab = m.vocab;
+  if (!Array.isArray(vocab) || vocab.length === 0) throw badFile(file, 'model.vocab', 'a non-empty array of [piece, score] pairs', vocab);
+  vocab.forEach((entry: unknown, i) => {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') {
+      throw badFile(file, `model.vocab[${i}]`, 'a [piece, score] pair', entry);
+    }
+  });
+  const unk = m.unk_id ?? null;
+  if (unk !== null && (!Number.isInteger(unk) || (unk as number) < 0 || (unk as number) >= vocab.length)) {
+    throw badFile(file, 'model.unk_id', `null or an index into model.vocab (0 to ${vocab.length - 1})`, unk);
+  }
 }
 
 function checkVocab(vocab: unknown, file: string): void {
@@ -385,7 +452,9 @@ function libraryConfig(config: Json, file: string): Json {
 
 function vocabSize(spec: TokenizerJson): number {
   let max = -1;
-  for (const id of Object.values(spec.model.vocab)) if (id > max) max = id;
+  const m = spec.model;
+  if (m.type === 'Unigram') max = m.vocab.length - 1;
+  else for (const id of Object.values(m.vocab)) if (id > max) max = id;
   for (const t of spec.added_tokens) if (t.id > max) max = t.id;
   return max + 1;
 }

@@ -57,7 +57,8 @@ export interface Encoding {
    * token starts or ends with when the post-processor has trim_offsets; a token holding part of a
    * character's bytes covers the whole character). The library reports no offsets: advtrain computes
    * them for BERT WordPiece pipelines (BertNormalizer, BertPreTokenizer) and byte-level BPE pipelines
-   * (RoBERTa, GPT-2: ByteLevel pre-tokenizer, no normalizer); undefined for other tokenizers.
+   * (RoBERTa, GPT-2: ByteLevel pre-tokenizer, no normalizer); undefined for other tokenizers (SentencePiece-style
+   * Unigram ones of DeBERTa-v3 and ALBERT among them, so question answering refuses those).
    */
   offsets?: Array<[number, number]>;
   /** Index of the word each token belongs to, counted per text; null for special tokens. Same availability as `offsets`. */

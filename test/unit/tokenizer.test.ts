@@ -423,7 +423,12 @@ t.test('loadTokenizer rejects bad folders and files with codes that name them', 
   await bad({ 'tokenizer.json': '{"model": {"type": "BPE",' }, /Expected valid JSON in .*tokenizer\.json but parsing failed: /);
   await bad({ 'tokenizer.json': '[1, 2]' }, /Expected a JSON object for the top level in .*tokenizer\.json but received array of length 2/);
   await bad({ 'tokenizer.json': '{"added_tokens": []}' }, /Expected an object for model in .*tokenizer\.json but received undefined/);
-  await bad({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), model: { type: 'Unigram', vocab: [] } }) }, /Expected 'WordPiece' or 'BPE' for model\.type in .*tokenizer\.json but received 'Unigram'/);
+  await bad({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), model: { type: 'WordLevel', vocab: {} } }) }, /Expected 'WordPiece', 'BPE' or 'Unigram' for model\.type in .*tokenizer\.json but received 'WordLevel'/);
+  const unigram = (model: Record<string, unknown>) => ({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), model: { type: 'Unigram', ...model } }) });
+  await bad(unigram({ vocab: [] }), /Expected a non-empty array of \[piece, score\] pairs for model\.vocab in .*tokenizer\.json but received array of length 0/);
+  await bad(unigram({ vocab: { a: 0 } }), /for model\.vocab in .*tokenizer\.json/);
+  await bad(unigram({ vocab: [['a', -1], ['b', 'x']] }), /Expected a \[piece, score\] pair for model\.vocab\[1\] in .*tokenizer\.json but received array of length 2/);
+  await bad(unigram({ vocab: [['a', -1]], unk_id: 1 }), /Expected null or an index into model\.vocab \(0 to 0\) for model\.unk_id in .*tokenizer\.json but received 1/);
   await bad({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), model: { ...robertaJson().model, vocab: { a: -1 } } }) }, /for model\.vocab\['a'\] .* but received -1/);
   await bad({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), model: { ...robertaJson().model, merges: 'x' } }) }, /Expected an array for model\.merges/);
   await bad({ 'tokenizer.json': JSON.stringify({ ...robertaJson(), added_tokens: [{ id: 'x', content: '<s>' }] }) }, /for added_tokens\[0\] in .*tokenizer\.json/);
@@ -554,4 +559,29 @@ t.test('WNUT-17: word ids line up with the words, and each word labels its first
   t.same(mislabelled, [], 'sentences whose first tokens miss their labels');
   t.equal(sentences.length, 3394);
   t.equal(labelled, words, `all ${words} words have a token and a label`);
+});
+
+t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): values from transformers 5.18', async (t) => {
+  // A final capital sigma, U+FEFF (not whitespace in Rust) and U+0085 (whitespace in Rust): where the JS
+  // library alone would part from tokenizers.
+  const pair: [string, string] = ['Hello world, a  test of the Tokenizer café.', 'ΟΔΟΣ bom\ufeffx nel\u0085next'];
+  const deberta = await loadTokenizer(join(repoRoot, 'test', 'fixtures', 'deberta-v3-unigram-wikitext2'));
+  t.strictSame(
+    { cls: deberta.special.cls.id, sep: deberta.special.sep.id, pad: deberta.special.pad.id, unk: deberta.special.unk.id, mask: deberta.special.mask.id },
+    { cls: 1, sep: 2, pad: 0, unk: 3, mask: 2000 },
+  );
+  const d = deberta.encode(pair);
+  t.strictSame(d.ids, [1, 159, 253, 24, 780, 7, 15, 4, 19, 180, 11, 6, 421, 78, 39, 211, 37, 635, 72, 748, 8, 2, 4, 3, 135, 267, 3, 392, 4, 25, 144, 3, 25, 366, 2]);
+  t.strictSame(d.typeIds, [...Array(22).fill(0), ...Array(13).fill(1)]);
+  t.equal(d.offsets, undefined, 'no offsets for Unigram pipelines (question answering refuses them)');
+  const w = deberta.encodeWords(['Dubbz\ufeff', 'ok']);
+  t.strictSame({ ids: w.ids, wordIds: w.wordIds }, { ids: [1, 424, 63, 63, 112, 3, 4, 314, 2], wordIds: [null, 0, 0, 0, 0, 0, 1, 1, null] });
+
+  const albert = await loadTokenizer(join(repoRoot, 'test', 'fixtures', 'albert-unigram-wikitext2'));
+  t.strictSame([albert.special.cls.id, albert.special.sep.id, albert.special.pad.id, albert.special.unk.id, albert.special.mask.id], [2, 3, 0, 1, 4]);
+  const a = albert.encode(pair);
+  t.strictSame(a.ids, [2, 5, 55, 223, 24, 258, 8, 15, 5, 20, 211, 11, 7, 17, 72, 38, 273, 41, 233, 60, 16, 9, 3, 5, 1971, 1896, 1971, 1897, 249, 54, 1, 133, 572, 29, 5, 25, 408, 3]);
+  t.strictSame(a.typeIds, [...Array(23).fill(0), ...Array(15).fill(1)]);
+  t.strictSame(albert.encodeWords(['Dubbz\ufeff', 'ok']).ids, [2, 330, 57, 57, 97, 1, 5, 285, 3]);
+  t.equal(albert.decode(a.ids, { skipSpecialTokens: true }), 'hello world, a test of the tokenizer cafe. οδοσ bomx nel next');
 });
