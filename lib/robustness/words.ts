@@ -25,7 +25,7 @@ export interface Segmented {
 
 /** The encoding's offsets and word ids, or an error naming what the word attacks need. */
 export function wordAlignment(enc: Encoding, name: string): { offsets: Array<[number, number]>; wordIds: Array<number | null> } {
-  if (!enc.offsets || !enc.wordIds) throw invalidArg(name, 'a BERT WordPiece tokenizer (word-level attacks need its offsets and word ids)', undefined);
+  if (!enc.offsets || !enc.wordIds) throw invalidArg(name, 'a tokenizer with token offsets and word ids (BERT WordPiece, byte-level BPE or SentencePiece Unigram: word-level attacks need them)', undefined);
   return { offsets: enc.offsets, wordIds: enc.wordIds };
 }
 

@@ -135,7 +135,7 @@ export function prepareQaFeatures(tokenizer: Tokenizer, examples: readonly Squad
   const docStride = o.docStride === undefined ? QA_DEFAULTS.docStride : v.integer('options.docStride', o.docStride, { min: 0 });
   if (tok.encode(['a', 'b']).offsets === undefined) {
     throw new AdvtrainError(
-      `Expected a tokenizer with token offsets for question answering (answers are found through them; advtrain computes them for BERT WordPiece and byte-level BPE pipelines) but received one built from ${tok.source} without offsets`,
+      `Expected a tokenizer with token offsets for question answering (answers are found through them; advtrain computes them for BERT WordPiece, byte-level BPE and SentencePiece Unigram pipelines) but received one built from ${tok.source} without offsets`,
       'ERR_INVALID_ARG',
     );
   }

@@ -12,6 +12,7 @@ import { badFile, parseJsonObject, readOptional } from './files.js';
 import { templateFromConfig, type Template } from './template.js';
 import { Tokenizer, type SpecialToken, type SpecialTokenName, type TokenizerParts } from './tokenizer.js';
 import { BYTE_LEVEL_ALPHABET, ByteLevelAligner, type BpeModel } from './bytelevel.js';
+import { sentencePieceAligner } from './sentencepiece.js';
 import { bertNormalization, WordPieceAligner, type AddedTokenInfo } from './wordpiece.js';
 
 const TOKENIZER_JSON = 'tokenizer.json';
@@ -142,6 +143,7 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const norm = spec.normalizer;
   const level = byteLevel(pre);
   parts.byteLevel = byteLevelAligner(spec, hf);
+  parts.sentencePiece = sentencePieceAligner(spec);
   parts.prefixWords = level !== undefined && level.add_prefix_space !== true;
   if (spec.model.type === 'WordPiece' && pre?.type === 'BertPreTokenizer' && (norm === null || norm.type === 'BertNormalizer')) {
     const normalization = bertNormalization(norm ?? {});

@@ -9,6 +9,7 @@ import { AdvtrainError, invalidArg } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import * as v from '../validate.js';
 import type { ByteLevelAligner } from './bytelevel.js';
+import type { SentencePieceAligner } from './sentencepiece.js';
 import { specialCount, type Template, type TemplatePiece } from './template.js';
 import { truncatedLengths, type Truncation } from './truncation.js';
 import { libraryInput, type BertNormalization, type WordPieceAligner } from './wordpiece.js';
@@ -57,8 +58,8 @@ export interface Encoding {
    * token starts or ends with when the post-processor has trim_offsets; a token holding part of a
    * character's bytes covers the whole character). The library reports no offsets: advtrain computes
    * them for BERT WordPiece pipelines (BertNormalizer, BertPreTokenizer) and byte-level BPE pipelines
-   * (RoBERTa, GPT-2: ByteLevel pre-tokenizer, no normalizer); undefined for other tokenizers (SentencePiece-style
-   * Unigram ones of DeBERTa-v3 and ALBERT among them, so question answering refuses those).
+   * (RoBERTa, GPT-2: ByteLevel pre-tokenizer, no normalizer) and SentencePiece-style Unigram pipelines
+   * (DeBERTa-v2/v3, ALBERT: Metaspace, without a Precompiled normalizer); undefined for other tokenizers.
    */
   offsets?: Array<[number, number]>;
   /** Index of the word each token belongs to, counted per text; null for special tokens. Same availability as `offsets`. */
@@ -108,6 +109,8 @@ export interface TokenizerParts {
   files: ReadonlyMap<string, Uint8Array>;
   /** Present for BERT WordPiece pipelines: input fixes and offsets. */
   bert?: { normalization: BertNormalization; aligner: WordPieceAligner };
+  /** Present for SentencePiece-style pipelines (Unigram + Metaspace): offsets and word ids. */
+  sentencePiece?: SentencePieceAligner;
   /** Present for byte-level BPE pipelines: they run through it, for offsets. */
   byteLevel?: ByteLevelAligner;
   /** Other byte-level pre-tokenizers without add_prefix_space: encodeWords puts a space before each word itself. */
@@ -150,6 +153,7 @@ export class Tokenizer {
   readonly #files: ReadonlyMap<string, Uint8Array>;
   readonly #bert: TokenizerParts['bert'];
   readonly #byteLevel: TokenizerParts['byteLevel'];
+  readonly #sentencePiece: TokenizerParts['sentencePiece'];
   readonly #prefixWords: boolean;
 
   /** @internal Use {@link loadTokenizer}. */
@@ -159,6 +163,7 @@ export class Tokenizer {
     this.#files = parts.files;
     this.#bert = parts.bert;
     this.#byteLevel = parts.byteLevel;
+    this.#sentencePiece = parts.sentencePiece;
     this.#prefixWords = parts.prefixWords ?? false;
     this.vocabSize = parts.vocabSize;
     this.source = parts.source;
@@ -209,13 +214,13 @@ export class Tokenizer {
       const joined: Sequence = { ids: [], tokens: [], wordIds: [] };
       const offsets: Array<[number, number]> = [];
       words.forEach((word, i) => {
-        const piece: Sequence = this.#bert ? this.#sequence(word) : this.#pieces(this.#prefixWords && !word.startsWith(' ') ? ` ${word}` : word);
+        const piece: Sequence = this.#bert || this.#sentencePiece ? this.#sequence(word) : this.#pieces(this.#prefixWords && !word.startsWith(' ') ? ` ${word}` : word);
         joined.ids.push(...piece.ids);
         joined.tokens.push(...piece.tokens);
         if (piece.offsets) offsets.push(...piece.offsets);
         for (let k = 0; k < piece.ids.length; k++) joined.wordIds!.push(i);
       });
-      if (this.#bert) joined.offsets = offsets;
+      if (this.#bert || this.#sentencePiece) joined.offsets = offsets;
       seq = joined;
     }
     const { ids, typeIds, tokens, wordIds, offsets } = this.#fit([seq], opts, 'words', []);
@@ -356,7 +361,9 @@ export class Tokenizer {
   #sequence(text: string): Sequence {
     if (this.#byteLevel) return this.#byteLevel.encode(text);
     const { ids, tokens } = this.#pieces(text);
-    return this.#bert ? { ids, tokens, ...this.#bert.aligner.align(text, tokens) } : { ids, tokens };
+    if (this.#bert) return { ids, tokens, ...this.#bert.aligner.align(text, tokens) };
+    if (this.#sentencePiece) return { ids, tokens, ...this.#sentencePiece.align(text, tokens) };
+    return { ids, tokens };
   }
 
   #pieces(text: string): { ids: number[]; tokens: string[] } {

@@ -66,14 +66,14 @@ const PUNCT = '\\p{P}\\u0021-\\u002F\\u003A-\\u0040\\u005B-\\u0060\\u007B-\\u007
 const WORD = new RegExp(`[^\\s${PUNCT}]+|[${PUNCT}]`, 'gu');
 
 /** Normalized text with, for every UTF-16 unit, the [start, end) of the original character it came from. */
-interface Normalized {
+export interface Normalized {
   text: string;
   start: number[];
   end: number[];
 }
 
 /** Longest-match splitting on added tokens, as the library's DictionarySplitter does. */
-class AddedTokenSplitter {
+export class AddedTokenSplitter {
   readonly #root = new Map<string, TrieNode>();
 
   constructor(contents: readonly string[]) {

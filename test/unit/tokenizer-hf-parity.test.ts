@@ -3,9 +3,8 @@
  * dev sets: SST-2, RTE (pairs; no truncation, longest_first at 64 and at 128), WNUT-17 (pre-split
  * words), for bert-base-uncased (tokenizer.json, and vocab.txt alone), the byte-level BPE fixture
  * test/fixtures/roberta-bpe-wikitext2 and the SentencePiece-style Unigram fixtures
- * test/fixtures/{deberta-v3,albert}-unigram-wikitext2. Ids, type ids, offsets and word ids per row
- * (Unigram pipelines: no offsets, so ids, type ids and the word ids of pre-split words); input ids,
- * attention masks and type ids of padded batches of 32. The expectations come from
+ * test/fixtures/{deberta-v3,albert}-unigram-wikitext2. Ids, type ids, offsets and word ids per row;
+ * input ids, attention masks and type ids of padded batches of 32. The expectations come from
  * test/fixtures/tokenizer_parity.py, which this test runs (a few seconds) into a temporary folder.
  * Without Python (test/helpers/python.ts) or the shared data it skips, and fails under
  * ADVTRAIN_REQUIRE_PYTHON=1.
@@ -94,14 +93,12 @@ function encodeRow(tok: Tokenizer, input: HfRow['input'], maxLength: number | nu
 }
 
 /** Compares every row; one assertion per kind, listing the rows that differ and showing the first. */
-function compareRows(t: Test, tok: Tokenizer, rows: HfRow[], words: boolean, offsets = true): void {
+function compareRows(t: Test, tok: Tokenizer, rows: HfRow[], words: boolean): void {
   const differ: Record<'ids' | 'typeIds' | 'offsets' | 'wordIds', number[]> = { ids: [], typeIds: [], offsets: [], wordIds: [] };
-  // Without offsets advtrain gives word ids for pre-split words only.
-  const keys = offsets ? (['ids', 'typeIds', 'offsets', 'wordIds'] as const) : words ? (['ids', 'typeIds', 'wordIds'] as const) : (['ids', 'typeIds'] as const);
+  const keys = ['ids', 'typeIds', 'offsets', 'wordIds'] as const;
   let first: Record<string, unknown> | undefined;
   rows.forEach((want, i) => {
     const got = encodeRow(tok, want.input, want.maxLength, words);
-    if (!offsets && got.offsets !== undefined) throw new Error('a tokenizer expected without offsets has them: compare them');
     let bad = false;
     for (const key of keys) {
       if (JSON.stringify(got[key]) !== JSON.stringify(want[key])) {
@@ -173,8 +170,8 @@ t.test('advtrain equals transformers fast tokenizers on the dev sets', { skip },
     { name: 'bert', dir: data.bert.path, source: 'tokenizer.json' },
     { name: 'bert-vocab', dir: vocabOnly, source: 'vocab.txt' },
     { name: 'roberta-bpe', dir: roberta, source: 'tokenizer.json' },
-    { name: 'deberta-v3-unigram', dir: debertaUnigram, source: 'tokenizer.json', offsets: false },
-    { name: 'albert-unigram', dir: albertUnigram, source: 'tokenizer.json', offsets: false },
+    { name: 'deberta-v3-unigram', dir: debertaUnigram, source: 'tokenizer.json' },
+    { name: 'albert-unigram', dir: albertUnigram, source: 'tokenizer.json' },
   ] as const;
 
   for (const spec of tokenizers) {
@@ -191,12 +188,12 @@ t.test('advtrain equals transformers fast tokenizers on the dev sets', { skip },
             inputs[set.name],
             'the script read the same inputs as advtrain',
           );
-          compareRows(t, tok, rows, words, !('offsets' in spec));
+          compareRows(t, tok, rows, words);
           compareBatches(t, tok, rows, readJsonl<HfBatch>(join(dir, `${set.name}.batches.jsonl`)), words ? sentences : undefined);
         });
       }
-      t.test('edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probes.jsonl')), false, !('offsets' in spec)));
-      t.test('pre-split edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probe-words.jsonl')), true, !('offsets' in spec)));
+      t.test('edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probes.jsonl')), false));
+      t.test('pre-split edge cases', async (t) => compareRows(t, tok, readJsonl<HfRow>(join(dir, 'probe-words.jsonl')), true));
     });
   }
 });

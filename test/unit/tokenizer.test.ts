@@ -561,7 +561,7 @@ t.test('WNUT-17: word ids line up with the words, and each word labels its first
   t.equal(labelled, words, `all ${words} words have a token and a label`);
 });
 
-t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): values from transformers 5.18', async (t) => {
+t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): ids, offsets and word ids from transformers 5.18', async (t) => {
   // A final capital sigma, U+FEFF (not whitespace in Rust) and U+0085 (whitespace in Rust): where the JS
   // library alone would part from tokenizers.
   const pair: [string, string] = ['Hello world, a  test of the Tokenizer café.', 'ΟΔΟΣ bom\ufeffx nel\u0085next'];
@@ -573,7 +573,10 @@ t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): values from transforme
   const d = deberta.encode(pair);
   t.strictSame(d.ids, [1, 159, 253, 24, 780, 7, 15, 4, 19, 180, 11, 6, 421, 78, 39, 211, 37, 635, 72, 748, 8, 2, 4, 3, 135, 267, 3, 392, 4, 25, 144, 3, 25, 366, 2]);
   t.strictSame(d.typeIds, [...Array(22).fill(0), ...Array(13).fill(1)]);
-  t.equal(d.offsets, undefined, 'no offsets for Unigram pipelines (question answering refuses them)');
+  // [start, end) into each text: a prepended "▁" takes the place of the character after it, the "▁" of two
+  // spaces (Replace) that of the second space.
+  t.strictSame(d.offsets, [[0, 0], [0, 1], [1, 4], [4, 5], [5, 11], [11, 12], [12, 14], [15, 16], [16, 17], [17, 20], [20, 23], [23, 27], [27, 30], [30, 31], [31, 33], [33, 35], [35, 37], [37, 40], [40, 41], [41, 42], [42, 43], [0, 0], [0, 1], [0, 4], [4, 6], [6, 8], [8, 9], [9, 10], [10, 11], [11, 12], [12, 14], [14, 15], [15, 16], [16, 19], [0, 0]]);
+  t.strictSame(d.wordIds, [null, 0, 0, 0, 1, 1, 2, 3, 3, 3, 4, 5, 6, 6, 6, 6, 6, 7, 7, 7, 7, null, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, null]);
   const w = deberta.encodeWords(['Dubbz\ufeff', 'ok']);
   t.strictSame({ ids: w.ids, wordIds: w.wordIds }, { ids: [1, 424, 63, 63, 112, 3, 4, 314, 2], wordIds: [null, 0, 0, 0, 0, 0, 1, 1, null] });
 
@@ -582,6 +585,8 @@ t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): values from transforme
   const a = albert.encode(pair);
   t.strictSame(a.ids, [2, 5, 55, 223, 24, 258, 8, 15, 5, 20, 211, 11, 7, 17, 72, 38, 273, 41, 233, 60, 16, 9, 3, 5, 1971, 1896, 1971, 1897, 249, 54, 1, 133, 572, 29, 5, 25, 408, 3]);
   t.strictSame(a.typeIds, [...Array(23).fill(0), ...Array(15).fill(1)]);
+  t.strictSame(a.offsets, [[0, 0], [0, 1], [0, 1], [1, 4], [4, 5], [6, 11], [11, 12], [13, 14], [16, 17], [16, 17], [17, 20], [21, 23], [24, 27], [28, 30], [30, 31], [31, 33], [33, 35], [35, 37], [38, 40], [40, 41], [41, 42], [42, 43], [0, 0], [0, 1], [0, 1], [1, 2], [2, 3], [3, 4], [5, 7], [7, 8], [8, 9], [9, 10], [11, 13], [13, 14], [15, 16], [15, 16], [16, 19], [0, 0]]);
+  t.strictSame(a.wordIds, [null, 0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 4, 5, 6, 6, 6, 6, 6, 7, 7, 7, 7, null, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 3, null]);
   t.strictSame(albert.encodeWords(['Dubbz\ufeff', 'ok']).ids, [2, 330, 57, 57, 97, 1, 5, 285, 3]);
   t.equal(albert.decode(a.ids, { skipSpecialTokens: true }), 'hello world, a test of the tokenizer cafe. οδοσ bomx nel next');
 });
