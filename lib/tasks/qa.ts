@@ -114,7 +114,7 @@ function range(from: number, to: number): number[] {
  * token when the window holds all of it, else the [CLS] index for both (also for an example without
  * answers). Offsets follow `prepare_validation_features`: null outside the context.
  *
- * Needs token offsets, which advtrain computes for BERT WordPiece and byte-level BPE (RoBERTa)
+ * Needs token offsets, which advtrain computes for BERT WordPiece, byte-level BPE (RoBERTa) and SentencePiece Unigram (DeBERTa-v3, ALBERT)
  * tokenizers. A question that
  * leaves no room for the context, or a `docStride` not below a window's context budget, is an
  * `ERR_INVALID_ARG` naming the example.
