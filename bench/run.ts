@@ -6,6 +6,7 @@
  *
  *   npm run bench                                    # CPU: mini, batch 32, seq 64
  *   npm run bench -- --device cuda --model base --seq 128 --precision bf16 --peers
+ *   npm run bench -- --family deberta-v3 --peers         # or albert: the same size in another family
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
   options: {
     device: { type: 'string', default: 'cpu' },
     model: { type: 'string' },
+    family: { type: 'string', default: 'bert' },
     batch: { type: 'string', default: '32' },
     seq: { type: 'string' },
     precision: { type: 'string', default: 'fp32' },
@@ -36,7 +38,7 @@ const cuda = values.device!.startsWith('cuda');
 const model = values.model ?? (cuda ? 'base' : 'mini');
 const seq = values.seq ?? (cuda ? '128' : '64');
 mkdirSync(dirname(values.out!), { recursive: true });
-const common = ['--model', model, '--batch', values.batch!, '--seq', seq, '--device', values.device!, '--precision', values.precision!, '--steps', values.steps!, '--warmup', values.warmup!];
+const common = ['--model', model, '--family', values.family!, '--batch', values.batch!, '--seq', seq, '--device', values.device!, '--precision', values.precision!, '--steps', values.steps!, '--warmup', values.warmup!];
 const emit = (line: string) => {
   console.log(line);
   appendFileSync(values.out!, `${line}\n`);

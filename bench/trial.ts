@@ -1,7 +1,8 @@
 /**
- * One bench trial in its own process: a randomly initialised BERT classifier of a named size, a fixed
+ * One bench trial in its own process: a randomly initialised classifier of a named size and family
+ * (BERT, or DeBERTa-v3- or ALBERT-style shapes of the same size: `FAMILIES` in bench/families.ts), a fixed
  * batch of random tokens (all real), `warmup` steps, then `steps` timed optimizer steps of one method.
- * Prints one JSON line: { impl, method, model, batch, seq, precision, device, msPerStep (median),
+ * Prints one JSON line: { impl, method, model, family, batch, seq, precision, device, msPerStep (median),
  * examplesPerSec, tokensPerSec, peakMemMB, mfu, passes }. Run through bench/run.ts.
  */
 import { parseArgs } from 'node:util';
@@ -10,11 +11,13 @@ import { MODEL_SIZES, type ModelSize } from '../lib/model/config.js';
 import { createModel, sizedConfig } from '../lib/model/model.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';
+import { FAMILIES, type Family } from './families.js';
 
 const { values } = parseArgs({
   options: {
     method: { type: 'string', default: 'vanilla' },
     model: { type: 'string', default: 'mini' },
+    family: { type: 'string', default: 'bert' },
     batch: { type: 'string', default: '32' },
     seq: { type: 'string', default: '64' },
     device: { type: 'string', default: 'cpu' },
@@ -39,7 +42,9 @@ const size = values.model as ModelSize;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
 const device = values.device!;
-const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq) }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
+const family = values.family as Family;
+if (!(family in FAMILIES)) throw new Error(`--family must be one of ${Object.keys(FAMILIES).join(', ')}, got ${family}`);
+const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq), ...FAMILIES[family] }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
 const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
 const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0 });
 let s = 12345;
@@ -65,6 +70,7 @@ console.log(
     impl: 'advtrain',
     method: method.name,
     model: size,
+    family,
     batch,
     seq,
     precision: values.precision,

@@ -38,27 +38,45 @@ SIZES = {
 }
 
 
-def build(size, device, attn):
+# bench/families.ts: the same fields laid over the size's BERT shape.
+FAMILIES = {
+    "bert": {},
+    "deberta-v3": dict(model_type="deberta-v2", relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=256,
+                       max_relative_positions=-1, position_biased_input=False, norm_rel_ebd="layer_norm", share_att_key=True,
+                       type_vocab_size=0, layer_norm_eps=1e-7),
+    "albert": dict(model_type="albert", embedding_size=128, num_hidden_groups=1, inner_group_num=1),
+}
+
+
+def build(size, device, attn, family="bert"):
     cfg = dict(model_type="bert", vocab_size=30522, max_position_embeddings=512, type_vocab_size=2, num_labels=2, **SIZES[size])
+    cfg.update(FAMILIES[family])
     try:
         import transformers  # noqa: F401
-        from transformers import BertConfig, BertForSequenceClassification
+        from transformers import AutoConfig, AutoModelForSequenceClassification
 
-        model = BertForSequenceClassification(BertConfig(**cfg, attn_implementation=attn))
+        model_type = cfg.pop("model_type")
+        try:
+            model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(model_type, **cfg, attn_implementation=attn))
+        except ValueError:  # no SDPA in transformers for this family (DeBERTa-v2): its own attention, as users get
+            model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(model_type, **cfg, attn_implementation="eager"))
+        base = getattr(model, model.base_model_prefix)
         impl = "python-transformers"
 
         def embed_words(ids):
-            return model.bert.embeddings.word_embeddings(ids)
+            return base.embeddings.word_embeddings(ids)
 
         def run(ids, mask, words=None, emb_delta=None):
             handle = None
             if emb_delta is not None:
-                handle = model.bert.embeddings.register_forward_hook(lambda m, i, o: o + emb_delta)
+                handle = base.embeddings.register_forward_hook(lambda m, i, o: o + emb_delta)
             out = model(input_ids=None if words is not None else ids, inputs_embeds=words, attention_mask=mask, output_hidden_states=True)
             if handle:
                 handle.remove()
             return out.logits, out.hidden_states[-1]
     except ImportError:
+        if family != "bert":
+            raise
         import reference_models as R
 
         c = R.tiny_config("bert", "sequence-classification", num_labels=2, **{k: v for k, v in cfg.items() if k not in ("model_type", "num_labels")})
@@ -125,7 +143,7 @@ def step_fn(method, embed_words, run):
         m = mask.unsqueeze(-1).float()
         clean, h = run(ids, mask)
         h = h.detach()
-        delta = (torch.randn(*ids.shape, h.shape[-1], device=ids.device) * 1e-2 * m).requires_grad_()
+        delta = (torch.randn(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device) * 1e-2 * m).requires_grad_()
         logits, hp = run(ids, mask, words=embed_words(ids).detach() + delta)
         cos = (F.cosine_similarity(h, hp, -1) * mask).sum(1).div(mask.sum(1)).mean()
         (g,) = torch.autograd.grad(F.cross_entropy(logits, y) - tau * cos, delta)
@@ -138,7 +156,8 @@ def step_fn(method, embed_words, run):
     def smart(ids, mask, y):
         m = mask.unsqueeze(-1).float()
         clean, h = run(ids, mask)
-        xi = (torch.randn_like(h) * 1e-5 * m).requires_grad_()
+        # The embedding module's output: ALBERT's is embedding_size wide, before its projection.
+        xi = (torch.randn(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device) * 1e-5 * m).requires_grad_()
         adv, _ = run(ids, mask, emb_delta=xi)
         (g,) = torch.autograd.grad(sym_kl(adv, clean.detach()), xi)
         xi = (xi + 1e-3 * g) / ((xi + 1e-3 * g).abs().amax(-1, keepdim=True) + 1e-6)
@@ -154,6 +173,7 @@ def step_fn(method, embed_words, run):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="mini")
+    p.add_argument("--family", default="bert", choices=sorted(FAMILIES))
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=64)
     p.add_argument("--device", default="cpu")
@@ -167,7 +187,7 @@ def main():
     if a.device == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)
     for method in a.methods.split(","):
-        model, impl, embed_words, run = build(a.model, a.device, a.attn)
+        model, impl, embed_words, run = build(a.model, a.device, a.attn, a.family)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
         fn = step_fn(method, embed_words, run)
         ids = torch.randint(1000, 30000, (a.batch, a.seq), device=a.device)
@@ -194,7 +214,7 @@ def main():
         times.sort()
         ms = times[len(times) // 2]
         peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
-        print(json.dumps(dict(impl=impl, method=method, model=a.model, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
+        print(json.dumps(dict(impl=impl, method=method, model=a.model, family=a.family, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
                               msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak)), flush=True)
 
 
