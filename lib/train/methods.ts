@@ -175,10 +175,29 @@ export interface CreatConfig extends AttackOptions {
   creatMinus?: boolean;
 }
 
+/**
+ * He et al. 2021 (DeBERTa, section 3.3): SiFT, scale-invariant fine-tuning, as microsoft/DeBERTa's
+ * sift.py with apps/run.py's options: one ascent step on a perturbation of the LayerNorm-normalised
+ * embeddings (an affine-free LayerNorm, eps 1e-7, before the embedding LayerNorm, in training passes
+ * only), parameters frozen in the attack, loss = L + lambda * symmetric KL (sift.py's cross-entropy form).
+ * Not for regression: the official regulariser is identically 0 with one output.
+ */
+export interface SiftConfig {
+  name: 'sift';
+  /** Weight of the adversarial term (run.py's vat_lambda); default 5 (the published MNLI runs). */
+  lambda?: number;
+  /** Step of delta += stepSize * g / (1e-6 + max |g|) per token (vat_learning_rate); default 1e-4. */
+  stepSize?: number;
+  /** Std of the N(0, init) start, clamped to +-2 init (vat_init_perturbation); default 1e-2. */
+  initPerturbation?: number;
+  /** The attack's objective (vat_loss_fn): 'symmetric-kl' (default), 'kl' or 'mse'; the final term is always the symmetric KL. */
+  attackLoss?: 'symmetric-kl' | 'kl' | 'mse';
+}
+
 /** The registry of method names that advtrain implements. */
-export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | AlumConfig | TextAtConfig | CreatConfig;
+export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | AlumConfig | TextAtConfig | CreatConfig | SiftConfig;
 export type MethodName = MethodConfig['name'];
-export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'alum', 'textat', 'creat'];
+export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'alum', 'textat', 'creat', 'sift'];
 
 /** Documented defaults per method (see docs/methods.md). */
 export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodConfig, { name: K }>, 'name'>> } = {
@@ -196,6 +215,8 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   textat: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2' },
   // Official CreAT: adv lr .1, eps .1, tau 1, K = 2 (one ascent); a random start inside the ball.
   creat: { steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, norm: 'l2', tau: 1, cleanWeight: 0.5, representation: 'tokens', creatMinus: false },
+  // DeBERTa's experiments/glue/mnli.sh *-sift runs (vat_lambda 5; run.py's defaults for the others).
+  sift: { lambda: 5, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
 };
 
 const ATTACK_KEYS = ['steps', 'stepSize', 'epsilon', 'initMag', 'norm'] as const;
@@ -350,6 +371,20 @@ export function resolveMethod(config: unknown, name = 'method', context: { task?
         creatMinus,
       };
     }
+    case 'sift': {
+      knownKeys(name, o, ['name', 'lambda', 'stepSize', 'initPerturbation', 'attackLoss']);
+      if (context.task === 'regression') {
+        throw invalidArg(`${name}.name`, "a method other than 'sift' for a 'regression' model (SiFT's symmetric KL of one output is always 0)", 'sift');
+      }
+      const d = METHOD_DEFAULTS.sift;
+      return {
+        name: 'sift',
+        lambda: finiteNumber(`${name}.lambda`, o.lambda ?? d.lambda, { min: 0 }),
+        stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
+        initPerturbation: finiteNumber(`${name}.initPerturbation`, o.initPerturbation ?? d.initPerturbation, { min: 0 }),
+        attackLoss: oneOf(`${name}.attackLoss`, o.attackLoss ?? d.attackLoss, ['symmetric-kl', 'kl', 'mse'] as const),
+      };
+    }
   }
 }
 
@@ -367,5 +402,10 @@ export const presets = {
     stsb: { name: 'freelb', stepSize: 0.1, steps: 3, initMag: 0.16, epsilon: 0.28 },
     qqp: { name: 'freelb', stepSize: 0.2, steps: 2, initMag: 0.32, epsilon: 0.7 },
     rte: { name: 'freelb', stepSize: 0.03, steps: 3, initMag: 0.16, epsilon: 0.14 },
+  },
+  /** SiFT: DeBERTa's experiments/glue/mnli.sh (base, large, xxlarge-v2, v3-base and v3-small: vat_lambda 5; v3-xsmall: 3). */
+  sift: {
+    glue: { name: 'sift', lambda: 5, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
+    glueXsmall: { name: 'sift', lambda: 3, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
   },
 } as const satisfies Record<string, Record<string, MethodConfig>>;

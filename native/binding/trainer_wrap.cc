@@ -8,9 +8,15 @@ namespace advtrain {
 
 namespace {
 
+double requiredNumber(const Napi::Object& o, const char* key, const std::string& field) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) badArg(field, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
 MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   MethodOptions m;
-  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat"}, "method.name");
+  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat", "sift"}, "method.name");
   m.steps = static_cast<int64_t>(optNumber(o, "steps", static_cast<double>(m.steps)));
   m.stepSize = optNumber(o, "stepSize", m.stepSize);
   m.epsilon = optNumber(o, "epsilon", m.epsilon);
@@ -48,6 +54,13 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.alpha = optNumber(o, "alpha", m.alpha);
   m.representation = optEnum(o, "representation", m.representation, {"tokens", "cls"}, "method.representation");
   m.creatMinus = optBool(o, "creatMinus", m.creatMinus);
+  if (m.name == "sift") {
+    // Resolved in TypeScript (lib/train/methods.ts): every field present, none defaulted here.
+    m.siftLambda = requiredNumber(o, "lambda", "method.lambda");
+    m.siftLr = requiredNumber(o, "stepSize", "method.stepSize");
+    m.siftInit = requiredNumber(o, "initPerturbation", "method.initPerturbation");
+    m.siftLoss = optEnum(o, "attackLoss", "", {"symmetric-kl", "kl", "mse"}, "method.attackLoss");
+  }
   return m;
 }
 

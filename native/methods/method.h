@@ -53,6 +53,11 @@ struct MethodOptions {
   // creat
   std::string representation = "tokens";
   bool creatMinus = false;
+  // sift (DeBERTa run.py's vat_lambda, vat_learning_rate, vat_init_perturbation, vat_loss_fn)
+  double siftLambda = 0.0;
+  double siftLr = 0.0;
+  double siftInit = 0.0;
+  std::string siftLoss = "symmetric-kl";  // "symmetric-kl" | "kl" | "mse"
 };
 
 // Scalar figures of a step, kept on the device until the step ends (one host sync per step).
