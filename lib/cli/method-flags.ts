@@ -6,7 +6,7 @@ import { UsageError } from './command.js';
 
 /** Method options by flag name (kebab-case) -> option name. */
 const METHOD_FLAGS: Record<string, { key: string; type: 'int' | 'number' | 'string' | 'bool'; help: string }> = {
-  steps: { key: 'steps', type: 'int', help: 'ascent steps / passes (pgd, freelb, textat, creat, smart)' },
+  steps: { key: 'steps', type: 'int', help: 'ascent steps / passes (pgd, freelb, textat, creat, smart, infobert)' },
   'step-size': { key: 'stepSize', type: 'number', help: 'ascent step size (adv-lr, alpha)' },
   epsilon: { key: 'epsilon', type: 'number', help: 'radius of the ball, 0 = no projection' },
   'init-mag': { key: 'initMag', type: 'number', help: 'random start magnitude, 0 = start at zero' },
@@ -23,7 +23,12 @@ const METHOD_FLAGS: Record<string, { key: string; type: 'int' | 'number' | 'stri
   'spectral-norm': { key: 'spectralNorm', type: 'bool', help: 'rpt: R4F, spectral normalisation of the classification head (true|false)' },
   tau: { key: 'tau', type: 'number', help: 'rpt: KL weight; creat: cosine weight' },
   'lambda-s': { key: 'lambdaS', type: 'number', help: 'smart: regulariser weight' },
-  alpha: { key: 'alpha', type: 'number', help: 'alum: regulariser weight (default 10 pre-training, 1 fine-tuning)' },
+  alpha: { key: 'alpha', type: 'number', help: 'alum: regulariser weight (default 10 pre-training, 1 fine-tuning); infobert: anchored-feature weight' },
+  beta: { key: 'beta', type: 'number', help: 'infobert: information-bottleneck weight' },
+  'anchor-low': { key: 'anchorLow', type: 'number', help: 'infobert: lower gradient-rank quantile of the anchors (cl)' },
+  'anchor-high': { key: 'anchorHigh', type: 'number', help: 'infobert: upper gradient-rank quantile of the anchors (ch)' },
+  'anchor-batch': { key: 'anchorBatch', type: 'int', help: 'infobert: anchors per InfoNCE batch (the official train batch size)' },
+  'anchor-seed': { key: 'anchorSeed', type: 'int', help: "infobert: seed of the anchors' shuffle (the official --seed)" },
   'perturb-layer': { key: 'perturbLayer', type: 'int', help: 'alum: perturb the output of this layer (0 = embeddings, default)' },
   'norm-eps': { key: 'normEps', type: 'number', help: 'smart/alum: normalisation epsilon' },
   normalize: { key: 'normalize', type: 'string', help: "smart/alum: 'inf-token', 'l2-token', 'inf-example', 'l2-example' or 'l1'" },

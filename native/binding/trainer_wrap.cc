@@ -16,7 +16,7 @@ double requiredNumber(const Napi::Object& o, const char* key, const std::string&
 
 MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   MethodOptions m;
-  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat", "sift"}, "method.name");
+  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat", "sift", "infobert"}, "method.name");
   m.steps = static_cast<int64_t>(optNumber(o, "steps", static_cast<double>(m.steps)));
   m.stepSize = optNumber(o, "stepSize", m.stepSize);
   m.epsilon = optNumber(o, "epsilon", m.epsilon);
@@ -31,7 +31,8 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.inner = static_cast<int64_t>(optNumber(o, "inner", static_cast<double>(m.inner)));
   m.noiseStd = optNumber(o, "noiseStd", m.noiseStd);
   m.noiseType = optEnum(o, "noiseType", m.noiseType, {"uniform", "normal"}, "method.noiseType");
-  m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
+  // SiFT's attackLoss has its own values (read below).
+  if (m.name != "sift") m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
   m.perturbLayer = static_cast<int64_t>(optNumber(o, "perturbLayer", static_cast<double>(m.perturbLayer)));
   m.tau = optNumber(o, "tau", m.tau);
   if (m.name == "rpt") {
@@ -60,6 +61,14 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.siftLr = requiredNumber(o, "stepSize", "method.stepSize");
     m.siftInit = requiredNumber(o, "initPerturbation", "method.initPerturbation");
     m.siftLoss = optEnum(o, "attackLoss", "", {"symmetric-kl", "kl", "mse"}, "method.attackLoss");
+  }
+  if (m.name == "infobert") {
+    m.ibBeta = requiredNumber(o, "beta", "method.beta");
+    m.lrAlpha = requiredNumber(o, "alpha", "method.alpha");
+    m.anchorLow = requiredNumber(o, "anchorLow", "method.anchorLow");
+    m.anchorHigh = requiredNumber(o, "anchorHigh", "method.anchorHigh");
+    m.anchorBatch = static_cast<int64_t>(requiredNumber(o, "anchorBatch", "method.anchorBatch"));
+    m.anchorSeed = static_cast<int64_t>(requiredNumber(o, "anchorSeed", "method.anchorSeed"));
   }
   return m;
 }
@@ -156,7 +165,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
   });
 }
 
-// setNextRandomDraws({ start?, table?, spectralU?, spectralV? }), each { data: Float32Array, shape: number[] }: a test hook
+// setNextRandomDraws({ start?, table?, spectralU?, spectralV?, estimator?, indices? }), each { data: Float32Array, shape: number[] }: a test hook
 // (lib/train/trainer.ts setNextRandomDraws) giving the next step's base random draws (RandomDraws);
 // the method checks each shape against what it draws.
 Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
@@ -176,7 +185,7 @@ Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
       }
       return floatFromFloat32Array(d.Get("data"), std::string("draws.") + key + ".data", n).view(shape);
     };
-    st->nextDraws = RandomDraws{read("start"), read("table"), read("spectralU"), read("spectralV")};
+    st->nextDraws = RandomDraws{read("start"), read("table"), read("spectralU"), read("spectralV"), read("estimator"), read("indices")};
     return env.Undefined();
   });
 }

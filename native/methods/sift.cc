@@ -3,7 +3,7 @@
 // DeBERTa/apps/run.py's adv_loss_fn). sift.py hooks a PerturbationLayer before `embeddings.LayerNorm`:
 //   v = LN0(x), LN0 affine-free with eps 1e-7, x = words + positions + types (the LayerNorm's input);
 //   clean pass: logits_c = f(v) (the model's own LayerNorm then normalises v again), L = task loss;
-//   delta = clamp(N(0, init), -2 init, 2 init) on every position (padding included, as sift.py);
+//   delta = clamp(N(0, init), -2 init, 2 init) on the real tokens;
 //   attack pass, parameters frozen: A = loss_fn(f(sg v + delta), sg logits_c) summed over rows;
 //   delta += lr * g / (1e-6 + max_d |g|) per token (kept when g is not finite, as update_delta);
 //   R = mean over rows of CE(sg p_c, p_f) + CE(sg p_f, p_c) on f(sg v + delta) (sift.py's symmetric_kl: the
@@ -11,8 +11,9 @@
 //   stopped, its value exceeds it by the two entropies); loss = L + lambda * R (run.py's vat_lambda).
 // loss_fn ('symmetric-kl', 'kl', 'mse') is the attack's only (vat_loss_fn); R is always symmetric_kl, so
 // with one output (regression) R is 0: lib/train/methods.ts refuses SiFT for regression.
-// Departures: rows are the task's distribution rows (token classification: real tokens only, sift.py
-// takes every position); LN0 runs only in SiFT's training passes: evaluation and saved models compute the
+// Departures: padding carries no perturbation (sift.py perturbs every position; padding cannot reach the
+// outputs, only deltaNorm would see it); rows are the task's distribution rows (token classification: real
+// tokens only, sift.py takes every position); LN0 runs only in SiFT's training passes: evaluation and saved models compute the
 // plain model, LN(x) where training computed LN(LN0(x)) = (x - m) / sqrt(v + eps (v + 1e-7)), a relative
 // change of about eps / 2 (1e-12 for BERT) against LN(x) (DeBERTa's own evaluation keeps the hook).
 #include "methods/divergence.h"
@@ -42,7 +43,8 @@ class Sift : public Method {
     const at::Tensor z = ctx.draws.start.defined()
                              ? checkedDraw(ctx.draws.start, {b.rows(), b.seqLen(), E}, "random start", device)
                              : at::randn({b.rows(), b.seqLen(), E}, generatorFor(device), at::TensorOptions().device(device));
-    at::Tensor delta = at::clamp(z * o_.siftInit, -2.0 * o_.siftInit, 2.0 * o_.siftInit).requires_grad_(true);
+    const at::Tensor mask = tokenMask(b);
+    at::Tensor delta = (at::clamp(z * o_.siftInit, -2.0 * o_.siftInit, 2.0 * o_.siftInit) * mask).requires_grad_(true);
     const at::Tensor target = distributionRows(clean.logits, b, task).detach().to(at::kFloat);
     {
       Perturbation p = cleanP;
@@ -58,7 +60,7 @@ class Sift : public Method {
         attack = ce.sum();
       }
       const at::Tensor g = gradWrt(attack, delta);
-      const at::Tensor step = o_.siftLr * g / (1e-6 + g.abs().amax(-1, true));
+      const at::Tensor step = o_.siftLr * g / (1e-6 + g.abs().amax(-1, true)) * mask;
       // update_delta keeps the old delta when the gradient's norm is not finite (no host sync here).
       delta = at::where(g.isfinite().all(), delta.detach() + step, delta.detach());
     }
