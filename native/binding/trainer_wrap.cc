@@ -60,6 +60,7 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.siftLambda = requiredNumber(o, "lambda", "method.lambda");
     m.siftLr = requiredNumber(o, "stepSize", "method.stepSize");
     m.siftInit = requiredNumber(o, "initPerturbation", "method.initPerturbation");
+    if (!o.Get("attackLoss").IsString()) badArg("method.attackLoss", "'symmetric-kl', 'kl' or 'mse'", o.Get("attackLoss"));
     m.siftLoss = optEnum(o, "attackLoss", "", {"symmetric-kl", "kl", "mse"}, "method.attackLoss");
   }
   if (m.name == "infobert") {
@@ -69,6 +70,9 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
     m.anchorHigh = requiredNumber(o, "anchorHigh", "method.anchorHigh");
     m.anchorBatch = static_cast<int64_t>(requiredNumber(o, "anchorBatch", "method.anchorBatch"));
     m.anchorSeed = static_cast<int64_t>(requiredNumber(o, "anchorSeed", "method.anchorSeed"));
+    // What indexing needs: anchor ranks inside the sentence and a positive chunk size.
+    if (!(m.anchorLow >= 0.0 && m.anchorLow <= m.anchorHigh && m.anchorHigh <= 1.0)) badArg("method.anchorHigh", "0 <= anchorLow <= anchorHigh <= 1", o.Get("anchorHigh"));
+    if (m.anchorBatch < 1) badArg("method.anchorBatch", "an integer >= 1", o.Get("anchorBatch"));
   }
   return m;
 }

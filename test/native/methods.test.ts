@@ -288,6 +288,19 @@ t.test('SiFT and InfoBERT on RoBERTa and ELECTRA (E < H): finite steps that move
   }
 });
 
+t.test('SiFT and InfoBERT options reach C++ complete: a missing or unsafe field is refused natively', { skip }, async (t) => {
+  const m = await model(1);
+  t.teardown(() => m.dispose());
+  const make = (method: Record<string, unknown>) => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method });
+  t.throws(() => make({ name: 'sift', lambda: 1, stepSize: 1e-4, initPerturbation: 1e-2 }), { code: 'ERR_INVALID_ARG', message: /method\.attackLoss/ });
+  t.throws(() => make({ name: 'sift', stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'kl' }), { code: 'ERR_INVALID_ARG', message: /method\.lambda/ });
+  const ib = { name: 'infobert', steps: 2, stepSize: 0.1, epsilon: 0, initMag: 0, norm: 'l2', beta: 0, alpha: 1, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 4, anchorSeed: 1 };
+  t.throws(() => make({ ...ib, anchorBatch: 0 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorBatch/ });
+  t.throws(() => make({ ...ib, anchorHigh: 1.5 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorHigh/ });
+  const { anchorSeed: _, ...noSeed } = ib;
+  t.throws(() => make(noSeed), { code: 'ERR_INVALID_ARG', message: /method\.anchorSeed/ });
+});
+
 t.test('R4F is refused for heads other than sequence classification and regression, natively too', { skip }, async (t) => {
   const m = await model(1, tinyConfig('bert'), 'token-classification');
   t.teardown(() => m.dispose());
