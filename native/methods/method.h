@@ -81,7 +81,7 @@ class StepMetrics {
 // any scaling and masking, so that parity tests can run the random-start code paths on draws made
 // elsewhere. Each is checked against the shape the method draws.
 struct RandomDraws {
-  at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise)
+  at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise) and of SiFT
   at::Tensor table;  // [V, E]: U(-1, 1) of TextAT's table, which is re-drawn from it
   at::Tensor spectralU;  // [numLabels]: N(0, 1) of R4F's u (normalised), which is re-made from it
   at::Tensor spectralV;  // [H]: N(0, 1) of R4F's v
