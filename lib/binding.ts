@@ -121,7 +121,7 @@ export interface NativeDraw {
 export interface NativeTrainer {
   step(batches: object[]): Promise<NativeStepOutcome>;
   /** Test hook: the next step's base random draws (see setNextRandomDraws in train/trainer.ts). */
-  setNextRandomDraws(draws: { start?: NativeDraw; table?: NativeDraw }): void;
+  setNextRandomDraws(draws: { start?: NativeDraw; table?: NativeDraw; spectralU?: NativeDraw; spectralV?: NativeDraw; estimator?: NativeDraw; indices?: NativeDraw }): void;
   lastPerturbation(): { data: Float32Array; shape: number[] } | null;
   saveState(path: string): Promise<void>;
   loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;

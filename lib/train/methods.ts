@@ -175,10 +175,53 @@ export interface CreatConfig extends AttackOptions {
   creatMinus?: boolean;
 }
 
+/**
+ * He et al. 2021 (DeBERTa, section 3.3): SiFT, scale-invariant fine-tuning, as microsoft/DeBERTa's
+ * sift.py with apps/run.py's options: one ascent step on a perturbation of the LayerNorm-normalised
+ * embeddings (an affine-free LayerNorm, eps 1e-7, before the embedding LayerNorm, in training passes
+ * only), parameters frozen in the attack, loss = L + lambda * symmetric KL (sift.py's cross-entropy form).
+ * Not for regression: the official regulariser is identically 0 with one output.
+ */
+export interface SiftConfig {
+  name: 'sift';
+  /** Weight of the adversarial term (run.py's vat_lambda); default 5 (the published MNLI runs). */
+  lambda?: number;
+  /** Step of delta += stepSize * g / (1e-6 + max |g|) per token (vat_learning_rate); default 1e-4. */
+  stepSize?: number;
+  /** Std of the N(0, init) start, clamped to +-2 init (vat_init_perturbation); default 1e-2. */
+  initPerturbation?: number;
+  /** The attack's objective (vat_loss_fn): 'symmetric-kl' (default), 'kl' or 'mse'; the final term is always the symmetric KL. */
+  attackLoss?: 'symmetric-kl' | 'kl' | 'mse';
+}
+
+/**
+ * Wang et al. 2021 (ICLR): InfoBERT as AI-secure/InfoBERT's ANLI trainer with its estimator version 6: FreeLB's
+ * passes plus, in each pass, the information-bottleneck bound on the embedding output (CLUBv2: beta * mean
+ * ||y_j - y_r(j)||^2 / 2 over random pairs of real tokens) and the anchored-feature term (-alpha * the InfoNCE
+ * bound between the embedding output of the tokens whose gradient norm ranks in [anchorLow, anchorHigh) of
+ * their sentence and the sentence's last-layer [CLS] state; a Linear(2H, 300)-ReLU-Linear(300, 1)-Softplus
+ * critic trained by the model's optimizer and saved in checkpoints). Dropout masks are the same in every pass.
+ */
+export interface InfoBertConfig extends AttackOptions {
+  name: 'infobert';
+  /** Weight of the information-bottleneck (CLUB) bound; default 5e-3 (the ANLI recipe). */
+  beta?: number;
+  /** Weight of the anchored-feature (InfoNCE) term; 0 = no critic; default 5e-3. */
+  alpha?: number;
+  /** Lower rank quantile of the anchors (the official cl); default 0.5. */
+  anchorLow?: number;
+  /** Upper rank quantile of the anchors (the official ch), at least anchorLow; default 0.9. */
+  anchorHigh?: number;
+  /** Anchors per InfoNCE batch (the official train_batch_size); default 32. */
+  anchorBatch?: number;
+  /** Seed of the anchors' shuffle (sklearn.utils.shuffle(random_state=seed), the official --seed); default 42. */
+  anchorSeed?: number;
+}
+
 /** The registry of method names that advtrain implements. */
-export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | AlumConfig | TextAtConfig | CreatConfig;
+export type MethodConfig = VanillaConfig | PgdConfig | FreeLbConfig | FreeAtConfig | YopoConfig | RptConfig | SmartConfig | AlumConfig | TextAtConfig | CreatConfig | SiftConfig | InfoBertConfig;
 export type MethodName = MethodConfig['name'];
-export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'alum', 'textat', 'creat'];
+export const METHOD_NAMES: readonly MethodName[] = ['vanilla', 'rpt', 'pgd', 'freeat', 'yopo', 'freelb', 'smart', 'alum', 'textat', 'creat', 'sift', 'infobert'];
 
 /** Documented defaults per method (see docs/methods.md). */
 export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodConfig, { name: K }>, 'name'>> } = {
@@ -196,6 +239,10 @@ export const METHOD_DEFAULTS: { [K in MethodName]: Required<Omit<Extract<MethodC
   textat: { steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1, norm: 'l2' },
   // Official CreAT: adv lr .1, eps .1, tau 1, K = 2 (one ascent); a random start inside the ball.
   creat: { steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, norm: 'l2', tau: 1, cleanWeight: 0.5, representation: 'tokens', creatMinus: false },
+  // DeBERTa's experiments/glue/mnli.sh *-sift runs (vat_lambda 5; run.py's defaults for the others).
+  sift: { lambda: 5, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
+  // The official ANLI recipe (ANLI/README.md): adv lr 4e-2, init 8e-2, no max norm, 3 steps, beta = alpha = 5e-3, cl .5, ch .9, batch 32, seed 42.
+  infobert: { steps: 3, stepSize: 4e-2, epsilon: 0, initMag: 8e-2, norm: 'l2', beta: 5e-3, alpha: 5e-3, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 32, anchorSeed: 42 },
 };
 
 const ATTACK_KEYS = ['steps', 'stepSize', 'epsilon', 'initMag', 'norm'] as const;
@@ -350,6 +397,37 @@ export function resolveMethod(config: unknown, name = 'method', context: { task?
         creatMinus,
       };
     }
+    case 'sift': {
+      knownKeys(name, o, ['name', 'lambda', 'stepSize', 'initPerturbation', 'attackLoss']);
+      if (context.task === 'regression') {
+        throw invalidArg(`${name}.name`, "a method other than 'sift' for a 'regression' model (SiFT's symmetric KL of one output is always 0)", 'sift');
+      }
+      const d = METHOD_DEFAULTS.sift;
+      return {
+        name: 'sift',
+        lambda: finiteNumber(`${name}.lambda`, o.lambda ?? d.lambda, { min: 0 }),
+        stepSize: finiteNumber(`${name}.stepSize`, o.stepSize ?? d.stepSize, { above: 0 }),
+        initPerturbation: finiteNumber(`${name}.initPerturbation`, o.initPerturbation ?? d.initPerturbation, { min: 0 }),
+        attackLoss: oneOf(`${name}.attackLoss`, o.attackLoss ?? d.attackLoss, ['symmetric-kl', 'kl', 'mse'] as const),
+      };
+    }
+    case 'infobert': {
+      knownKeys(name, o, ['name', ...ATTACK_KEYS, 'beta', 'alpha', 'anchorLow', 'anchorHigh', 'anchorBatch', 'anchorSeed']);
+      const d = METHOD_DEFAULTS.infobert;
+      const anchorLow = finiteNumber(`${name}.anchorLow`, o.anchorLow ?? d.anchorLow, { min: 0, max: 1 });
+      const anchorHigh = finiteNumber(`${name}.anchorHigh`, o.anchorHigh ?? d.anchorHigh, { min: 0, max: 1 });
+      if (anchorHigh < anchorLow) throw invalidArg(`${name}.anchorHigh`, `at least anchorLow (${anchorLow})`, anchorHigh);
+      return {
+        name: 'infobert',
+        ...attack(name, o, d),
+        beta: finiteNumber(`${name}.beta`, o.beta ?? d.beta, { min: 0 }),
+        alpha: finiteNumber(`${name}.alpha`, o.alpha ?? d.alpha, { min: 0 }),
+        anchorLow,
+        anchorHigh,
+        anchorBatch: integer(`${name}.anchorBatch`, o.anchorBatch ?? d.anchorBatch, { min: 1, max: 65536 }),
+        anchorSeed: integer(`${name}.anchorSeed`, o.anchorSeed ?? d.anchorSeed, { min: 0, max: 2 ** 32 - 1 }),
+      };
+    }
   }
 }
 
@@ -367,5 +445,17 @@ export const presets = {
     stsb: { name: 'freelb', stepSize: 0.1, steps: 3, initMag: 0.16, epsilon: 0.28 },
     qqp: { name: 'freelb', stepSize: 0.2, steps: 2, initMag: 0.32, epsilon: 0.7 },
     rte: { name: 'freelb', stepSize: 0.03, steps: 3, initMag: 0.16, epsilon: 0.14 },
+  },
+  /** SiFT: DeBERTa's experiments/glue/mnli.sh (base, large, xxlarge-v2, v3-base and v3-small: vat_lambda 5; v3-xsmall: 3). */
+  sift: {
+    glue: { name: 'sift', lambda: 5, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
+    glueXsmall: { name: 'sift', lambda: 3, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' },
+  },
+  /**
+   * InfoBERT: the official ANLI recipe (AI-secure/InfoBERT ANLI/README.md, roberta-large; the training side of it
+   * is lr 2e-5, batch 32, max length 128, warm-up 1000 steps, weight decay 1e-5, hidden dropout .1, attention dropout 0).
+   */
+  infobert: {
+    anli: { name: 'infobert', steps: 3, stepSize: 4e-2, initMag: 8e-2, epsilon: 0, norm: 'l2', beta: 5e-3, alpha: 5e-3, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 32, anchorSeed: 42 },
   },
 } as const satisfies Record<string, Record<string, MethodConfig>>;

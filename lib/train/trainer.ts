@@ -169,13 +169,17 @@ export interface FitResult {
  * RandomDraws); each is checked natively against the shape the method draws.
  */
 export interface RandomDraws {
-  /** [rows, seqLen, embeddingSize]: the U(-1, 1) draw of an initMag start or of R3F's uniform noise, or the N(0, 1) draw of R3F's normal and SMART/ALUM noise. */
+  /** [rows, seqLen, embeddingSize]: the U(-1, 1) draw of an initMag start or of R3F's uniform noise, or the N(0, 1) draw of R3F's normal and SMART/ALUM noise and of SiFT's start. */
   start?: { data: Float32Array; shape: [number, number, number] };
   /** [vocabSize, embeddingSize]: the U(-1, 1) draw TextAT's table is re-made from. */
   table?: { data: Float32Array; shape: [number, number] };
   /** [numLabels] and [hiddenSize]: the N(0, 1) draws R4F's power-iteration vectors u and v are re-made from (normalised); given together. */
   spectralU?: { data: Float32Array; shape: [number] };
   spectralV?: { data: Float32Array; shape: [number] };
+  /** [P]: the U(-1, 1) draw InfoBERT's InfoNCE critic is re-made from (W1, b1, W2, b2, each / sqrt(fan_in)). */
+  estimator?: { data: Float32Array; shape: [number] };
+  /** [steps, rows * seqLen]: U(0, 1) draws of InfoBERT's CLUB negatives, floor(u * n) over the n real tokens of each pass. */
+  indices?: { data: Float32Array; shape: [number, number] };
 }
 
 /**
@@ -185,7 +189,7 @@ export interface RandomDraws {
  */
 export function setNextRandomDraws(trainer: Trainer, draws: RandomDraws): void {
   const o = object('draws', draws) as RandomDraws;
-  const keys = ['start', 'table', 'spectralU', 'spectralV'] as const;
+  const keys = ['start', 'table', 'spectralU', 'spectralV', 'estimator', 'indices'] as const;
   knownKeys('draws', o as Record<string, unknown>, keys);
   for (const key of keys) {
     const d = o[key];

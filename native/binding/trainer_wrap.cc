@@ -8,9 +8,15 @@ namespace advtrain {
 
 namespace {
 
+double requiredNumber(const Napi::Object& o, const char* key, const std::string& field) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) badArg(field, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
 MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   MethodOptions m;
-  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat"}, "method.name");
+  m.name = optEnum(o, "name", m.name, {"vanilla", "pgd", "freelb", "freeat", "yopo", "rpt", "smart", "alum", "textat", "creat", "sift", "infobert"}, "method.name");
   m.steps = static_cast<int64_t>(optNumber(o, "steps", static_cast<double>(m.steps)));
   m.stepSize = optNumber(o, "stepSize", m.stepSize);
   m.epsilon = optNumber(o, "epsilon", m.epsilon);
@@ -25,7 +31,8 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.inner = static_cast<int64_t>(optNumber(o, "inner", static_cast<double>(m.inner)));
   m.noiseStd = optNumber(o, "noiseStd", m.noiseStd);
   m.noiseType = optEnum(o, "noiseType", m.noiseType, {"uniform", "normal"}, "method.noiseType");
-  m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
+  // SiFT's attackLoss has its own values (read below).
+  if (m.name != "sift") m.attackLoss = optEnum(o, "attackLoss", m.attackLoss, {"stable-kl", "symmetric-kl"}, "method.attackLoss");
   m.perturbLayer = static_cast<int64_t>(optNumber(o, "perturbLayer", static_cast<double>(m.perturbLayer)));
   m.tau = optNumber(o, "tau", m.tau);
   if (m.name == "rpt") {
@@ -48,6 +55,25 @@ MethodOptions methodOptionsFromJs(const Napi::Object& o) {
   m.alpha = optNumber(o, "alpha", m.alpha);
   m.representation = optEnum(o, "representation", m.representation, {"tokens", "cls"}, "method.representation");
   m.creatMinus = optBool(o, "creatMinus", m.creatMinus);
+  if (m.name == "sift") {
+    // Resolved in TypeScript (lib/train/methods.ts): every field present, none defaulted here.
+    m.siftLambda = requiredNumber(o, "lambda", "method.lambda");
+    m.siftLr = requiredNumber(o, "stepSize", "method.stepSize");
+    m.siftInit = requiredNumber(o, "initPerturbation", "method.initPerturbation");
+    if (!o.Get("attackLoss").IsString()) badArg("method.attackLoss", "'symmetric-kl', 'kl' or 'mse'", o.Get("attackLoss"));
+    m.siftLoss = optEnum(o, "attackLoss", "", {"symmetric-kl", "kl", "mse"}, "method.attackLoss");
+  }
+  if (m.name == "infobert") {
+    m.ibBeta = requiredNumber(o, "beta", "method.beta");
+    m.lrAlpha = requiredNumber(o, "alpha", "method.alpha");
+    m.anchorLow = requiredNumber(o, "anchorLow", "method.anchorLow");
+    m.anchorHigh = requiredNumber(o, "anchorHigh", "method.anchorHigh");
+    m.anchorBatch = static_cast<int64_t>(requiredNumber(o, "anchorBatch", "method.anchorBatch"));
+    m.anchorSeed = static_cast<int64_t>(requiredNumber(o, "anchorSeed", "method.anchorSeed"));
+    // What indexing needs: anchor ranks inside the sentence and a positive chunk size.
+    if (!(m.anchorLow >= 0.0 && m.anchorLow <= m.anchorHigh && m.anchorHigh <= 1.0)) badArg("method.anchorHigh", "0 <= anchorLow <= anchorHigh <= 1", o.Get("anchorHigh"));
+    if (m.anchorBatch < 1) badArg("method.anchorBatch", "an integer >= 1", o.Get("anchorBatch"));
+  }
   return m;
 }
 
@@ -143,7 +169,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
   });
 }
 
-// setNextRandomDraws({ start?, table?, spectralU?, spectralV? }), each { data: Float32Array, shape: number[] }: a test hook
+// setNextRandomDraws({ start?, table?, spectralU?, spectralV?, estimator?, indices? }), each { data: Float32Array, shape: number[] }: a test hook
 // (lib/train/trainer.ts setNextRandomDraws) giving the next step's base random draws (RandomDraws);
 // the method checks each shape against what it draws.
 Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
@@ -163,7 +189,7 @@ Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
       }
       return floatFromFloat32Array(d.Get("data"), std::string("draws.") + key + ".data", n).view(shape);
     };
-    st->nextDraws = RandomDraws{read("start"), read("table"), read("spectralU"), read("spectralV")};
+    st->nextDraws = RandomDraws{read("start"), read("table"), read("spectralU"), read("spectralV"), read("estimator"), read("indices")};
     return env.Undefined();
   });
 }

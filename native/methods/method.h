@@ -53,6 +53,18 @@ struct MethodOptions {
   // creat
   std::string representation = "tokens";
   bool creatMinus = false;
+  // sift (DeBERTa run.py's vat_lambda, vat_learning_rate, vat_init_perturbation, vat_loss_fn)
+  double siftLambda = 0.0;
+  double siftLr = 0.0;
+  double siftInit = 0.0;
+  std::string siftLoss = "symmetric-kl";  // "symmetric-kl" | "kl" | "mse"
+  // infobert (the FreeLB fields plus the official beta, alpha, cl, ch, train_batch_size, seed)
+  double ibBeta = 0.0;
+  double lrAlpha = 0.0;
+  double anchorLow = 0.0;
+  double anchorHigh = 0.0;
+  int64_t anchorBatch = 1;
+  int64_t anchorSeed = 0;
 };
 
 // Scalar figures of a step, kept on the device until the step ends (one host sync per step).
@@ -69,11 +81,15 @@ class StepMetrics {
 // any scaling and masking, so that parity tests can run the random-start code paths on draws made
 // elsewhere. Each is checked against the shape the method draws.
 struct RandomDraws {
-  at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise)
+  at::Tensor start;  // [N, L, E]: U(-1, 1) of initDelta (initMag starts), N(0, 1) of gaussianStart (noise) and of SiFT
   at::Tensor table;  // [V, E]: U(-1, 1) of TextAT's table, which is re-drawn from it
   at::Tensor spectralU;  // [numLabels]: N(0, 1) of R4F's u (normalised), which is re-made from it
   at::Tensor spectralV;  // [H]: N(0, 1) of R4F's v
-  bool any() const { return start.defined() || table.defined() || spectralU.defined() || spectralV.defined(); }
+  at::Tensor estimator;  // [P]: U(-1, 1) of InfoBERT's InfoNCE weights (nn.Linear's init), which are re-made from it
+  at::Tensor indices;    // [K, N * L]: U(0, 1) of InfoBERT's CLUB negatives, floor(u * n) over the n real tokens
+  bool any() const {
+    return start.defined() || table.defined() || spectralU.defined() || spectralV.defined() || estimator.defined() || indices.defined();
+  }
 };
 
 struct StepContext {
@@ -106,6 +122,9 @@ class Method {
   // Called instead when the step was skipped or failed: undo what the step changed in the method's
   // own state (TextAT's table), so a skipped step leaves the trainer as it was.
   virtual void discardStep() {}
+  // Networks the method trains with the model (InfoBERT's InfoNCE critic): the trainer updates them with its
+  // optimizer's settings and learning rate (not clipped) and checkpoints that optimizer's state.
+  virtual std::vector<NamedParam>* trainableParams() { return nullptr; }
   // Tensors saved in checkpoints (TextAT's table, SMART's teacher) and their restore.
   virtual std::vector<std::pair<std::string, at::Tensor>> state() const { return {}; }
   virtual void loadState(const std::map<std::string, at::Tensor>& state) {}

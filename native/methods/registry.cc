@@ -15,6 +15,8 @@ std::unique_ptr<Method> makeMethod(const MethodOptions& o, TransformerModel& mod
   if (o.name == "alum") return makeAlum(o, model);
   if (o.name == "textat") return makeTextAt(o, model);
   if (o.name == "creat") return makeCreat(o, model);
+  if (o.name == "sift") return makeSift(o, model);
+  if (o.name == "infobert") return makeInfoBert(o, model);
   fail(kErrInvalidArg, "unknown method '" + o.name + "'");
 }
 

@@ -16,5 +16,7 @@ std::unique_ptr<Method> makeAlum(const MethodOptions& o, TransformerModel& model
 std::unique_ptr<Method> makeSmart(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeTextAt(const MethodOptions& o, TransformerModel& model);
 std::unique_ptr<Method> makeCreat(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeSift(const MethodOptions& o, TransformerModel& model);
+std::unique_ptr<Method> makeInfoBert(const MethodOptions& o, TransformerModel& model);
 
 }  // namespace advtrain

@@ -45,8 +45,12 @@ at::Tensor Encoder::positionIds(const Batch& b) const {
 }
 
 at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
-                          EncoderTrace* trace) const {
+                          EncoderTrace* trace, const Perturbation* sift) const {
   at::Tensor x = words + at::embedding(typeEmb_, b.tokenTypeIds) + at::embedding(posEmb_, positionIds(b), cfg_.family == Family::Roberta ? cfg_.padTokenId : -1);
+  if (sift && sift->siftNormEps > 0.0) {
+    x = at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, sift->siftNormEps);
+    if (sift->siftDelta.defined()) x = x.detach() + sift->siftDelta;
+  }
   x = dropout(layerNorm(x, embNorm_), cfg_.hiddenDropout, c);
   if (embeddingDelta.defined()) x = x + embeddingDelta;
   if (trace && trace->hidden && !project_) trace->hiddenStates.push_back(x);
@@ -85,7 +89,7 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   if (p.detachWords) words = words.detach();
   if (p.wordDelta.defined()) words = words + p.wordDelta;
   const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
-  at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace);
+  at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace, &p);
   const at::Tensor bias = attentionBias(b.attentionMask, c.dtype);
   if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
   h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;

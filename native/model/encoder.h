@@ -16,6 +16,10 @@ struct Perturbation {
   at::Tensor embeddingDelta;  // [N, L, E] added to the embedding module's output (after LayerNorm and dropout)
   int64_t deltaLayer = 0;     // embeddingDelta goes to the output of this layer instead (0: the embedding module)
   bool detachWords = false;   // no gradient reaches the word-embedding table through this pass (fairseq R3F)
+  // SiFT (DeBERTa sift.py): > 0 inserts an affine-free LayerNorm with this eps before the embedding LayerNorm;
+  // siftDelta [N, L, E] is added to its (then detached) output, as sift.py's PerturbationLayer.
+  double siftNormEps = 0.0;
+  at::Tensor siftDelta;
 };
 
 struct EncoderTrace {
@@ -43,7 +47,7 @@ class Encoder {
   // Embedding module output plus ELECTRA's projection: the input of layer 0, [N, L, H].
   // `words` is wordEmbeddings(ids) (+ a perturbation); passing it in lets methods reuse one lookup.
   at::Tensor embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
-                   EncoderTrace* trace) const;
+                   EncoderTrace* trace, const Perturbation* sift = nullptr) const;
 
   at::Tensor layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const;
 

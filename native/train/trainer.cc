@@ -46,7 +46,15 @@ Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
       cfg_(cfg),
       rng_(cfg.seed, model.device()),
       optimizer_(cfg.optimizer, model.params()),
-      method_(makeMethodWith(rng_, cfg.method, model)) {}
+      method_(makeMethodWith(rng_, cfg.method, model)) {
+  if (auto* own = method_->trainableParams()) methodOptimizer_ = std::make_unique<Optimizer>(cfg.optimizer, *own);
+}
+
+void Trainer::zeroMethodGrads() {
+  if (auto* own = method_->trainableParams()) {
+    for (auto& p : *own) p.tensor.mutable_grad() = at::Tensor();
+  }
+}
 
 double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_); }
 
@@ -65,13 +73,17 @@ bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
   ++scheduleStep_;
   if (!std::isfinite(n) || !lossFinite) {
     model_.zeroGrad();
+    zeroMethodGrads();
     return false;
   }
   if (cfg_.maxGradNorm > 0.0 && n > cfg_.maxGradNorm) {
     scaleGrads(params, at::scalar_tensor(cfg_.maxGradNorm / (n + 1e-6)));
   }
   optimizer_.step(lr);
+  // The method's networks take the same learning rate, unclipped (InfoBERT clips the model's gradients only).
+  if (methodOptimizer_) methodOptimizer_->step(lr);
   model_.zeroGrad();
+  zeroMethodGrads();
   method_->afterUpdate(model_, scheduleStep_);
   return true;
 }
@@ -98,6 +110,7 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   };
   std::map<std::string, at::Tensor> sums;
   model_.zeroGrad();
+  zeroMethodGrads();
   // A step of several updates is rolled back as a whole when one of them is skipped or fails.
   const int64_t startStep = scheduleStep_;
   std::unique_ptr<StepSnapshot> snapshot;
@@ -131,6 +144,7 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     }
   } catch (...) {
     model_.zeroGrad();  // a failed step leaves the weights and the next step's gradients untouched
+    zeroMethodGrads();
     rollBack();
     scheduleStep_ = startStep;
     throw;
@@ -154,6 +168,9 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
   out.emplace_back("trainer.schedule_step", at::tensor({scheduleStep_}, at::kLong));
   for (auto& [k, v] : optimizer_.state()) out.emplace_back("optimizer." + k, v);
   for (auto& [k, v] : method_->state()) out.emplace_back("method." + k, v);
+  if (methodOptimizer_) {
+    for (auto& [k, v] : methodOptimizer_->state()) out.emplace_back("method_optimizer." + k, v);
+  }
   {
     at::Generator cpu = rng_.forDevice(at::kCPU);
     std::lock_guard<std::mutex> lock(cpu.mutex());
@@ -180,6 +197,7 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
   scheduleStep_ = it->second.item<int64_t>();
   optimizer_.loadState(take("optimizer."));
   method_->loadState(take("method."));
+  if (methodOptimizer_) methodOptimizer_->loadState(take("method_optimizer."));
   auto cpu = state.find("rng.cpu");
   if (cpu != state.end()) {
     at::Generator g = rng_.forDevice(at::kCPU);

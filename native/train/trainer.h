@@ -56,7 +56,9 @@ class Trainer {
   TrainerGenerators rng_;  // before method_: a method may draw when it is made (TextAT's table)
   Optimizer optimizer_;
   std::unique_ptr<Method> method_;
+  std::unique_ptr<Optimizer> methodOptimizer_;  // over method_->trainableParams(), when it has any
   int64_t scheduleStep_ = 0;
+  void zeroMethodGrads();
 };
 
 }  // namespace advtrain

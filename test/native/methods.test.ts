@@ -157,6 +157,12 @@ t.test('every method trains every head', { skip }, async (t) => {
     const b = randomBatch({ task, lengths: task === 'multiple-choice' ? [8, 6, 5, 8, 7, 3] : [8, 6, 3], seqLen: 8, numChoices: task === 'multiple-choice' ? 3 : undefined });
     for (const name of METHOD_NAMES) {
       const m = await model(9, dropCfg, task);
+      if (name === 'sift' && task === 'regression') {
+        // SiFT's symmetric KL of one output is identically 0: refused by name.
+        t.throws(() => new Trainer({ model: m, method: { name }, optimizer: { name: 'adamw', lr: 1e-3 } }), { code: 'ERR_INVALID_ARG', message: /sift.*regression/ });
+        m.dispose();
+        continue;
+      }
       const tr = new Trainer({ model: m, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 } });
       const r1 = await tr.step(b);
       const r2 = await tr.step(b);
@@ -228,6 +234,71 @@ t.test('R4F: a resumed run repeats the uninterrupted one bit for bit (W_orig, u 
   t.same(resumed.losses, full.losses.slice(3), 'steps 4..6 repeat the uninterrupted run');
   const { worst } = worstDiff(full.weights, resumed.weights);
   t.equal(worst, 0, 'the final weights are identical');
+});
+
+t.test("InfoBERT: a resumed run repeats the uninterrupted one bit for bit (the critic and its AdamW state in the trainer state)", { skip }, async (t) => {
+  const out = t.testdir();
+  const batches = [1, 2, 3, 4].map((s) => randomBatch({ task: 'sequence-classification', lengths: [9, 7, 5, 3], seqLen: 9, seed: s }));
+  const method: MethodConfig = { name: 'infobert', steps: 2, stepSize: 0.1, initMag: 0.1, beta: 0.05, alpha: 0.5, anchorBatch: 4 };
+  const run = async (dir: string, resume?: string) => {
+    const m = await model(12, dropCfg);
+    const losses: number[] = [];
+    const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-2, weightDecay: 0.01 }, callbacks: [{ onStepEnd: (_s, _c, r) => void losses.push(r.loss) }] });
+    await tr.fit(batches, { maxSteps: 6, saveEvery: 3, outputDir: join(out, dir), resumeFrom: resume });
+    const weights = await snapshot(m, join(out, `${dir}-final`));
+    tr.dispose();
+    m.dispose();
+    return { losses, weights };
+  };
+  const full = await run('a');
+  const state3 = readParams(join(out, 'a', 'checkpoint-3', 'trainer_state.safetensors'));
+  const critic = ['F_func.0.bias', 'F_func.0.weight', 'F_func.2.bias', 'F_func.2.weight'];
+  t.same([...state3.keys()].filter((k) => k.startsWith('method.')).sort(), critic.map((n) => `method.estimator.${n}`), 'the checkpoint keeps the critic');
+  t.same(
+    [...state3.keys()].filter((k) => k.startsWith('method_optimizer.')).sort(),
+    [...critic.map((n) => `method_optimizer.exp_avg.${n}`), ...critic.map((n) => `method_optimizer.exp_avg_sq.${n}`), 'method_optimizer.step'].sort(),
+    "and its optimizer's moments and step",
+  );
+  t.equal(state3.get('method_optimizer.step')![0], 3, 'the critic was updated at every step');
+  const state6 = readParams(join(out, 'a', 'checkpoint-6', 'trainer_state.safetensors'));
+  t.ok(maxDiff(state3.get('method.estimator.F_func.0.weight')!, state6.get('method.estimator.F_func.0.weight')!) > 0, 'the critic trains');
+  const resumed = await run('b', join(out, 'a', 'checkpoint-3'));
+  t.same(resumed.losses, full.losses.slice(3), 'steps 4..6 repeat the uninterrupted run');
+  t.equal(worstDiff(full.weights, resumed.weights).worst, 0, 'the final weights are identical');
+  const resumed6 = readParams(join(out, 'b', 'checkpoint-6', 'trainer_state.safetensors'));
+  for (const k of [...state6.keys()].filter((k) => k.startsWith('method'))) t.equal(maxDiff(state6.get(k)!, resumed6.get(k)!), 0, `${k} identical`);
+});
+
+t.test('SiFT and InfoBERT on RoBERTa and ELECTRA (E < H): finite steps that move the weights', { skip }, async (t) => {
+  for (const family of ['roberta', 'electra'] as const) {
+    const cfg = tinyConfig(family, { hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
+    const b = randomBatch({ task: 'sequence-classification', lengths: [9, 6, 3], seqLen: 9, seed: 5, pad: cfg.pad_token_id as number });
+    for (const method of [{ name: 'sift', lambda: 5, stepSize: 1e-2, initPerturbation: 0.1 }, { name: 'infobert', alpha: 0.5, beta: 0.05 }] as MethodConfig[]) {
+      const m = await model(7, cfg);
+      const before = (await m.forward(b)).logits as Float32Array;
+      const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-3 } });
+      for (let s = 0; s < 2; s++) {
+        const r = await tr.step(b);
+        t.ok(Number.isFinite(r.loss) && !r.skipped, `${method.name} on ${family}, step ${s + 1}: loss ${r.loss}`);
+      }
+      t.ok(maxDiff(before, (await m.forward(b)).logits as Float32Array) > 0, `${method.name} on ${family}: the weights changed`);
+      tr.dispose();
+      m.dispose();
+    }
+  }
+});
+
+t.test('SiFT and InfoBERT options reach C++ complete: a missing or unsafe field is refused natively', { skip }, async (t) => {
+  const m = await model(1);
+  t.teardown(() => m.dispose());
+  const make = (method: Record<string, unknown>) => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method });
+  t.throws(() => make({ name: 'sift', lambda: 1, stepSize: 1e-4, initPerturbation: 1e-2 }), { code: 'ERR_INVALID_ARG', message: /method\.attackLoss/ });
+  t.throws(() => make({ name: 'sift', stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'kl' }), { code: 'ERR_INVALID_ARG', message: /method\.lambda/ });
+  const ib = { name: 'infobert', steps: 2, stepSize: 0.1, epsilon: 0, initMag: 0, norm: 'l2', beta: 0, alpha: 1, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 4, anchorSeed: 1 };
+  t.throws(() => make({ ...ib, anchorBatch: 0 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorBatch/ });
+  t.throws(() => make({ ...ib, anchorHigh: 1.5 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorHigh/ });
+  const { anchorSeed: _, ...noSeed } = ib;
+  t.throws(() => make(noSeed), { code: 'ERR_INVALID_ARG', message: /method\.anchorSeed/ });
 });
 
 t.test('R4F is refused for heads other than sequence classification and regression, natively too', { skip }, async (t) => {

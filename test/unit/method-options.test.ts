@@ -1,6 +1,6 @@
 // Option validation and task-dependent defaults of the training methods (lib/train/methods.ts).
 import t from 'tap';
-import { ALUM_PRETRAIN_ALPHA, METHOD_DEFAULTS, resolveMethod } from '../../lib/train/methods.js';
+import { ALUM_PRETRAIN_ALPHA, METHOD_DEFAULTS, presets, resolveMethod } from '../../lib/train/methods.js';
 import { methodFromArgs } from '../../lib/cli/method-flags.js';
 
 t.test("alum's alpha: the paper's 1 for fine-tuning, 10 for masked-LM pre-training, unless given", async (t) => {
@@ -48,4 +48,44 @@ t.test("rpt's spectralNorm (R4F): off by default, a boolean, only for sequence c
 t.test('creatMinus with tau 0 is refused: the CreAT- attack would have no objective', async (t) => {
   t.throws(() => resolveMethod({ name: 'creat', creatMinus: true, tau: 0 }), { code: 'ERR_INVALID_ARG', message: /creatMinus.*method\.tau/ });
   t.equal(resolveMethod({ name: 'creat', tau: 0 }).tau, 0, 'tau 0 without creatMinus is AT');
+});
+
+t.test("sift: DeBERTa's run.py options, the published lambda, refused for regression; presets", async (t) => {
+  t.same(resolveMethod({ name: 'sift' }), { name: 'sift', lambda: 5, stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'symmetric-kl' });
+  for (const attackLoss of ['symmetric-kl', 'kl', 'mse']) t.equal(resolveMethod({ name: 'sift', attackLoss }).attackLoss, attackLoss);
+  t.throws(() => resolveMethod({ name: 'sift', attackLoss: 'stable-kl' }), { code: 'ERR_INVALID_ARG', message: /method\.attackLoss/ });
+  t.throws(() => resolveMethod({ name: 'sift', stepSize: 0 }), { code: 'ERR_INVALID_ARG', message: /method\.stepSize/ });
+  t.throws(() => resolveMethod({ name: 'sift', lambda: -1 }), { code: 'ERR_INVALID_ARG', message: /method\.lambda/ });
+  t.throws(() => resolveMethod({ name: 'sift', epsilon: 0.1 }), { code: 'ERR_INVALID_ARG', message: /epsilon/ });
+  t.throws(() => resolveMethod({ name: 'sift' }, 'method', { task: 'regression' }), { code: 'ERR_INVALID_ARG', message: /'regression' model.*method\.name/ });
+  t.equal(resolveMethod({ name: 'sift' }, 'method', { task: 'token-classification' }).name, 'sift');
+  t.same(resolveMethod(presets.sift.glue), resolveMethod({ name: 'sift' }));
+  t.equal(resolveMethod(presets.sift.glueXsmall).lambda, 3);
+  t.same(methodFromArgs({ preset: 'sift.glue', lambda: '2', 'init-perturbation': '0.05', 'attack-loss': 'mse' } as never), {
+    ...presets.sift.glue,
+    lambda: 2,
+    initPerturbation: 0.05,
+    attackLoss: 'mse',
+  });
+});
+
+t.test('infobert: the ANLI recipe by default; anchor quantiles ordered; presets and flags', async (t) => {
+  const r = resolveMethod({ name: 'infobert' });
+  t.same(r, { name: 'infobert', steps: 3, stepSize: 4e-2, epsilon: 0, initMag: 8e-2, norm: 'l2', beta: 5e-3, alpha: 5e-3, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 32, anchorSeed: 42 });
+  t.same(resolveMethod(presets.infobert.anli), r, 'presets.infobert.anli is the recipe');
+  t.throws(() => resolveMethod({ name: 'infobert', anchorLow: 0.8, anchorHigh: 0.5 }), { code: 'ERR_INVALID_ARG', message: /at least anchorLow \(0\.8\) for method\.anchorHigh/ });
+  t.throws(() => resolveMethod({ name: 'infobert', anchorHigh: 1.5 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorHigh/ });
+  t.throws(() => resolveMethod({ name: 'infobert', anchorBatch: 0 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorBatch/ });
+  t.throws(() => resolveMethod({ name: 'infobert', anchorSeed: -1 }), { code: 'ERR_INVALID_ARG', message: /method\.anchorSeed/ });
+  t.throws(() => resolveMethod({ name: 'infobert', beta: -1 }), { code: 'ERR_INVALID_ARG', message: /method\.beta/ });
+  t.throws(() => resolveMethod({ name: 'infobert', cl: 0.5 }), { code: 'ERR_INVALID_ARG', message: /cl/ });
+  t.same(methodFromArgs({ preset: 'infobert.anli', beta: '0.01', 'anchor-low': '0.3', 'anchor-high': '0.6', 'anchor-batch': '16', 'anchor-seed': '1', alpha: '0' } as never), {
+    ...presets.infobert.anli,
+    beta: 0.01,
+    alpha: 0,
+    anchorLow: 0.3,
+    anchorHigh: 0.6,
+    anchorBatch: 16,
+    anchorSeed: 1,
+  });
 });
