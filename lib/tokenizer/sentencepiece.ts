@@ -22,13 +22,14 @@ interface PreTokenizer {
   split: boolean;
 }
 
+const PRECOMPILED_REMOVED = /^[\u0001-\u0008\u000B\u000E-\u001F\u007F\u008F\u009F]$/u;
+const PRECOMPILED_SPACE = /^[\u0009\u000A\u000C\u000D\u00A0\u1680\u2000-\u200F\u2028\u2029\u202F\u205F\u2581\u3000\uFEFF\uFFFD]$/u;
 const PUNCTUATION = /^[\p{P}\u0021-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u007E]$/u;
 
 /**
  * The aligner for a tokenizer.json, or undefined where this pipeline is not one it follows exactly
  * (then the tokenizer reports no offsets, as before): a Unigram model, normalizers among Replace, NFC,
- * NFKC, NFD, NFKD, Lowercase, StripAccents and Strip (not Precompiled: its character map is not
- * tracked), a Metaspace pre-tokenizer alone or after WhitespaceSplit and Punctuation('isolated'),
+ * NFKC, NFD, NFKD, Lowercase, StripAccents, Strip and Precompiled (as the library approximates it), a Metaspace pre-tokenizer alone or after WhitespaceSplit and Punctuation('isolated'),
  * and added tokens matched on the raw text without strip flags.
  */
 export function sentencePieceAligner(spec: Json): SentencePieceAligner | undefined {
@@ -183,7 +184,7 @@ function splitWhere(n: Normalized, is: (c: string) => boolean, behavior: 'remove
 }
 
 /** Unicode normalization per combining sequence; output code point i takes input code point min(i, last)'s alignment. */
-function unicodeForm(form: 'NFC' | 'NFKC' | 'NFD' | 'NFKD'): Step {
+function unicodeForm(form: 'NFC' | 'NFKC' | 'NFD' | 'NFKD', keep?: string): Step {
   return (n) => {
     const out: Normalized = { text: '', start: [], end: [] };
     const parts: string[] = [];
@@ -192,7 +193,8 @@ function unicodeForm(form: 'NFC' | 'NFKC' | 'NFD' | 'NFKD'): Step {
       let b = a + 1;
       while (b < cps.length && /^\p{M}$/u.test(cps[b]![0])) b++;
       const seq = cps.slice(a, b);
-      const s = seq.map(([c]) => c).join('').normalize(form);
+      const joined = seq.map(([c]) => c).join('');
+      const s = keep !== undefined && joined.startsWith(keep) ? keep + joined.slice(keep.length).normalize(form) : joined.normalize(form);
       parts.push(s);
       let j = 0;
       for (const [c] of codePoints(s)) {
@@ -273,6 +275,13 @@ function normalizerSteps(config: Json | null): Step[] | undefined {
       return [(n) => mapUnits(n, (c) => (/^\p{M}$/u.test(c) ? '' : c))];
     case 'Strip':
       return [strip(config.strip_left !== false, config.strip_right !== false)];
+    case 'Precompiled':
+      // The library does not read the SentencePiece character map: it removes control characters, turns
+      // some spaces into ' ' and applies NFKC (leaving U+FF5E). Its tokens follow that, so the offsets do.
+      return [
+        (n) => mapUnits(n, (c) => (PRECOMPILED_REMOVED.test(c) ? '' : PRECOMPILED_SPACE.test(c) ? ' ' : c)),
+        unicodeForm('NFKC', '\uFF5E'),
+      ];
     case 'Replace': {
       const pattern = config.pattern as Json;
       const content = config.content;

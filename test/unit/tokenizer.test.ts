@@ -590,3 +590,26 @@ t.test('SentencePiece-style Unigram (DeBERTa-v3, ALBERT): ids, offsets and word 
   t.strictSame(albert.encodeWords(['Dubbz\ufeff', 'ok']).ids, [2, 330, 57, 57, 97, 1, 5, 285, 3]);
   t.equal(albert.decode(a.ids, { skipSpecialTokens: true }), 'hello world, a test of the tokenizer cafe. οδοσ bomx nel next');
 });
+
+t.test('Unigram offsets under a Precompiled normalizer (older conversions of DeBERTa-v3 hub checkpoints)', async (t) => {
+  // The library approximates the character map (controls removed, some spaces to ' ', NFKC); offsets
+  // follow what it does: the ligature's two letters both point at it, the removed bell at nothing, the
+  // "▁" of two spaces (Replace) at the second.
+  const src = join(repoRoot, 'test', 'fixtures', 'deberta-v3-unigram-wikitext2');
+  const spec = JSON.parse(readFileSync(join(src, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  spec.normalizer = {
+    type: 'Sequence',
+    normalizers: [
+      { type: 'Strip', strip_left: true, strip_right: true },
+      { type: 'Precompiled', precompiled_charsmap: '' },
+      { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+    ],
+  };
+  const dir = t.testdir({ 'tokenizer.json': JSON.stringify(spec), 'tokenizer_config.json': readFileSync(join(src, 'tokenizer_config.json'), 'utf8') });
+  const tok = await loadTokenizer(dir);
+  const text = ' \ufb01ne\u00a0caf\u0007\u00e9  the\u3000end ';
+  const e = tok.encode(text);
+  t.strictSame(e.tokens, ['[CLS]', '▁f', 'ine', '▁ca', 'f', 'é', '▁the', '▁end', '[SEP]']);
+  t.strictSame(e.offsets, [[0, 0], [1, 2], [1, 4], [4, 7], [7, 8], [9, 10], [11, 15], [15, 19], [0, 0]]);
+  t.strictSame(e.wordIds, [null, 0, 0, 1, 1, 1, 2, 3, null]);
+});
