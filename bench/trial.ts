@@ -1,6 +1,6 @@
 /**
  * One bench trial in its own process: a randomly initialised classifier of a named size and family
- * (BERT, or DeBERTa-v3- or ALBERT-style shapes of the same size: `FAMILIES` in bench/families.ts), a fixed
+ * (BERT, or DeBERTa-v3- or ALBERT-style shapes of the same size: lib/model/families.ts), a fixed
  * batch of random tokens (all real), `warmup` steps, then `steps` timed optimizer steps of one method.
  * Prints one JSON line: { impl, method, model, family, batch, seq, precision, device, msPerStep (median),
  * examplesPerSec, tokensPerSec, peakMemMB, mfu, passes }. Run through bench/run.ts.
@@ -11,7 +11,7 @@ import { MODEL_SIZES, type ModelSize } from '../lib/model/config.js';
 import { createModel, sizedConfig } from '../lib/model/model.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';
-import { FAMILIES, type Family } from './families.js';
+import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../lib/model/families.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,9 +42,9 @@ const size = values.model as ModelSize;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
 const device = values.device!;
-const family = values.family as Family;
-if (!(family in FAMILIES)) throw new Error(`--family must be one of ${Object.keys(FAMILIES).join(', ')}, got ${family}`);
-const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq), ...FAMILIES[family] }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
+const family = values.family as FamilyName;
+if (!FAMILY_NAMES.includes(family)) throw new Error(`--family must be one of ${FAMILY_NAMES.join(', ')}, got ${family}`);
+const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq), ...FAMILY_SETTINGS[family] }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
 const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
 const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0 });
 let s = 12345;

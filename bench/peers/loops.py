@@ -38,7 +38,7 @@ SIZES = {
 }
 
 
-# bench/families.ts: the same fields laid over the size's BERT shape.
+# lib/model/families.ts: the same fields laid over the size's BERT shape.
 FAMILIES = {
     "bert": {},
     "deberta-v3": dict(model_type="deberta-v2", relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=256,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BatchLoader, collateTexts } from '../data/batching.js';
 import { generateSentiment, syntheticVocabulary } from '../demo/synthetic.js';
 import { ensureWritableDir } from '../io/output-dir.js';
+import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../model/families.js';
 import { createModel, loadModel } from '../model/model.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import { evaluateModel } from '../train/evaluate.js';
@@ -13,7 +14,8 @@ import { type Command, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 import { encodeExamples, evalBatches } from './task-data.js';
 
-// A BERT small enough to train from scratch on two CPU cores in seconds per method.
+// A BERT small enough to train from scratch on two CPU cores in seconds per method (--family lays
+// DeBERTa-v3's or ALBERT's settings over it).
 const DEMO_CONFIG = {
   model_type: 'bert',
   hidden_size: 64,
@@ -33,9 +35,10 @@ function median(xs: number[]): number {
 export const demo: Command = {
   name: 'demo',
   summary: 'Train a tiny BERT on a synthetic sentiment task, then fine-tune it with every method and compare them',
-  usage: 'advtrain demo [--methods vanilla,freelb,...] [--steps N] [--seed N] [--out DIR]',
+  usage: 'advtrain demo [--methods vanilla,freelb,...] [--family bert|deberta-v3|albert] [--steps N] [--seed N] [--out DIR]',
   options: {
     methods: { type: 'string', help: `comma-separated methods (default: all: ${METHOD_NAMES.join(',')})` },
+    family: { type: 'string', help: `encoder family at the demo's size (${FAMILY_NAMES.join(', ')})`, default: 'bert' },
     'warmup-steps': { type: 'string', help: 'plain training from scratch that every method starts from', default: '250' },
     steps: { type: 'string', help: 'fine-tuning steps per method', default: '250' },
     'train-size': { type: 'string', help: 'synthetic training sentences', default: '4000' },
@@ -47,6 +50,8 @@ export const demo: Command = {
   async run(args) {
     const methods = (typeof args.methods === 'string' ? args.methods.split(',') : [...METHOD_NAMES]) as MethodName[];
     for (const m of methods) if (!METHOD_NAMES.includes(m)) throw new UsageError(`--methods: unknown method '${m}' (known: ${METHOD_NAMES.join(', ')})`);
+    const family = (typeof args.family === 'string' ? args.family : 'bert') as FamilyName;
+    if (!FAMILY_NAMES.includes(family)) throw new UsageError(`--family: unknown family '${family}' (known: ${FAMILY_NAMES.join(', ')})`);
     const steps = numberFlag(args, 'steps', 250, { int: true, min: 1 });
     const warmupSteps = numberFlag(args, 'warmup-steps', 250, { int: true, min: 0 });
     const seed = numberFlag(args, 'seed', 7, { int: true, min: 0 });
@@ -66,10 +71,12 @@ export const demo: Command = {
       const dev = evalBatches(encodeExamples(tok, generateSentiment(1000, seed + 1), 32), tok.special.pad.id, 'sequence-classification', 100);
       const results: Record<string, number | string>[] = [];
       const batches = (dataSeed: number) => new BatchLoader(train, (xs) => collateTexts(xs, { padId: tok.special.pad.id }), { batchSize: 32, seed: dataSeed });
-      console.error(`advtrain demo: ${trainSize} synthetic sentences (negation, contrast, intensifiers), ${device}`);
+      console.error(`advtrain demo: ${trainSize} synthetic sentences (negation, contrast, intensifiers), ${family}, ${device}`);
       // Adversarial training from a random start stalls on this task's initial plateau (and in the
       // papers every method fine-tunes a trained encoder): all methods start from one plain-trained model.
-      const base = await createModel({ ...DEMO_CONFIG, vocab_size: tok.vocabSize }, { task: 'sequence-classification', labels: ['negative', 'positive'], seed, device });
+      // ALBERT's 128-wide factorised embeddings would be wider than this model: half its width instead.
+      const settings = family === 'albert' ? { ...FAMILY_SETTINGS.albert, embedding_size: DEMO_CONFIG.hidden_size / 2 } : FAMILY_SETTINGS[family];
+      const base = await createModel({ ...DEMO_CONFIG, ...settings, vocab_size: tok.vocabSize }, { task: 'sequence-classification', labels: ['negative', 'positive'], seed, device });
       base.tokenizer = tok;
       const warm = new Trainer({ model: base, optimizer: { name: 'adamw', lr: 1e-3, weightDecay: 0.01 }, scheduler: { name: 'constant', warmupSteps: 20 }, seed });
       const tw = performance.now();

@@ -1,8 +1,10 @@
 /**
- * The encoder families the speed bench compares at one size: config.json fields laid over a named
- * size's BERT shape (lib/model/config.ts MODEL_SIZES). bench/peers/loops.py builds the same configs.
+ * Encoder families at one size: the config.json fields that turn a named size's BERT shape
+ * (MODEL_SIZES) into the family's usual settings, for `advtrain demo --family`, the speed bench and
+ * random initialisation (`sizedConfig(size, vocab, FAMILY_SETTINGS['deberta-v3'])`).
+ * bench/peers/loops.py builds the same configs in transformers.
  */
-export const FAMILIES = {
+export const FAMILY_SETTINGS = {
   bert: {},
   // DeBERTa-v3's settings (microsoft/deberta-v3-base config.json) at the named size.
   'deberta-v3': {
@@ -21,4 +23,5 @@ export const FAMILIES = {
   albert: { model_type: 'albert', embedding_size: 128, num_hidden_groups: 1, inner_group_num: 1 },
 } as const satisfies Record<string, Record<string, unknown>>;
 
-export type Family = keyof typeof FAMILIES;
+export type FamilyName = keyof typeof FAMILY_SETTINGS;
+export const FAMILY_NAMES = Object.keys(FAMILY_SETTINGS) as FamilyName[];
