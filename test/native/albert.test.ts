@@ -1,0 +1,136 @@
+// ALBERT's cross-layer sharing under training: every method steps on a grouped ALBERT and its shared tensors
+// stay one tensor each; the gradient of a shared tensor is the sum over the layers that use it.
+// (Numerics against transformers: parity.test.ts and hf-interop.test.ts.)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Task } from '../../lib/model/config.js';
+import { createModel, loadModel } from '../../lib/model/model.js';
+import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
+import { Trainer } from '../../lib/train/trainer.js';
+import { randomBatch, tinyConfig } from '../helpers/models.js';
+import { nativeSkipReason } from '../helpers/native.js';
+import { maxDiff, snapshot } from '../helpers/params.js';
+import { buildSafetensors } from '../helpers/safetensors.js';
+
+const skip = nativeSkipReason();
+// 4 layer applications over 2 groups of 2 inner layers (8 layer calls), E = 16 != H = 32, dropout on.
+const grouped = tinyConfig('albert', { num_hidden_layers: 4, num_hidden_groups: 2, inner_group_num: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
+const batch = randomBatch({ task: 'sequence-classification', lengths: [9, 7, 4, 2], seqLen: 9, seed: 41, types: true });
+
+// Variants beyond the defaults: a random start for the attacks, ALUM's perturbation after layer call 5 of 8.
+const attacks: MethodConfig[] = [
+  { name: 'pgd', steps: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'freelb', steps: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'freeat', replays: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'yopo', outer: 2, inner: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'textat', steps: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'creat', steps: 2, stepSize: 0.5, epsilon: 0.2, initMag: 0.5 },
+  { name: 'alum', perturbLayer: 5 },
+];
+
+t.test('a grouped ALBERT registers each group layer once, under transformers names', { skip }, async (t) => {
+  const m = await createModel(grouped, { task: 'sequence-classification', numLabels: 3, seed: 1 });
+  const names = m.parameters().map((p) => p.name);
+  t.equal(new Set(names).size, names.length, 'no name twice');
+  const layers = [...new Set(names.filter((n) => n.includes('albert_layers')).map((n) => n.replace(/\.(attention|ffn|ffn_output|full_layer_layer_norm)\..*$/, '')))];
+  t.same(layers.sort(), ['0.0', '0.1', '1.0', '1.1'].map((gj) => `albert.encoder.albert_layer_groups.${gj.split('.')[0]}.albert_layers.${gj.split('.')[1]}`));
+  t.ok(names.includes('albert.encoder.embedding_hidden_mapping_in.weight') && names.includes('albert.pooler.weight'));
+  const out = await m.forward(batch, { outputHiddenStates: true, outputAttentions: true });
+  t.equal(out.hiddenStates!.length, 9, 'mapped embeddings plus one state per layer call (4 x 2)');
+  t.equal(out.attentions!.length, 8);
+  m.dispose();
+});
+
+t.test('every method steps on a grouped ALBERT: finite loss, the shared weights change and stay shared', { skip }, async (t) => {
+  const dir = t.testdir();
+  const configs: MethodConfig[] = [...METHOD_NAMES.map((name) => ({ name }) as MethodConfig), ...attacks];
+  for (const [i, method] of configs.entries()) {
+    const label = `${method.name}${i >= METHOD_NAMES.length ? ' (variant)' : ''}`;
+    const m = await createModel(grouped, { task: 'sequence-classification', numLabels: 3, seed: 2 });
+    const before = await snapshot(m, join(dir, `${i}-before`));
+    const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 3 });
+    const r = await tr.step(batch);
+    t.ok(Number.isFinite(r.loss) && !r.skipped, `${label}: loss ${r.loss} finite, not skipped`);
+    const after = await snapshot(m, join(dir, `${i}-after`));
+    for (const g of [0, 1]) {
+      const k = `albert.encoder.albert_layer_groups.${g}.albert_layers.1.attention.query.weight`;
+      t.ok(maxDiff(before.get(k)!, after.get(k)!) > 0, `${label}: group ${g} changed`);
+    }
+    const wk = 'albert.embeddings.word_embeddings.weight';
+    t.ok(maxDiff(before.get(wk)!, after.get(wk)!) > 0, `${label}: the word embeddings changed`);
+    // The forward computes with the tensors it saves (one per shared layer): the folder reloads to the same outputs.
+    const reloaded = await loadModel(join(dir, `${i}-after`));
+    const [a, b] = [await m.forward(batch), await reloaded.forward(batch)];
+    t.equal(maxDiff(a.lastHiddenState, b.lastHiddenState), 0, `${label}: the saved folder computes the same hidden states`);
+    reloaded.dispose();
+    tr.dispose();
+    m.dispose();
+  }
+});
+
+t.test('every method trains every ALBERT head (grouped)', { skip }, async (t) => {
+  const tasks: Task[] = ['regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
+  for (const task of tasks) {
+    const mc = task === 'multiple-choice';
+    const b = randomBatch({ task, lengths: mc ? [8, 6, 5, 8, 7, 3] : [8, 6, 3], seqLen: 8, numChoices: mc ? 3 : undefined, types: true, seed: 5 });
+    for (const name of METHOD_NAMES) {
+      const m = await createModel(grouped, { task, numLabels: 3, seed: 6 });
+      const before = (await m.forward(b)).logits;
+      const tr = new Trainer({ model: m, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 } });
+      const r = await tr.step(b);
+      t.ok(Number.isFinite(r.loss) && !r.skipped, `${name} on ${task}: loss ${r.loss.toFixed(4)}`);
+      t.ok(maxDiff(before, (await m.forward(b)).logits) > 0, `${name} on ${task}: the weights changed`);
+      tr.dispose();
+      m.dispose();
+    }
+  }
+});
+
+// Sharing means the gradient of a group tensor is the sum of its uses' gradients. Check it against the same
+// network unshared: 2 layers over 2 groups holding identical weights compute the same forward, and one plain
+// SGD step moves each of their groups by its own layer's gradient; the shared model's step is the sum of both.
+t.test("one SGD step on ALBERT's shared layer equals the sum of the steps of the same layers unshared", { skip }, async (t) => {
+  const dir = t.testdir();
+  const shared = tinyConfig('albert', { num_hidden_layers: 2, num_hidden_groups: 1 });
+  const a = await createModel(shared, { task: 'sequence-classification', numLabels: 3, seed: 4 });
+  const w0 = await snapshot(a, join(dir, 'shared-0'));
+  // The unshared twin: group 1 a copy of group 0.
+  const twin = join(dir, 'twin');
+  mkdirSync(twin);
+  const tensors = [...w0].flatMap(([name, v]) => {
+    const shape = a.parameters().find((p) => p.name === name)!.shape;
+    const raw = (n: string) => ({ name: n, dtype: 'F32' as const, shape, data: new Uint8Array(Float32Array.from(v).buffer) });
+    return name.includes('albert_layer_groups.0.') ? [raw(name), raw(name.replace('albert_layer_groups.0.', 'albert_layer_groups.1.'))] : [raw(name)];
+  });
+  writeFileSync(join(twin, 'model.safetensors'), buildSafetensors(tensors));
+  writeFileSync(join(twin, 'config.json'), JSON.stringify({ ...shared, num_hidden_groups: 2, architectures: ['AlbertForSequenceClassification'], num_labels: 3 }));
+  const b = await loadModel(twin);
+  t.same(b.loadReport.missingKeys, []);
+  t.equal(maxDiff((await a.forward(batch)).logits, (await b.forward(batch)).logits), 0, 'the same network');
+  const sgd = { method: { name: 'vanilla' }, optimizer: { name: 'sgd', lr: 0.5 }, maxGradNorm: 0 } as const;
+  const ra = await new Trainer({ model: a, ...sgd }).step(batch);
+  const rb = await new Trainer({ model: b, ...sgd }).step(batch);
+  t.equal(ra.loss, rb.loss);
+  const wa = await snapshot(a, join(dir, 'shared-1'));
+  const wb = await snapshot(b, join(dir, 'twin-1'));
+  let worst = 0;
+  let moved = 0;
+  for (const [name, v0] of w0) {
+    if (!name.includes('albert_layer_groups.0.')) {
+      worst = Math.max(worst, maxDiff(wa.get(name)!, wb.get(name)!));
+      continue;
+    }
+    const g0 = wb.get(name)!;
+    const g1 = wb.get(name.replace('albert_layer_groups.0.', 'albert_layer_groups.1.'))!;
+    const got = wa.get(name)!;
+    for (let i = 0; i < v0.length; i++) {
+      worst = Math.max(worst, Math.abs(got[i]! - v0[i]! - (g0[i]! - v0[i]! + (g1[i]! - v0[i]!))));
+      moved = Math.max(moved, Math.abs(got[i]! - v0[i]!));
+    }
+  }
+  t.ok(moved > 1e-4, `the shared layer moved (largest step ${moved.toExponential(2)})`);
+  t.ok(worst < 1e-6, `shared step = sum of the unshared steps, other tensors equal (max error ${worst.toExponential(2)})`);
+  a.dispose();
+  b.dispose();
+});
