@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Task } from '../../lib/model/config.js';
+import { MODEL_SIZES, type Task } from '../../lib/model/config.js';
 import { createModel, loadModel } from '../../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
 import { Trainer } from '../../lib/train/trainer.js';
@@ -133,4 +133,49 @@ t.test("one SGD step on ALBERT's shared layer equals the sum of the steps of the
   t.ok(worst < 1e-6, `shared step = sum of the unshared steps, other tensors equal (max error ${worst.toExponential(2)})`);
   a.dispose();
   b.dispose();
+});
+
+// transformers' _init_weights: N(0, initializer_range) for Linear and Embedding weights, zero biases (the MLM's
+// predictions.bias too), LayerNorm 1 and 0, zero padding row; a named size with ALBERT's defaults.
+t.test("a random ALBERT of a named size is initialised as transformers' _init_weights", { skip }, async (t) => {
+  const dir = t.testdir();
+  const m = await createModel({ model_type: 'albert', ...MODEL_SIZES.tiny, vocab_size: 300 }, { task: 'masked-lm', seed: 8 });
+  t.equal(m.config.embeddingSize, 128, "AlbertConfig's embedding_size");
+  t.equal(m.config.hiddenAct, 'gelu_new');
+  const w = await snapshot(m, dir);
+  for (const [name, v] of w) {
+    const norm = /LayerNorm|layer_norm/.test(name);
+    if (name.endsWith('.bias') || name === 'predictions.bias') t.ok(v.every((x) => x === 0), `${name}: zeros`);
+    else if (norm) t.ok(v.every((x) => x === 1), `${name}: ones`);
+    else {
+      const skipRow = name === 'albert.embeddings.word_embeddings.weight' ? v.length / 300 : 0; // pad id 0: row 0
+      t.ok(v.subarray(0, skipRow).every((x) => x === 0), `${name}: padding row zero`);
+      const rest = v.subarray(skipRow);
+      const mean = rest.reduce((a, x) => a + x, 0) / rest.length;
+      const std = Math.sqrt(rest.reduce((a, x) => a + (x - mean) ** 2, 0) / rest.length);
+      t.ok(Math.abs(std - 0.02) < 0.002 && Math.abs(mean) < 0.002, `${name}: N(0, 0.02) (std ${std.toFixed(4)})`);
+    }
+  }
+  m.dispose();
+});
+
+// AlbertForPreTraining = the masked LM plus the pooler and the sentence-order head, which advtrain does not
+// implement: it loads as masked-lm and reports those tensors as unexpected (as BertForPreTraining's NSP head).
+t.test('an AlbertForPreTraining checkpoint loads as masked-lm; the sentence-order head is reported unexpected', { skip }, async (t) => {
+  const dir = t.testdir();
+  const m = await createModel(tinyConfig('albert'), { task: 'masked-lm', seed: 9 });
+  const w = await snapshot(m, join(dir, 'mlm'));
+  const shapes = new Map(m.parameters().map((p) => [p.name, p.shape]));
+  const raw = (name: string, shape: number[], v: ArrayLike<number>) => ({ name, dtype: 'F32' as const, shape, data: new Uint8Array(Float32Array.from(v).buffer) });
+  const extra = [raw('albert.pooler.weight', [32, 32], new Array(1024).fill(0.01)), raw('albert.pooler.bias', [32], new Array(32).fill(0)), raw('sop_classifier.classifier.weight', [2, 32], new Array(64).fill(0.01)), raw('sop_classifier.classifier.bias', [2], [0, 0])];
+  writeFileSync(join(dir, 'model.safetensors'), buildSafetensors([...[...w].map(([k, v]) => raw(k, shapes.get(k)!, v)), ...extra]));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tinyConfig('albert'), architectures: ['AlbertForPreTraining'] }));
+  const pre = await loadModel(dir);
+  t.equal(pre.task, 'masked-lm');
+  t.same(pre.loadReport.missingKeys, []);
+  t.same(pre.loadReport.unexpectedKeys.sort(), extra.map((e) => e.name).sort());
+  const b = randomBatch({ task: 'masked-lm', lengths: [7, 4], seqLen: 7, seed: 10 });
+  t.equal(maxDiff((await m.forward(b)).logits, (await pre.forward(b)).logits), 0, 'the same masked-LM logits');
+  m.dispose();
+  pre.dispose();
 });
