@@ -7,6 +7,7 @@ import t from 'tap';
 import { MODEL_SIZES, type Task } from '../../lib/model/config.js';
 import { createModel, loadModel } from '../../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
+import { representationDeviation } from '../../lib/robustness/deviation.js';
 import { Trainer } from '../../lib/train/trainer.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
@@ -178,4 +179,17 @@ t.test('an AlbertForPreTraining checkpoint loads as masked-lm; the sentence-orde
   t.equal(maxDiff((await m.forward(b)).logits, (await pre.forward(b)).logits), 0, 'the same masked-LM logits');
   m.dispose();
   pre.dispose();
+});
+
+// Representation deviation reads one hidden state per layer call: 8 calls + the mapped embeddings here.
+t.test('representation deviation on a grouped ALBERT: one entry per layer call', { skip }, async (t) => {
+  const m = await createModel({ ...grouped, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { task: 'sequence-classification', numLabels: 3, seed: 11 });
+  const encoded = [7, 5, 4].map((n, i) => ({ ids: Array.from({ length: n }, (_, j) => 3 + ((i * 7 + j * 5) % 50)), typeIds: new Array<number>(n).fill(0), label: i % 3, length: n }));
+  const set = { examples: encoded.map(() => ({ text: '' })), encoded, predictions: [0, 0, 0], correct: [true, true, true], padId: 0 };
+  const d = await representationDeviation(m, set, { epsilon: 0.5, steps: 3, batchSize: 2 });
+  t.equal(d.hiddenCosine.length, 9);
+  t.equal(d.attentionKL.length, 8);
+  t.ok(d.hiddenCosine.every((c) => Number.isFinite(c) && c <= 1 + 1e-6 && c > -1) && d.attentionKL.every((kl) => kl >= 0));
+  t.ok(Math.abs(d.finalCosine.mean - d.hiddenCosine[8]!) < 1e-6, 'the last hidden state is the last layer call');
+  m.dispose();
 });
