@@ -233,7 +233,7 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   };
 }
 
-/** ALBERT's layer sharing (num_hidden_groups, inner_group_num), validated. */
+/** ALBERT's own fields, validated: the layer sharing (num_hidden_groups, inner_group_num) and a non-null classifier_dropout_prob. */
 function albertFields(
   raw: Record<string, unknown>,
   numLayers: number,
