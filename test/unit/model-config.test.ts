@@ -37,3 +37,14 @@ t.test("ALBERT: AlbertConfig's defaults, its sharing fields, refusals by name, w
   refuse({ position_embedding_type: 'relative_key' }, 'position_embedding_type');
   refuse({ architectures: ['AlbertForMaskedLM'], tie_word_embeddings: false }, 'tie_word_embeddings');
 });
+
+// albert-base-v2's config.json as published (fields of the original TF ALBERT that transformers ignores included).
+t.test('a config.json like albert-base-v2\'s parses', async (t) => {
+  const cfg = {
+    architectures: ['AlbertForMaskedLM'], attention_probs_dropout_prob: 0, bos_token_id: 2, classifier_dropout_prob: 0.1, down_scale_factor: 1, embedding_size: 128,
+    eos_token_id: 3, gap_size: 0, hidden_act: 'gelu_new', hidden_dropout_prob: 0, hidden_size: 768, initializer_range: 0.02, inner_group_num: 1, intermediate_size: 3072,
+    layer_norm_eps: 1e-12, max_position_embeddings: 512, model_type: 'albert', net_structure_type: 0, num_attention_heads: 12, num_hidden_groups: 1, num_hidden_layers: 12,
+    num_memory_blocks: 0, pad_token_id: 0, type_vocab_size: 2, vocab_size: 30000,
+  };
+  t.match(parseConfig(cfg, 'c'), { modelType: 'albert', task: 'masked-lm', hiddenSize: 768, embeddingSize: 128, numLayers: 12, numHiddenGroups: 1, innerGroupNum: 1, numHeads: 12 });
+});
