@@ -1,6 +1,6 @@
 // ALBERT's cross-layer sharing under training: every method steps on a grouped ALBERT and its shared tensors
 // stay one tensor each; the gradient of a shared tensor is the sum over the layers that use it.
-// (Numerics against transformers: parity.test.ts and hf-interop.test.ts.)
+// (Numerics against transformers: parity.test.ts, hf-interop.test.ts, methods-parity.test.ts on methods/albert-*.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
