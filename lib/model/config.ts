@@ -1,10 +1,10 @@
 /**
- * Model configuration: reads a Hugging Face config.json (bert, roberta, electra), validates it, and
+ * Model configuration: reads a Hugging Face config.json (bert, roberta, electra, albert), validates it, and
  * writes it back in transformers' format. The native side receives the validated `ModelConfig`.
  */
 import { AdvtrainError } from '../errors.js';
 
-export type ModelType = 'bert' | 'roberta' | 'electra';
+export type ModelType = 'bert' | 'roberta' | 'electra' | 'albert';
 
 /** What the model's head does. */
 export type Task =
@@ -29,6 +29,10 @@ export interface ModelConfig {
   hiddenSize: number;
   embeddingSize: number;
   numLayers: number;
+  /** ALBERT: layer groups sharing parameters (num_hidden_groups); 1 for the other families. */
+  numHiddenGroups: number;
+  /** ALBERT: layers per group application (inner_group_num); 1 for the other families. */
+  innerGroupNum: number;
   numHeads: number;
   intermediateSize: number;
   maxPositions: number;
@@ -66,9 +70,15 @@ const DEFAULTS: Record<ModelType, Record<string, unknown>> = {
     max_position_embeddings: 512, type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0,
     summary_activation: 'gelu', summary_last_dropout: 0.1,
   },
+  albert: {
+    vocab_size: 30000, embedding_size: 128, hidden_size: 4096, num_hidden_layers: 12, num_hidden_groups: 1,
+    num_attention_heads: 64, intermediate_size: 16384, inner_group_num: 1, hidden_act: 'gelu_new',
+    hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, max_position_embeddings: 512, type_vocab_size: 2,
+    initializer_range: 0.02, layer_norm_eps: 1e-12, classifier_dropout_prob: 0.1, pad_token_id: 0,
+  },
 };
 
-const ARCH_PREFIX: Record<ModelType, string> = { bert: 'Bert', roberta: 'Roberta', electra: 'Electra' };
+const ARCH_PREFIX: Record<ModelType, string> = { bert: 'Bert', roberta: 'Roberta', electra: 'Electra', albert: 'Albert' };
 
 const ARCH_SUFFIX: Record<Task, string> = {
   base: 'Model',
@@ -104,8 +114,9 @@ export function taskFromConfig(raw: Record<string, unknown>): Task {
   if (arch.endsWith('ForTokenClassification')) return 'token-classification';
   if (arch.endsWith('ForQuestionAnswering')) return 'question-answering';
   if (arch.endsWith('ForMaskedLM')) return 'masked-lm';
-  // BertForPreTraining carries the MLM head (plus NSP, reported as unexpected); ElectraForPreTraining is a discriminator.
-  if (arch === 'BertForPreTraining' || arch === 'RobertaForPreTraining') return 'masked-lm';
+  // BertForPreTraining carries the MLM head (plus NSP, reported as unexpected; AlbertForPreTraining likewise with
+  // its sentence-order head, which advtrain does not implement); ElectraForPreTraining is a discriminator.
+  if (arch === 'BertForPreTraining' || arch === 'RobertaForPreTraining' || arch === 'AlbertForPreTraining') return 'masked-lm';
   return 'base';
 }
 
@@ -145,7 +156,7 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new AdvtrainError(`${source}: must be a JSON object`, 'ERR_CHECKPOINT');
   const raw = json as Record<string, unknown>;
   const type = raw.model_type;
-  if (type !== 'bert' && type !== 'roberta' && type !== 'electra') throw bad('model_type', "'bert', 'roberta' or 'electra'", type);
+  if (type !== 'bert' && type !== 'roberta' && type !== 'electra' && type !== 'albert') throw bad('model_type', "'bert', 'roberta', 'electra' or 'albert'", type);
   const get = (k: string) => (raw[k] !== undefined && raw[k] !== null ? raw[k] : DEFAULTS[type][k]);
   const int = (k: string, min: number) => {
     const v = get(k);
@@ -173,7 +184,9 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   const hiddenSize = int('hidden_size', 1);
   const numHeads = int('num_attention_heads', 1);
   if (hiddenSize % numHeads !== 0) throw bad('hidden_size', `a multiple of num_attention_heads (${numHeads})`, hiddenSize);
-  const embeddingSize = type === 'electra' ? int('embedding_size', 1) : hiddenSize;
+  const embeddingSize = type === 'electra' || type === 'albert' ? int('embedding_size', 1) : hiddenSize;
+  const numLayers = int('num_hidden_layers', 1);
+  const albert = type === 'albert' ? albertFields(raw, numLayers, int, bad) : { numHiddenGroups: 1, innerGroupNum: 1 };
   const hiddenDropout = prob('hidden_dropout_prob');
   const task = overrides.task ?? taskFromConfig(raw);
   let numLabels: number;
@@ -198,7 +211,8 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     vocabSize,
     hiddenSize,
     embeddingSize,
-    numLayers: int('num_hidden_layers', 1),
+    numLayers,
+    ...albert,
     numHeads,
     intermediateSize: int('intermediate_size', 1),
     maxPositions,
@@ -208,7 +222,8 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     hiddenAct: act('hidden_act'),
     hiddenDropout,
     attentionDropout: prob('attention_probs_dropout_prob'),
-    classifierDropout: prob('classifier_dropout', hiddenDropout),
+    // ALBERT names it classifier_dropout_prob (a number, default 0.1); the others classifier_dropout (null: hidden).
+    classifierDropout: type === 'albert' ? prob('classifier_dropout_prob') : prob('classifier_dropout', hiddenDropout),
     layerNormEps: positive('layer_norm_eps'),
     initializerRange: positive('initializer_range'),
     summaryActivation: type === 'electra' ? act('summary_activation') : 'gelu',
@@ -216,6 +231,28 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     id2label: overrides.labels ?? id2labelOf(raw, task === 'regression' || task === 'question-answering' ? 0 : numLabels),
     raw,
   };
+}
+
+/** ALBERT's own fields, validated: the layer sharing (num_hidden_groups, inner_group_num) and a non-null classifier_dropout_prob. */
+function albertFields(
+  raw: Record<string, unknown>,
+  numLayers: number,
+  int: (k: string, min: number) => number,
+  bad: (field: string, expected: string, got: unknown) => Error,
+): { numHiddenGroups: number; innerGroupNum: number } {
+  const numHiddenGroups = int('num_hidden_groups', 1);
+  // transformers builds groups that no layer uses when num_hidden_groups > num_hidden_layers; advtrain refuses
+  // parameters that never train.
+  if (numHiddenGroups > numLayers) throw bad('num_hidden_groups', `at most num_hidden_layers (${numLayers}): more groups than layers leaves groups unused`, numHiddenGroups);
+  // transformers' AlbertConfig refuses null here (a number is required).
+  if (raw.classifier_dropout_prob === null) throw bad('classifier_dropout_prob', 'a probability in [0, 1)', null);
+  return { numHiddenGroups, innerGroupNum: int('inner_group_num', 1) };
+}
+
+/** Encoder layers run in one forward, as hidden states and attentions are reported: num_hidden_layers, times
+ * inner_group_num for ALBERT (transformers records every AlbertLayer call). */
+export function layerApplications(cfg: ModelConfig): number {
+  return cfg.numLayers * cfg.innerGroupNum;
 }
 
 /** The longest sequence the position embeddings allow (RoBERTa's positions start after padding_idx). */
@@ -245,8 +282,10 @@ export function configToJson(cfg: ModelConfig): Record<string, unknown> {
     pad_token_id: cfg.padTokenId,
     position_embedding_type: 'absolute',
   });
-  if (cfg.modelType === 'electra') out.embedding_size = cfg.embeddingSize;
-  if (cfg.classifierDropout !== cfg.hiddenDropout) out.classifier_dropout = cfg.classifierDropout;
+  if (cfg.modelType === 'electra' || cfg.modelType === 'albert') out.embedding_size = cfg.embeddingSize;
+  if (cfg.modelType === 'albert') {
+    Object.assign(out, { num_hidden_groups: cfg.numHiddenGroups, inner_group_num: cfg.innerGroupNum, classifier_dropout_prob: cfg.classifierDropout });
+  } else if (cfg.classifierDropout !== cfg.hiddenDropout) out.classifier_dropout = cfg.classifierDropout;
   if (cfg.task === 'regression') {
     out.problem_type = 'regression';
     out.id2label = { '0': 'LABEL_0' };

@@ -104,9 +104,9 @@ export interface ForwardOutput {
   lastHiddenState: Float32Array;
   /** [rows, seqLen, hidden] */
   hiddenShape: [number, number, number];
-  /** Embedding output and each layer's output, each of `hiddenShape`. */
+  /** Embedding output and each layer's output (ALBERT: each layer call, see layerApplications), each of `hiddenShape`. */
   hiddenStates?: Float32Array[];
-  /** Attention probabilities per layer, [rows, heads, seqLen, seqLen]. */
+  /** Attention probabilities per layer (call), [rows, heads, seqLen, seqLen]. */
   attentions?: Float32Array[];
   /** Mean task loss when the batch has labels. */
   loss?: number;

@@ -7,6 +7,7 @@
  * probabilities, KL(clean || perturbed), per layer (mean over heads and real query tokens, keys
  * restricted to real tokens). Each figure is averaged over examples.
  */
+import { layerApplications } from '../model/config.js';
 import type { Model } from '../model/model.js';
 import { type EvalSet, indexedBatches } from './examples.js';
 import { cosine, mean } from './stats.js';
@@ -48,7 +49,7 @@ const KL_FLOOR = 1e-12;
 export async function representationDeviation(model: Model, set: EvalSet, options: DeviationOptions): Promise<DeviationReport> {
   const steps = options.steps ?? 10;
   const epsilon = options.epsilon;
-  const layers = model.config.numLayers;
+  const layers = layerApplications(model.config);
   const hiddenSums = new Array<number>(layers + 1).fill(0);
   const klSums = new Array<number>(layers).fill(0);
   const lowerBounds: number[] = [];

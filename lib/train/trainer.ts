@@ -12,6 +12,7 @@ import { readCheckpointJson } from '../io/json-file.js';
 import { checkManifest } from '../io/manifest.js';
 import { ioError, prepareRunDir, rotateCheckpoints } from '../io/output-dir.js';
 import { prepareBatch, type LabeledBatch } from '../model/batch.js';
+import { layerApplications } from '../model/config.js';
 import type { Model } from '../model/model.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
 import { float32Array, integer, knownKeys, object, string } from '../validate.js';
@@ -245,7 +246,7 @@ export class Trainer {
     if (!o.model || typeof o.model.forward !== 'function') throw invalidArg('options.model', 'a Model', o.model);
     if (o.model.task === 'base') throw invalidArg('options.model', 'a model with a task head (loaded with a task)', o.model.task);
     this.model = o.model;
-    this.config = resolveConfig(o, { task: o.model.task, numLayers: o.model.config.numLayers });
+    this.config = resolveConfig(o, { task: o.model.task, numLayers: layerApplications(o.model.config) });
     if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
     this.callbacks = o.callbacks ?? [];
     this.scorer = o.scorer;

@@ -46,9 +46,9 @@ at::Tensor hostFloat(const at::Tensor& t) { return t.detach().to(at::kCPU, at::k
 
 ModelConfig modelConfigFromJs(const Napi::Object& o) {
   ModelConfig c;
-  if (!o.Get("modelType").IsString()) badArg("config.modelType", "one of 'bert', 'roberta', 'electra'", o.Get("modelType"));
-  const std::string family = optEnum(o, "modelType", "", {"bert", "roberta", "electra"}, "config.modelType");
-  c.family = family == "roberta" ? Family::Roberta : family == "electra" ? Family::Electra : Family::Bert;
+  if (!o.Get("modelType").IsString()) badArg("config.modelType", "one of 'bert', 'roberta', 'electra', 'albert'", o.Get("modelType"));
+  const std::string family = optEnum(o, "modelType", "", {"bert", "roberta", "electra", "albert"}, "config.modelType");
+  c.family = family == "roberta" ? Family::Roberta : family == "electra" ? Family::Electra : family == "albert" ? Family::Albert : Family::Bert;
   if (!o.Get("task").IsString()) badArg("config.task", "a task name", o.Get("task"));
   c.task = taskOf(o.Get("task").As<Napi::String>());
   auto i64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Int64Value(); };
@@ -57,6 +57,8 @@ ModelConfig modelConfigFromJs(const Napi::Object& o) {
   c.hiddenSize = i64("hiddenSize");
   c.embeddingSize = i64("embeddingSize");
   c.numLayers = i64("numLayers");
+  c.numHiddenGroups = i64("numHiddenGroups");
+  c.innerGroupNum = i64("innerGroupNum");
   c.numHeads = i64("numHeads");
   c.intermediateSize = i64("intermediateSize");
   c.maxPositions = i64("maxPositions");

@@ -6,7 +6,7 @@
 
 namespace advtrain {
 
-enum class Family { Bert, Roberta, Electra };
+enum class Family { Bert, Roberta, Electra, Albert };
 
 enum class Task {
   Base,                    // encoder only (BertModel): pooler for BERT/RoBERTa
@@ -25,8 +25,10 @@ struct ModelConfig {
   Task task = Task::Base;
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
-  int64_t embeddingSize = 0;  // ELECTRA may differ from hiddenSize (embeddings_project); else == hiddenSize
+  int64_t embeddingSize = 0;  // ELECTRA/ALBERT may differ from hiddenSize (embeddings_project, embedding_hidden_mapping_in); else == hiddenSize
   int64_t numLayers = 0;
+  int64_t numHiddenGroups = 1;  // ALBERT: layer groups sharing parameters (model/albert.h); 1 elsewhere
+  int64_t innerGroupNum = 1;    // ALBERT: layers per group application; 1 elsewhere
   int64_t numHeads = 0;
   int64_t intermediateSize = 0;
   int64_t maxPositions = 0;
@@ -49,6 +51,7 @@ inline const char* familyPrefix(Family f) {
     case Family::Bert: return "bert";
     case Family::Roberta: return "roberta";
     case Family::Electra: return "electra";
+    case Family::Albert: return "albert";
   }
   return "bert";
 }

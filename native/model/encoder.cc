@@ -1,5 +1,7 @@
 #include "model/encoder.h"
 
+#include "model/albert.h"
+
 namespace advtrain {
 
 Encoder::Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& prefix) : cfg_(cfg) {
@@ -11,6 +13,12 @@ Encoder::Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& pr
                       cfg.family == Family::Roberta ? cfg.padTokenId : -1);
   typeEmb_ = pb.normal(e + "token_type_embeddings.weight", {cfg.typeVocabSize, E});
   embNorm_ = pb.layerNorm(e + "LayerNorm", E, cfg.layerNormEps);
+  if (cfg.family == Family::Albert) {
+    project_ = true;
+    embProject_ = pb.linear(prefix + "encoder.embedding_hidden_mapping_in", E, H);
+    layers_ = albertLayers(cfg, pb, prefix);
+    return;
+  }
   if (cfg.family == Family::Electra && E != H) {
     project_ = true;
     embProject_ = pb.linear(prefix + "embeddings_project", E, H);
@@ -71,6 +79,8 @@ at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias
   at::Tensor ctx = attention(q, k, v, bias, cfg_.attentionDropout, c, probs);
   at::Tensor a = layerNorm(dropout(linear(ctx, L.attnOut, c), cfg_.hiddenDropout, c) + h, L.attnNorm);
   at::Tensor f = linear(activate(linear(a, L.intermediate, c), cfg_.hiddenAct), L.output, c);
+  // AlbertLayer applies no dropout to its feed-forward output (its self.dropout is never called).
+  if (cfg_.family == Family::Albert) return layerNorm(f + a, L.outNorm);
   return layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);
 }
 

@@ -1,4 +1,5 @@
-// The encoder shared by BERT, RoBERTa and ELECTRA: embeddings, optional ELECTRA projection, layers.
+// The encoder shared by BERT, RoBERTa, ELECTRA and ALBERT: embeddings, optional ELECTRA/ALBERT projection, layers.
+// ALBERT's layers_ hold one entry per layer application (model/albert.h), sharing their group's tensors.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -38,13 +39,13 @@ struct EncoderLayer {
 
 class Encoder {
  public:
-  // Registers parameters under `prefix` ("bert.", "roberta.", "electra." or "" for a bare encoder).
+  // Registers parameters under `prefix` ("bert.", "roberta.", "electra.", "albert." or "" for a bare encoder).
   Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& prefix);
 
   // Word-embedding lookup [N, L, E] (padding rows get no gradient, as nn.Embedding(padding_idx)).
   at::Tensor wordEmbeddings(const at::Tensor& ids) const;
 
-  // Embedding module output plus ELECTRA's projection: the input of layer 0, [N, L, H].
+  // Embedding module output plus ELECTRA's / ALBERT's projection: the input of layer 0, [N, L, H].
   // `words` is wordEmbeddings(ids) (+ a perturbation); passing it in lets methods reuse one lookup.
   at::Tensor embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
                    EncoderTrace* trace, const Perturbation* sift = nullptr) const;
@@ -58,6 +59,7 @@ class Encoder {
   at::Tensor forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const;
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
+  // Layer applications: num_hidden_layers (x inner_group_num for ALBERT).
   int64_t numLayers() const { return static_cast<int64_t>(layers_.size()); }
 
  private:

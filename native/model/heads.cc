@@ -10,10 +10,13 @@ bool usesPooler(const ModelConfig& cfg) {
     case Task::Base:
     case Task::MultipleChoice: return true;
     case Task::SequenceClassification:
-    case Task::Regression: return cfg.family == Family::Bert;
+    case Task::Regression: return cfg.family == Family::Bert || cfg.family == Family::Albert;
     default: return false;
   }
 }
+
+// BERT and ALBERT heads classify the pooler output, and their MLM transform uses hidden_act.
+bool bertLike(const ModelConfig& cfg) { return cfg.family == Family::Bert || cfg.family == Family::Albert; }
 
 at::Tensor firstToken(const at::Tensor& seq) { return seq.select(1, 0); }
 
@@ -25,8 +28,9 @@ at::Tensor unit(const at::Tensor& x) { return x / x.norm().clamp_min(1e-12); }
 Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, const at::Tensor& wordEmbedding) : cfg_(cfg) {
   const int64_t H = cfg.hiddenSize;
   hasPooler_ = usesPooler(cfg);
-  if (hasPooler_) pooler_ = pb.linear(base + "pooler.dense", H, H);
-  const bool bert = cfg.family == Family::Bert;
+  // AlbertModel's pooler is a bare Linear ("pooler"), BERT's and RoBERTa's a module ("pooler.dense").
+  if (hasPooler_) pooler_ = pb.linear(base + (cfg.family == Family::Albert ? "pooler" : "pooler.dense"), H, H);
+  const bool bert = bertLike(cfg);
   const std::string wordName = base + "embeddings.word_embeddings.weight";
   switch (cfg.task) {
     case Task::Base: break;
@@ -49,7 +53,13 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
     case Task::QuestionAnswering: out_ = pb.linear("qa_outputs", H, 2); break;
     case Task::MaskedLM:
       decoder_ = wordEmbedding;
-      if (bert) {
+      if (cfg.family == Family::Albert) {
+        // AlbertMLMHead (H -> E, hidden_act, LayerNorm(E)); decoder weight and bias tied as _tied_weights_keys says.
+        mlmNorm_ = pb.layerNorm("predictions.LayerNorm", cfg.embeddingSize, cfg.layerNormEps);
+        mlmBias_ = pb.zeros("predictions.bias", {cfg.vocabSize});
+        dense_ = pb.linear("predictions.dense", H, cfg.embeddingSize);
+        aliases_ = {{"predictions.decoder.weight", wordName}, {"predictions.decoder.bias", "predictions.bias"}};
+      } else if (bert) {
         dense_ = pb.linear("cls.predictions.transform.dense", H, H);
         mlmNorm_ = pb.layerNorm("cls.predictions.transform.LayerNorm", H, cfg.layerNormEps);
         mlmBias_ = pb.zeros("cls.predictions.bias", {cfg.vocabSize});
@@ -104,7 +114,7 @@ at::Tensor Head::pooled(const at::Tensor& sequence, const Compute& c) const {
 }
 
 at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c, bool labeledOnly) const {
-  const bool bert = cfg_.family == Family::Bert;
+  const bool bert = bertLike(cfg_);
   switch (cfg_.task) {
     case Task::Base: return pooled(seq, c);
     case Task::SequenceClassification:

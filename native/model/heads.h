@@ -26,7 +26,7 @@ class Head {
   // example instead (token tasks: mean over the example's labeled tokens, 0 when it has none).
   at::Tensor loss(const at::Tensor& logits, const Batch& b, bool perExample = false) const;
 
-  // The pooled [CLS] representation (BERT/RoBERTa pooler) when the task uses one, else undefined.
+  // The pooled [CLS] representation (BERT/RoBERTa/ALBERT pooler) when the task uses one, else undefined.
   at::Tensor pooled(const at::Tensor& sequence, const Compute& c) const;
 
   // R4F (Aghajanyan et al. 2021): spectral normalisation of the output projection (`classifier`,
@@ -52,7 +52,7 @@ class Head {
   ModelConfig cfg_;
   bool hasPooler_ = false;
   Linear pooler_;
-  Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, MLM transform
+  Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, MLM transform (ALBERT: predictions.dense)
   Linear out_;      // classifier / out_proj / qa_outputs
   std::string outName_;  // out_'s checkpoint prefix (sequence classification and regression)
   at::Tensor snU_, snV_;  // spectral normalisation of out_ (undefined: none)

@@ -17,7 +17,7 @@ export function tinyConfig(modelType: ModelType = 'bert', extra: Record<string, 
     hidden_dropout_prob: 0,
     attention_probs_dropout_prob: 0,
   };
-  if (modelType === 'electra') base.embedding_size = 16;
+  if (modelType === 'electra' || modelType === 'albert') base.embedding_size = 16;
   return { ...base, ...extra };
 }
 

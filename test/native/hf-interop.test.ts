@@ -23,7 +23,7 @@ import { buildSafetensors, f32Tensor } from '../helpers/safetensors.js';
 
 const skip = nativeSkipReason() || pythonSkipReason();
 const TOL = 1e-5;
-const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra'];
+const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra', 'albert'];
 const TASKS: Task[] = ['base', 'sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
 
 const root = skip ? '' : mkdtempSync(join(tmpdir(), 'advtrain-hf-interop-'));
@@ -36,6 +36,9 @@ function caseConfig(type: ModelType, task: Task): Record<string, unknown> {
   if (type === 'roberta' && task === 'token-classification') extra.hidden_act = 'gelu_pytorch_tanh';
   if (type === 'electra' && task === 'question-answering') extra.hidden_act = 'relu';
   if (type === 'electra' && task === 'token-classification') extra.embedding_size = 32; // no embeddings_project
+  // ALBERT grouped (4 layer applications over 2 groups of 2 inner layers) but for token classification: one
+  // group shared by both layers, E == H (embedding_hidden_mapping_in all the same).
+  if (type === 'albert') Object.assign(extra, task === 'token-classification' ? { embedding_size: 32 } : { num_hidden_layers: 4, num_hidden_groups: 2, inner_group_num: 2 });
   return tinyConfig(type, extra);
 }
 
@@ -112,8 +115,10 @@ t.test('advtrain loads what save_pretrained writes (sharded, single file, tied),
   mkdirSync(dirB);
   t.comment(runPython('hf_interop.py', ['save-pretrained', dirB]).trim());
   const folders = readdirSync(dirB).sort();
-  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, FAMILIES.length * TASKS.length, 'every family x head sharded');
-  t.equal(folders.filter((f) => f.endsWith('-single')).length, FAMILIES.length * TASKS.length, 'every family x head in one file');
+  // make_model_fixtures.SPECS: every family x head, and ALBERT's heads once more grouped.
+  const cases = (FAMILIES.length + 1) * TASKS.length;
+  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, cases, 'every family x head sharded');
+  t.equal(folders.filter((f) => f.endsWith('-single')).length, cases, 'every family x head in one file');
   for (const name of folders) {
     const dir = join(dirB, name);
     if (name.endsWith('-untied')) {

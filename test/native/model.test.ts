@@ -19,7 +19,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const families: ModelType[] = ['bert', 'roberta', 'electra'];
+const families: ModelType[] = ['bert', 'roberta', 'electra', 'albert'];
 const tasks: Task[] = ['base', 'sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
 
 function batchFor(type: ModelType, task: Task) {
