@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
 import { readCheckpointJson } from '../io/json-file.js';
-import type { ModelConfig } from './config.js';
+import { basePrefix, type ModelConfig } from './config.js';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors.js';
 
 export interface CheckpointTensor extends TensorEntry {
@@ -91,7 +91,7 @@ export function mapCheckpointKeys(
   tensors: Map<string, CheckpointTensor>,
   ignoreMismatchedSizes = false,
 ): KeyMapping {
-  const prefix = `${cfg.modelType}.`;
+  const prefix = `${basePrefix(cfg.modelType)}.`;
   const expectsPrefix = cfg.task !== 'base';
   const byName = new Map(params.map((p) => [p.name, p]));
   const alias = new Map(aliases);

@@ -57,6 +57,8 @@ at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Ten
   return x;
 }
 
+at::Tensor Encoder::layerMask(const Batch& b, at::ScalarType dtype) const { return attentionBias(b.attentionMask, dtype); }
+
 at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const {
   const EncoderLayer& L = layers_[static_cast<size_t>(i)];
   const int64_t N = h.size(0), T = h.size(1), heads = cfg_.numHeads, d = cfg_.hiddenSize / heads;
@@ -86,7 +88,7 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   if (p.wordDelta.defined()) words = words + p.wordDelta;
   const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
   at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace);
-  const at::Tensor bias = attentionBias(b.attentionMask, c.dtype);
+  const at::Tensor bias = layerMask(b, c.dtype);
   if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
   h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;
   return layers(h, bias, p.deltaLayer, numLayers(), c, trace);

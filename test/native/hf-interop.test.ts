@@ -22,7 +22,7 @@ import { buildSafetensors, f32Tensor } from '../helpers/safetensors.js';
 
 const skip = nativeSkipReason() || pythonSkipReason();
 const TOL = 1e-5;
-const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra'];
+const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra', 'deberta-v2'];
 const TASKS: Task[] = ['base', 'sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
 
 const root = skip ? '' : mkdtempSync(join(tmpdir(), 'advtrain-hf-interop-'));
@@ -35,7 +35,19 @@ function caseConfig(type: ModelType, task: Task): Record<string, unknown> {
   if (type === 'roberta' && task === 'token-classification') extra.hidden_act = 'gelu_pytorch_tanh';
   if (type === 'electra' && task === 'question-answering') extra.hidden_act = 'relu';
   if (type === 'electra' && task === 'token-classification') extra.embedding_size = 32; // no embeddings_project
+  if (type === 'deberta-v2') return tinyConfig(type, debertaCase(task));
   return tinyConfig(type, extra);
+}
+
+/** DeBERTa-v2 cases: v3-like by default; the base model, masked LM and token classification carry the
+ * parameters of the other options (pos_key_proj, pos_query_proj, conv, embed_proj, absolute positions). */
+function debertaCase(task: Task): Record<string, unknown> {
+  const v3 = { relative_attention: true, pos_att_type: ['p2c', 'c2p'], position_buckets: 6, share_att_key: true, norm_rel_ebd: 'layer_norm', position_biased_input: false, type_vocab_size: 0, layer_norm_eps: 1e-7 };
+  if (task === 'base') return { ...v3, pos_att_type: ['c2p'], share_att_key: false, conv_kernel_size: 3, conv_groups: 2, conv_act: 'gelu', position_biased_input: true, type_vocab_size: 2 };
+  if (task === 'masked-lm') return { ...v3, embedding_size: 16, hidden_act: 'gelu_new' };
+  if (task === 'token-classification') return { ...v3, pos_att_type: ['p2c'], share_att_key: false, position_buckets: -1, max_relative_positions: 5 };
+  if (task === 'sequence-classification') return { ...v3, pooler_hidden_act: 'tanh' };
+  return v3;
 }
 
 /** The batch as transformers' arguments: name -> {dtype, shape, data}. */
@@ -111,8 +123,12 @@ t.test('advtrain loads what save_pretrained writes (sharded, single file, tied),
   mkdirSync(dirB);
   t.comment(runPython('hf_interop.py', ['save-pretrained', dirB]).trim());
   const folders = readdirSync(dirB).sort();
-  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, FAMILIES.length * TASKS.length, 'every family x head sharded');
-  t.equal(folders.filter((f) => f.endsWith('-single')).length, FAMILIES.length * TASKS.length, 'every family x head in one file');
+  // Every family x head, plus the DeBERTa-v2 base-model variants of make_model_fixtures.SPECS.
+  for (const type of FAMILIES) {
+    for (const task of TASKS) t.ok(folders.includes(`${type}-${task}-sharded`) && folders.includes(`${type}-${task}-single`), `${type}-${task}: sharded and in one file`);
+  }
+  t.ok(folders.filter((f) => /^deberta-v2-base-.*-sharded$/.test(f)).length >= 5, 'the DeBERTa-v2 variants too');
+  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, folders.filter((f) => f.endsWith('-single')).length, 'each sharded and in one file');
   for (const name of folders) {
     const dir = join(dirB, name);
     if (name.endsWith('-untied')) {

@@ -1,0 +1,62 @@
+// DeBERTa-v2 under every adversarial method (parity with transformers is parity.test.ts's deberta-v2-*
+// fixtures): each method's perturbation points (word embeddings before the embedding LayerNorm, the
+// embedding output, a layer's output for ALUM, yopo's first-layer recomputation) reach DeBERTa's encoder.
+import t from 'tap';
+import type { Task } from '../../lib/model/config.js';
+import { createModel } from '../../lib/model/model.js';
+import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
+import { Trainer } from '../../lib/train/trainer.js';
+import { randomBatch, tinyConfig } from '../helpers/models.js';
+import { nativeSkipReason } from '../helpers/native.js';
+import { worstDiff, snapshot } from '../helpers/params.js';
+
+const skip = nativeSkipReason();
+
+// Every DeBERTa option at once: p2c + c2p with log buckets, shared keys, normalised relative embeddings,
+// the ConvLayer, embed_proj (E 16 != H 32), absolute positions and token types, dropout on.
+const config = tinyConfig('deberta-v2', {
+  embedding_size: 16, relative_attention: true, pos_att_type: ['p2c', 'c2p'], position_buckets: 6, share_att_key: true,
+  norm_rel_ebd: 'layer_norm', conv_kernel_size: 3, conv_groups: 2, position_biased_input: true, type_vocab_size: 2,
+  hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+});
+
+t.test('every method takes a step on DeBERTa-v2: finite loss, the weights change', { skip }, async (t) => {
+  const dir = t.testdir();
+  const b = randomBatch({ task: 'sequence-classification', lengths: [9, 7, 4, 2], seqLen: 9, seed: 5, types: true, numLabels: 3 });
+  const methods: MethodConfig[] = [...METHOD_NAMES.map((name) => ({ name }) as MethodConfig), { name: 'alum', perturbLayer: 1 }];
+  for (const method of methods) {
+    const label = method.name + ('perturbLayer' in method ? ` (perturbLayer ${method.perturbLayer})` : '');
+    const m = await createModel(config, { task: 'sequence-classification', numLabels: 3, seed: 3 });
+    const before = await snapshot(m, `${dir}/${label}-before`);
+    const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 4 });
+    const r = await tr.step(b);
+    t.ok(Number.isFinite(r.loss) && !r.skipped, `${label}: loss ${r.loss.toFixed(5)} finite, not skipped`);
+    if (r.deltaNorm !== undefined) t.ok(Number.isFinite(r.deltaNorm) && r.deltaNorm > 0, `${label}: deltaNorm ${r.deltaNorm}`);
+    const after = await snapshot(m, `${dir}/${label}-after`);
+    const { worst, where } = worstDiff(before, after);
+    t.ok(worst > 0 && Number.isFinite(worst), `${label}: the weights changed (largest ${worst.toExponential(2)} in ${where})`);
+    // The relative-position and conv parameters are trained too.
+    for (const k of ['deberta.encoder.rel_embeddings.weight', 'deberta.encoder.conv.conv.weight', 'deberta.embeddings.embed_proj.weight']) {
+      t.ok(worstDiff(new Map([[k, before.get(k)!]]), new Map([[k, after.get(k)!]])).worst > 0, `${label}: ${k} moved`);
+    }
+    tr.dispose();
+    m.dispose();
+  }
+});
+
+t.test('every DeBERTa-v2 head trains under an attack (pgd) and vanilla', { skip }, async (t) => {
+  const tasks: Task[] = ['regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
+  for (const task of tasks) {
+    const mc = task === 'multiple-choice';
+    const b = randomBatch({ task, lengths: mc ? [8, 6, 5, 8, 7, 3] : [8, 6, 3], seqLen: 8, numChoices: mc ? 3 : undefined, types: true, seed: 7 });
+    for (const name of ['vanilla', 'pgd'] as const) {
+      const m = await createModel(config, { task, numLabels: 3, seed: 9 });
+      const tr = new Trainer({ model: m, method: { name } as MethodConfig, optimizer: { name: 'adamw', lr: 1e-3 } });
+      const r1 = await tr.step(b);
+      const r2 = await tr.step(b);
+      t.ok(Number.isFinite(r1.loss) && Number.isFinite(r2.loss) && !r2.skipped, `${name} on ${task}: loss ${r1.loss.toFixed(4)} -> ${r2.loss.toFixed(4)}`);
+      tr.dispose();
+      m.dispose();
+    }
+  }
+});
