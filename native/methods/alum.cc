@@ -28,7 +28,7 @@ class Alum : public Method {
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanRows = distributionRows(clean.logits.detach(), b, task);
-    at::Tensor xi = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.draws.start);
+    at::Tensor xi = gaussianStart(b, model.encoder().perturbationWidth(o_.perturbLayer), o_.noiseStd, model.device(), ctx.draws.start);
     xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {

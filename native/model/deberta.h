@@ -28,6 +28,9 @@ class DebertaEncoder : public Encoder {
 
   int64_t numLayers() const override { return static_cast<int64_t>(layers_.size()); }
 
+  // H everywhere: embed_proj sits inside the embedding module, before its LayerNorm.
+  int64_t perturbationWidth(int64_t) const override { return cfg_.hiddenSize; }
+
  private:
   struct Layer {
     Linear query, key, value, posKey, posQuery;  // posKey/posQuery: without share_att_key, per pos_att_type

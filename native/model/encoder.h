@@ -62,6 +62,10 @@ class Encoder {
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
   virtual int64_t numLayers() const { return static_cast<int64_t>(layers_.size()); }
 
+  // Width of Perturbation::embeddingDelta with this deltaLayer: the embedding module's output (E here:
+  // ELECTRA's projection comes after it) or a layer's output (H).
+  virtual int64_t perturbationWidth(int64_t deltaLayer) const { return deltaLayer == 0 ? cfg_.embeddingSize : cfg_.hiddenSize; }
+
  protected:
   // For subclasses, which register their own parameters (wordEmb_ included).
   explicit Encoder(const ModelConfig& cfg) : cfg_(cfg) {}

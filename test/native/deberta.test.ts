@@ -60,3 +60,24 @@ t.test('every DeBERTa-v2 head trains under an attack (pgd) and vanilla', { skip 
     }
   }
 });
+
+t.test("each method's perturbation reaches DeBERTa-v2's output (no dropout: only the perturbation moves the loss)", { skip }, async (t) => {
+  const still = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+  const b = randomBatch({ task: 'sequence-classification', lengths: [9, 7, 4, 2], seqLen: 9, seed: 6, types: true, numLabels: 3 });
+  const lossOf = async (method: MethodConfig) => {
+    const m = await createModel(still, { task: 'sequence-classification', numLabels: 3, seed: 3 });
+    const tr = new Trainer({ model: m, method, optimizer: { name: 'sgd', lr: 1e-3 }, seed: 4 });
+    const r = await tr.step(b);
+    tr.dispose();
+    m.dispose();
+    return r.loss;
+  };
+  const clean = await lossOf({ name: 'vanilla' });
+  // rpt's default noise (1e-5) moves the loss by less than float32 resolves; 0.5 shows it.
+  const methods = METHOD_NAMES.filter((n) => n !== 'vanilla').map((name) => (name === 'rpt' ? { name, noiseStd: 0.5 } : { name }) as MethodConfig);
+  for (const method of [...methods, { name: 'alum', perturbLayer: 1 } as MethodConfig, { name: 'alum', perturbLayer: 2 } as MethodConfig]) {
+    const loss = await lossOf(method);
+    const label = method.name + ('perturbLayer' in method ? ` (perturbLayer ${method.perturbLayer})` : '');
+    t.ok(Number.isFinite(loss) && Math.abs(loss - clean) > 1e-7, `${label}: loss ${loss.toFixed(7)} differs from the clean ${clean.toFixed(7)}`);
+  }
+});
