@@ -97,3 +97,18 @@ t.test("a checkpoint's absolute positions are dropped silently when position_bia
   t.notOk(m.parameters().some((p) => p.name.includes('position_embeddings')));
   m.dispose();
 });
+
+// Encoder::perturbationWidth, which SMART and ALUM draw their noise with: H on DeBERTa (above), and H for
+// ALUM's deeper layers on ELECTRA with embedding_size != hidden_size (the embedding output there is E wide).
+t.test('ALUM on a layer output of ELECTRA with embedding_size 16 != hidden 32: noise as wide as the layer', { skip }, async (t) => {
+  const b = randomBatch({ task: 'sequence-classification', lengths: [9, 7, 4, 2], seqLen: 9, seed: 6, types: true, numLabels: 3 });
+  for (const perturbLayer of [0, 1, 2]) {
+    const m = await createModel(tinyConfig('electra'), { task: 'sequence-classification', numLabels: 3, seed: 3 });
+    const tr = new Trainer({ model: m, method: { name: 'alum', perturbLayer }, optimizer: { name: 'sgd', lr: 1e-3 }, seed: 4 });
+    const r = await tr.step(b);
+    t.ok(Number.isFinite(r.loss) && !r.skipped, `perturbLayer ${perturbLayer}: loss ${r.loss}`);
+    t.same(tr.lastPerturbation()!.shape, [4, 9, perturbLayer === 0 ? 16 : 32]);
+    tr.dispose();
+    m.dispose();
+  }
+});
