@@ -136,8 +136,7 @@ at::Tensor DebertaEncoder::layer(int64_t i, const at::Tensor& h, const at::Tenso
   at::Tensor out = layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);
   if (i != 0 || d.convKernelSize <= 0) return out;
   // ConvLayer on the embedding output h, with layer 0's output as the residual.
-  const Linear conv{convWeight_, convBias_};
-  at::Tensor x = at::conv1d(h.to(c.dtype).transpose(1, 2), conv.weight.to(c.dtype), conv.bias.to(c.dtype), 1,
+  at::Tensor x = at::conv1d(h.to(c.dtype).transpose(1, 2), convWeight_.to(c.dtype), convBias_.to(c.dtype), 1,
                             (d.convKernelSize - 1) / 2, 1, d.convGroups)
                      .transpose(1, 2);
   x = x.masked_fill(mask.eq(0).unsqueeze(-1), 0.0);
