@@ -65,7 +65,8 @@ export function prepareBatch(batch: LabeledBatch, cfg: ModelConfig, name = 'batc
   const attentionMask = batch.attentionMask === undefined ? new Int32Array(n).fill(1) : int32Array(`${name}.attentionMask`, batch.attentionMask, n);
   int32Range(`${name}.attentionMask`, attentionMask, 0, 1);
   const tokenTypeIds = batch.tokenTypeIds === undefined ? new Int32Array(n) : int32Array(`${name}.tokenTypeIds`, batch.tokenTypeIds, n);
-  int32Range(`${name}.tokenTypeIds`, tokenTypeIds, 0, cfg.typeVocabSize - 1);
+  // type_vocab_size 0 (DeBERTa-v3): no token-type embeddings, the ids are ignored (as transformers does).
+  if (cfg.typeVocabSize > 0) int32Range(`${name}.tokenTypeIds`, tokenTypeIds, 0, cfg.typeVocabSize - 1);
   const out: NativeBatch = { inputIds, attentionMask, tokenTypeIds, batchSize, seqLen, numChoices };
   const hasTargets = batch.labels !== undefined || batch.startPositions !== undefined;
   if (!hasTargets) {

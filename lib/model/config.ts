@@ -1,10 +1,12 @@
 /**
- * Model configuration: reads a Hugging Face config.json (bert, roberta, electra, albert), validates it, and
+ * Model configuration: reads a Hugging Face config.json (bert, roberta, electra, albert, deberta-v2), validates it, and
  * writes it back in transformers' format. The native side receives the validated `ModelConfig`.
  */
 import { AdvtrainError } from '../errors.js';
 
-export type ModelType = 'bert' | 'roberta' | 'electra' | 'albert';
+export type ModelType = 'bert' | 'roberta' | 'electra' | 'albert' | 'deberta-v2';
+
+const MODEL_TYPES: readonly ModelType[] = ['bert', 'roberta', 'electra', 'albert', 'deberta-v2'];
 
 /** What the model's head does. */
 export type Task =
@@ -20,6 +22,27 @@ export const TASKS: readonly Task[] = ['base', 'sequence-classification', 'regre
 
 /** Activations transformers names in `hidden_act` that advtrain implements. */
 export const ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu', 'silu', 'swish', 'tanh', 'quick_gelu'] as const;
+
+/** DeBERTa-v2/v3 fields (DebertaV2Config and the attributes its modules read with getattr), resolved. */
+export interface DebertaV2Fields {
+  relativeAttention: boolean;
+  /** pos_att_type entries: content->position and position->content scores. */
+  c2p: boolean;
+  p2c: boolean;
+  /** position_buckets (> 0: log-bucketed relative positions). */
+  positionBuckets: number;
+  /** max_relative_positions, resolved: max_position_embeddings when < 1. */
+  maxRelativePositions: number;
+  shareAttKey: boolean;
+  /** norm_rel_ebd contains 'layer_norm'. */
+  normRelEmbedding: boolean;
+  positionBiasedInput: boolean;
+  convKernelSize: number;
+  convGroups: number;
+  convAct: (typeof ACTIVATIONS)[number];
+  poolerAct: (typeof ACTIVATIONS)[number];
+  poolerDropout: number;
+}
 
 /** The validated configuration, in advtrain's names; `raw` keeps every field of the original file. */
 export interface ModelConfig {
@@ -47,6 +70,8 @@ export interface ModelConfig {
   initializerRange: number;
   summaryActivation: (typeof ACTIVATIONS)[number];
   summaryLastDropout: number;
+  /** Present for model_type 'deberta-v2'. */
+  deberta?: DebertaV2Fields;
   /** Label names by id (classification and token classification). */
   id2label: string[];
   raw: Record<string, unknown>;
@@ -76,9 +101,24 @@ const DEFAULTS: Record<ModelType, Record<string, unknown>> = {
     hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, max_position_embeddings: 512, type_vocab_size: 2,
     initializer_range: 0.02, layer_norm_eps: 1e-12, classifier_dropout_prob: 0.1, pad_token_id: 0,
   },
+  // DebertaV2Config, plus the getattr defaults of modeling_deberta_v2 (position_buckets, share_att_key,
+  // norm_rel_ebd, conv_*); embedding_size and pooler_hidden_size default to hidden_size.
+  'deberta-v2': {
+    vocab_size: 128100, hidden_size: 1536, num_hidden_layers: 24, num_attention_heads: 24, intermediate_size: 6144,
+    hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
+    type_vocab_size: 0, initializer_range: 0.02, layer_norm_eps: 1e-7, pad_token_id: 0, relative_attention: false,
+    max_relative_positions: -1, position_biased_input: true, pos_att_type: null, pooler_dropout: 0, pooler_hidden_act: 'gelu',
+    legacy: true, position_buckets: -1, share_att_key: false, norm_rel_ebd: 'none', conv_kernel_size: 0, conv_groups: 1,
+    conv_act: 'tanh',
+  },
 };
 
-const ARCH_PREFIX: Record<ModelType, string> = { bert: 'Bert', roberta: 'Roberta', electra: 'Electra', albert: 'Albert' };
+const ARCH_PREFIX: Record<ModelType, string> = { bert: 'Bert', roberta: 'Roberta', electra: 'Electra', albert: 'Albert', 'deberta-v2': 'DebertaV2' };
+
+/** The attribute name of the encoder inside a task model (transformers' base_model_prefix). */
+export function basePrefix(type: ModelType): string {
+  return type === 'deberta-v2' ? 'deberta' : type;
+}
 
 const ARCH_SUFFIX: Record<Task, string> = {
   base: 'Model',
@@ -155,8 +195,8 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     new AdvtrainError(`${source}: field '${field}' must be ${expected}, got ${JSON.stringify(got)}`, 'ERR_CHECKPOINT');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new AdvtrainError(`${source}: must be a JSON object`, 'ERR_CHECKPOINT');
   const raw = json as Record<string, unknown>;
-  const type = raw.model_type;
-  if (type !== 'bert' && type !== 'roberta' && type !== 'electra' && type !== 'albert') throw bad('model_type', "'bert', 'roberta', 'electra' or 'albert'", type);
+  if (!(MODEL_TYPES as readonly unknown[]).includes(raw.model_type)) throw bad('model_type', "'bert', 'roberta', 'electra', 'albert' or 'deberta-v2'", raw.model_type);
+  const type = raw.model_type as ModelType;
   const get = (k: string) => (raw[k] !== undefined && raw[k] !== null ? raw[k] : DEFAULTS[type][k]);
   const int = (k: string, min: number) => {
     const v = get(k);
@@ -184,7 +224,8 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   const hiddenSize = int('hidden_size', 1);
   const numHeads = int('num_attention_heads', 1);
   if (hiddenSize % numHeads !== 0) throw bad('hidden_size', `a multiple of num_attention_heads (${numHeads})`, hiddenSize);
-  const embeddingSize = type === 'electra' || type === 'albert' ? int('embedding_size', 1) : hiddenSize;
+  const embeddingSize =
+    type === 'electra' || type === 'albert' ? int('embedding_size', 1) : type === 'deberta-v2' ? (raw.embedding_size == null ? hiddenSize : int('embedding_size', 1)) : hiddenSize;
   const numLayers = int('num_hidden_layers', 1);
   const albert = type === 'albert' ? albertFields(raw, numLayers, int, bad) : { numHiddenGroups: 1, innerGroupNum: 1 };
   const hiddenDropout = prob('hidden_dropout_prob');
@@ -204,6 +245,7 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   const padTokenId = int('pad_token_id', 0);
   if (padTokenId >= vocabSize) throw bad('pad_token_id', `below vocab_size (${vocabSize})`, padTokenId);
   const maxPositions = int('max_position_embeddings', 1);
+  const deberta = type === 'deberta-v2' ? debertaFields(raw, get, bad, { hiddenSize, numHeads, embeddingSize, maxPositions, task, prob, act }) : undefined;
   if (type === 'roberta' && maxPositions <= padTokenId + 1) throw bad('max_position_embeddings', `above pad_token_id + 1 (${padTokenId + 1}) for RoBERTa`, maxPositions);
   return {
     modelType: type,
@@ -216,18 +258,20 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     numHeads,
     intermediateSize: int('intermediate_size', 1),
     maxPositions,
-    typeVocabSize: int('type_vocab_size', 1),
+    typeVocabSize: int('type_vocab_size', type === 'deberta-v2' ? 0 : 1), // DeBERTa-v3 has none
     padTokenId,
     numLabels,
     hiddenAct: act('hidden_act'),
     hiddenDropout,
     attentionDropout: prob('attention_probs_dropout_prob'),
-    // ALBERT names it classifier_dropout_prob (a number, default 0.1); the others classifier_dropout (null: hidden).
-    classifierDropout: type === 'albert' ? prob('classifier_dropout_prob') : prob('classifier_dropout', hiddenDropout),
+    // ALBERT names it classifier_dropout_prob (a number, default 0.1), DeBERTa cls_dropout; the others classifier_dropout (null: hidden).
+    classifierDropout:
+      type === 'albert' ? prob('classifier_dropout_prob') : type === 'deberta-v2' ? prob('cls_dropout', hiddenDropout) : prob('classifier_dropout', hiddenDropout),
     layerNormEps: positive('layer_norm_eps'),
     initializerRange: positive('initializer_range'),
     summaryActivation: type === 'electra' ? act('summary_activation') : 'gelu',
     summaryLastDropout: type === 'electra' ? prob('summary_last_dropout') : 0,
+    ...(deberta ? { deberta } : {}),
     id2label: overrides.labels ?? id2labelOf(raw, task === 'regression' || task === 'question-answering' ? 0 : numLabels),
     raw,
   };
@@ -255,6 +299,71 @@ export function layerApplications(cfg: ModelConfig): number {
   return cfg.numLayers * cfg.innerGroupNum;
 }
 
+type Bad = (field: string, expected: string, got: unknown) => AdvtrainError;
+
+/** DeBERTa-v2 fields, refused by name where transformers would compute something advtrain does not. */
+function debertaFields(
+  raw: Record<string, unknown>,
+  get: (k: string) => unknown,
+  bad: Bad,
+  o: { hiddenSize: number; numHeads: number; embeddingSize: number; maxPositions: number; task: Task; prob: (k: string) => number; act: (k: string) => (typeof ACTIVATIONS)[number] },
+): DebertaV2Fields {
+  const bool = (k: string) => {
+    const v = get(k);
+    if (typeof v !== 'boolean') throw bad(k, 'a boolean', v);
+    return v;
+  };
+  const integer = (k: string) => {
+    const v = get(k);
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(k, 'an integer', v);
+    return v;
+  };
+  // pos_att_type: a list, or a '|'-separated string (DebertaV2Config splits it); transformers ignores other
+  // entries silently (DeBERTa-v1's 'p2p'), advtrain refuses them.
+  const pat = get('pos_att_type');
+  let entries: unknown[];
+  if (pat === null || pat === undefined) entries = [];
+  else if (typeof pat === 'string') entries = pat.toLowerCase().split('|').map((x) => x.trim());
+  else if (Array.isArray(pat)) entries = pat;
+  else throw bad('pos_att_type', "a list of 'c2p' / 'p2c' (or a '|'-separated string)", pat);
+  for (const e of entries) if (e !== 'c2p' && e !== 'p2c') throw bad('pos_att_type', "entries 'c2p' or 'p2c'", pat);
+  const norm = get('norm_rel_ebd');
+  if (typeof norm !== 'string') throw bad('norm_rel_ebd', "'none' or 'layer_norm'", norm);
+  const normParts = norm.toLowerCase().split('|').map((x) => x.trim());
+  if (normParts.some((x) => x !== 'none' && x !== 'layer_norm')) throw bad('norm_rel_ebd', "'none' or 'layer_norm'", norm);
+  const maxRel = integer('max_relative_positions');
+  const convKernelSize = integer('conv_kernel_size');
+  const convGroups = integer('conv_groups');
+  if (convKernelSize > 0 && convKernelSize % 2 === 0) throw bad('conv_kernel_size', 'odd (an even kernel changes the sequence length: transformers fails too)', convKernelSize);
+  if (convKernelSize > 0 && (convGroups < 1 || o.hiddenSize % convGroups !== 0)) throw bad('conv_groups', `a divisor of hidden_size (${o.hiddenSize})`, convGroups);
+  if (raw.pooler_hidden_size != null && raw.pooler_hidden_size !== o.hiddenSize) throw bad('pooler_hidden_size', `hidden_size (${o.hiddenSize}): the classifier reads the pooler's output as hidden_size wide`, raw.pooler_hidden_size);
+  if (raw.attention_head_size != null && raw.attention_head_size !== o.hiddenSize / o.numHeads) throw bad('attention_head_size', `hidden_size / num_attention_heads (${o.hiddenSize / o.numHeads})`, raw.attention_head_size);
+  // legacy false selects DebertaV2OnlyMLMHead, which transformers 5.18's from_pretrained cannot load (it fails
+  // on the tied lm_predictions.lm_head.weight): no reference to match, so refused for masked LM.
+  if (o.task === 'masked-lm' && !bool('legacy')) throw bad('legacy', 'true for masked-lm (the lm_predictions head of legacy false is not supported)', raw.legacy);
+  const fields: DebertaV2Fields = {
+    relativeAttention: bool('relative_attention'),
+    c2p: entries.includes('c2p'),
+    p2c: entries.includes('p2c'),
+    positionBuckets: integer('position_buckets'),
+    maxRelativePositions: maxRel < 1 ? o.maxPositions : maxRel,
+    shareAttKey: bool('share_att_key'),
+    normRelEmbedding: normParts.includes('layer_norm'),
+    positionBiasedInput: bool('position_biased_input'),
+    convKernelSize: Math.max(0, convKernelSize),
+    convGroups,
+    convAct: o.act('conv_act'),
+    poolerAct: o.act('pooler_hidden_act'),
+    poolerDropout: o.prob('pooler_dropout'),
+  };
+  // make_log_bucket_position divides by log((max_relative_positions - 1) / (position_buckets / 2)).
+  const mid = Math.floor(fields.positionBuckets / 2);
+  if (fields.relativeAttention && fields.positionBuckets > 0 && (mid < 1 || fields.maxRelativePositions <= mid + 1)) {
+    throw bad('position_buckets', `>= 2 with position_buckets / 2 + 1 below max_relative_positions (${fields.maxRelativePositions})`, fields.positionBuckets);
+  }
+  return fields;
+}
+
 /** The longest sequence the position embeddings allow (RoBERTa's positions start after padding_idx). */
 export function maxSeqLen(cfg: ModelConfig): number {
   return cfg.modelType === 'roberta' ? cfg.maxPositions - cfg.padTokenId - 1 : cfg.maxPositions;
@@ -280,12 +389,13 @@ export function configToJson(cfg: ModelConfig): Record<string, unknown> {
     initializer_range: cfg.initializerRange,
     layer_norm_eps: cfg.layerNormEps,
     pad_token_id: cfg.padTokenId,
-    position_embedding_type: 'absolute',
   });
+  if (cfg.modelType !== 'deberta-v2') out.position_embedding_type = 'absolute';
   if (cfg.modelType === 'electra' || cfg.modelType === 'albert') out.embedding_size = cfg.embeddingSize;
+  if (cfg.deberta) Object.assign(out, debertaJson(cfg));
   if (cfg.modelType === 'albert') {
     Object.assign(out, { num_hidden_groups: cfg.numHiddenGroups, inner_group_num: cfg.innerGroupNum, classifier_dropout_prob: cfg.classifierDropout });
-  } else if (cfg.classifierDropout !== cfg.hiddenDropout) out.classifier_dropout = cfg.classifierDropout;
+  } else if (cfg.classifierDropout !== cfg.hiddenDropout) out[cfg.modelType === 'deberta-v2' ? 'cls_dropout' : 'classifier_dropout'] = cfg.classifierDropout;
   if (cfg.task === 'regression') {
     out.problem_type = 'regression';
     out.id2label = { '0': 'LABEL_0' };
@@ -298,4 +408,27 @@ export function configToJson(cfg: ModelConfig): Record<string, unknown> {
   if (out.problem_type === undefined) delete out.problem_type;
   if (out.torch_dtype === undefined && out.dtype === undefined) out.torch_dtype = 'float32';
   return out;
+}
+
+function debertaJson(cfg: ModelConfig): Record<string, unknown> {
+  const d = cfg.deberta!;
+  const raw = cfg.raw;
+  return {
+    embedding_size: cfg.embeddingSize,
+    relative_attention: d.relativeAttention,
+    // The original spelling (order, string form) when the file had one.
+    pos_att_type: raw.pos_att_type ?? [...(d.c2p ? ['c2p'] : []), ...(d.p2c ? ['p2c'] : [])],
+    position_buckets: d.positionBuckets,
+    max_relative_positions: typeof raw.max_relative_positions === 'number' ? raw.max_relative_positions : d.maxRelativePositions,
+    share_att_key: d.shareAttKey,
+    norm_rel_ebd: typeof raw.norm_rel_ebd === 'string' ? raw.norm_rel_ebd : d.normRelEmbedding ? 'layer_norm' : 'none',
+    position_biased_input: d.positionBiasedInput,
+    conv_kernel_size: d.convKernelSize,
+    conv_groups: d.convGroups,
+    conv_act: d.convAct,
+    pooler_hidden_act: d.poolerAct,
+    pooler_dropout: d.poolerDropout,
+    pooler_hidden_size: cfg.hiddenSize,
+    legacy: raw.legacy ?? true,
+  };
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdvtrainError } from '../errors.js';
 import { readCheckpointJson } from '../io/json-file.js';
-import type { ModelConfig } from './config.js';
+import { basePrefix, type ModelConfig } from './config.js';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors.js';
 
 export interface CheckpointTensor extends TensorEntry {
@@ -79,6 +79,14 @@ export interface KeyMapping {
 // Buffers older transformers versions saved; the model recomputes them.
 const IGNORED = [/(^|\.)embeddings\.position_ids$/, /(^|\.)embeddings\.token_type_ids$/];
 
+/** transformers' _keys_to_ignore_on_load_unexpected (searched as regexes, silently dropped): DeBERTa-v2's
+ * absolute positions a config turned off (position_biased_input false), or in masked LM, whose class
+ * overrides the list, the pre-training mask_predictions head. */
+function ignoredFor(cfg: ModelConfig): RegExp[] {
+  if (cfg.modelType !== 'deberta-v2') return IGNORED;
+  return [...IGNORED, cfg.task === 'masked-lm' ? /mask_predictions.*/ : /position_embeddings/];
+}
+
 function legacyName(key: string): string {
   return key.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
 }
@@ -91,13 +99,14 @@ export function mapCheckpointKeys(
   tensors: Map<string, CheckpointTensor>,
   ignoreMismatchedSizes = false,
 ): KeyMapping {
-  const prefix = `${cfg.modelType}.`;
+  const prefix = `${basePrefix(cfg.modelType)}.`;
   const expectsPrefix = cfg.task !== 'base';
   const byName = new Map(params.map((p) => [p.name, p]));
   const alias = new Map(aliases);
   const assignments = new Map<string, CheckpointTensor>();
   const viaAlias = new Set<string>();
   const unexpectedKeys: string[] = [];
+  const ignored = ignoredFor(cfg);
   const mismatchedKeys: KeyMapping['mismatchedKeys'] = [];
   for (const [key, t] of tensors) {
     let name = legacyName(key);
@@ -107,7 +116,7 @@ export function mapCheckpointKeys(
     if (isAlias) name = alias.get(name)!;
     const p = byName.get(name);
     if (!p) {
-      if (!IGNORED.some((r) => r.test(key))) unexpectedKeys.push(key);
+      if (!ignored.some((r) => r.test(key))) unexpectedKeys.push(key);
       continue;
     }
     // A tied alias (e.g. the MLM decoder) only fills its parameter when the primary name is absent.

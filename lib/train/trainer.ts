@@ -170,7 +170,7 @@ export interface FitResult {
  * RandomDraws); each is checked natively against the shape the method draws.
  */
 export interface RandomDraws {
-  /** [rows, seqLen, embeddingSize]: the U(-1, 1) draw of an initMag start or of R3F's uniform noise, or the N(0, 1) draw of R3F's normal and SMART/ALUM noise and of SiFT's start. */
+  /** [rows, seqLen, width]: the U(-1, 1) draw of an initMag start or of R3F's uniform noise (width embeddingSize), or the N(0, 1) draw of R3F's normal and SMART/ALUM noise and of SiFT's start (SMART/ALUM/SiFT: the perturbed output's width, hiddenSize on DeBERTa-v2 and on ALUM's layer outputs). */
   start?: { data: Float32Array; shape: [number, number, number] };
   /** [vocabSize, embeddingSize]: the U(-1, 1) draw TextAT's table is re-made from. */
   table?: { data: Float32Array; shape: [number, number] };

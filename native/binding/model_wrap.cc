@@ -46,9 +46,13 @@ at::Tensor hostFloat(const at::Tensor& t) { return t.detach().to(at::kCPU, at::k
 
 ModelConfig modelConfigFromJs(const Napi::Object& o) {
   ModelConfig c;
-  if (!o.Get("modelType").IsString()) badArg("config.modelType", "one of 'bert', 'roberta', 'electra', 'albert'", o.Get("modelType"));
-  const std::string family = optEnum(o, "modelType", "", {"bert", "roberta", "electra", "albert"}, "config.modelType");
-  c.family = family == "roberta" ? Family::Roberta : family == "electra" ? Family::Electra : family == "albert" ? Family::Albert : Family::Bert;
+  if (!o.Get("modelType").IsString()) badArg("config.modelType", "one of 'bert', 'roberta', 'electra', 'albert', 'deberta-v2'", o.Get("modelType"));
+  const std::string family = optEnum(o, "modelType", "", {"bert", "roberta", "electra", "albert", "deberta-v2"}, "config.modelType");
+  c.family = family == "roberta"      ? Family::Roberta
+             : family == "electra"    ? Family::Electra
+             : family == "albert"     ? Family::Albert
+             : family == "deberta-v2" ? Family::DebertaV2
+                                      : Family::Bert;
   if (!o.Get("task").IsString()) badArg("config.task", "a task name", o.Get("task"));
   c.task = taskOf(o.Get("task").As<Napi::String>());
   auto i64 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Int64Value(); };
@@ -73,6 +77,29 @@ ModelConfig modelConfigFromJs(const Napi::Object& o) {
   c.initializerRange = f64("initializerRange");
   c.summaryActivation = activationOf(optString(o, "summaryActivation", "gelu"));
   c.summaryLastDropout = optNumber(o, "summaryLastDropout", 0.1);
+  if (c.family == Family::DebertaV2) {
+    if (!o.Get("deberta").IsObject()) badArg("config.deberta", "an object", o.Get("deberta"));
+    const Napi::Object d = o.Get("deberta").As<Napi::Object>();
+    DebertaConfig& x = c.deberta;
+    auto b = [&](const char* k) { return d.Get(k).ToBoolean().Value(); };
+    auto n = [&](const char* k) { return d.Get(k).As<Napi::Number>().Int64Value(); };
+    x.relativeAttention = b("relativeAttention");
+    x.c2p = b("c2p");
+    x.p2c = b("p2c");
+    x.positionBuckets = n("positionBuckets");
+    x.maxRelativePositions = n("maxRelativePositions");
+    x.shareAttKey = b("shareAttKey");
+    x.normRelEmbedding = b("normRelEmbedding");
+    x.positionBiasedInput = b("positionBiasedInput");
+    x.convKernelSize = n("convKernelSize");
+    x.convGroups = n("convGroups");
+    x.convAct = activationOf(d.Get("convAct").As<Napi::String>());
+    x.poolerAct = activationOf(d.Get("poolerAct").As<Napi::String>());
+    x.poolerDropout = d.Get("poolerDropout").As<Napi::Number>().DoubleValue();
+    // What the tensors' shapes need (lib/model/config.ts refuses these with field names first).
+    if (x.relativeAttention && (x.positionBuckets > 0 ? x.positionBuckets : x.maxRelativePositions) < 1) badArg("config.deberta", "a positive relative span", d);
+    if (x.convKernelSize > 0 && (x.convGroups < 1 || c.hiddenSize % x.convGroups != 0)) badArg("config.deberta.convGroups", "a divisor of hiddenSize", d.Get("convGroups"));
+  }
   return c;
 }
 

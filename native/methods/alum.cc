@@ -28,9 +28,7 @@ class Alum : public Method {
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanRows = distributionRows(clean.logits.detach(), b, task);
-    // The embedding output is embedding_size wide (before ELECTRA's/ALBERT's projection), a layer's output hidden_size.
-    const int64_t width = o_.perturbLayer > 0 ? model.config().hiddenSize : model.config().embeddingSize;
-    at::Tensor xi = gaussianStart(b, width, o_.noiseStd, model.device(), ctx.draws.start);
+    at::Tensor xi = gaussianStart(b, model.encoder().perturbationWidth(o_.perturbLayer), o_.noiseStd, model.device(), ctx.draws.start);
     xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {

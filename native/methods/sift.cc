@@ -39,7 +39,8 @@ class Sift : public Method {
     ForwardResult clean = model.forward(b, cleanP, ctx.compute, nullptr, true);
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Device device = model.device();
-    const int64_t E = model.config().embeddingSize;
+    // The embedding LayerNorm's width: E (BERT, ELECTRA, ALBERT) or H (DeBERTa, after embed_proj).
+    const int64_t E = model.encoder().perturbationWidth(0);
     const at::Tensor z = ctx.draws.start.defined()
                              ? checkedDraw(ctx.draws.start, {b.rows(), b.seqLen(), E}, "random start", device)
                              : at::randn({b.rows(), b.seqLen(), E}, generatorFor(device), at::TensorOptions().device(device));

@@ -44,7 +44,7 @@ class Smart : public Method {
     at::Tensor loss = model.loss(clean.logits, b);
     const at::Tensor mask = tokenMask(b);
     const at::Tensor cleanLogits = clean.logits.detach();
-    at::Tensor xi = gaussianStart(b, model.config().embeddingSize, o_.noiseStd, model.device(), ctx.draws.start);
+    at::Tensor xi = gaussianStart(b, model.encoder().perturbationWidth(0), o_.noiseStd, model.device(), ctx.draws.start);
     xi.requires_grad_(true);
     at::Tensor ok = at::ones({}, at::TensorOptions().device(model.device()));
     for (int64_t k = 0; k < o_.steps; ++k) {

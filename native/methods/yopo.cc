@@ -21,7 +21,7 @@ class Yopo : public Method {
     TransformerModel& model = ctx.model;
     const Encoder& enc = model.encoder();
     const at::Tensor mask = tokenMask(b);
-    const at::Tensor bias = attentionBias(b.attentionMask, ctx.compute.dtype);
+    const at::Tensor bias = enc.layerMask(b, ctx.compute.dtype);
     at::Tensor delta = initDelta(b, model.config().embeddingSize, o_.initMag, norm_, at::TensorOptions().device(model.device()), ctx.draws.start);
     std::unique_ptr<RngReplay> rng;
     if (ctx.compute.training) rng = std::make_unique<RngReplay>(model.device());

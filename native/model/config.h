@@ -6,7 +6,7 @@
 
 namespace advtrain {
 
-enum class Family { Bert, Roberta, Electra, Albert };
+enum class Family { Bert, Roberta, Electra, Albert, DebertaV2 };
 
 enum class Task {
   Base,                    // encoder only (BertModel): pooler for BERT/RoBERTa
@@ -19,6 +19,22 @@ enum class Task {
 };
 
 enum class Activation { Gelu, GeluTanh, Relu, Silu, Tanh, QuickGelu };
+
+// DeBERTa-v2/v3 (DebertaV2Config), as lib/model/config.ts resolves it.
+struct DebertaConfig {
+  bool relativeAttention = false;
+  bool c2p = false, p2c = false;      // pos_att_type entries
+  int64_t positionBuckets = -1;       // > 0: log-bucketed relative positions, span = positionBuckets
+  int64_t maxRelativePositions = 0;   // resolved (< 1 in config.json: max_position_embeddings); span without buckets
+  bool shareAttKey = false;           // relative embeddings go through query/key projections
+  bool normRelEmbedding = false;      // norm_rel_ebd has "layer_norm"
+  bool positionBiasedInput = true;    // absolute position embeddings added to the input
+  int64_t convKernelSize = 0;         // > 0: ConvLayer after layer 0
+  int64_t convGroups = 1;
+  Activation convAct = Activation::Tanh;
+  Activation poolerAct = Activation::Gelu;  // ContextPooler
+  double poolerDropout = 0.0;
+};
 
 struct ModelConfig {
   Family family = Family::Bert;
@@ -44,6 +60,7 @@ struct ModelConfig {
   // ELECTRA multiple choice (SequenceSummary): activation of the summary projection and its last dropout.
   Activation summaryActivation = Activation::Gelu;
   double summaryLastDropout = 0.1;
+  DebertaConfig deberta;
 };
 
 inline const char* familyPrefix(Family f) {
@@ -52,6 +69,7 @@ inline const char* familyPrefix(Family f) {
     case Family::Roberta: return "roberta";
     case Family::Electra: return "electra";
     case Family::Albert: return "albert";
+    case Family::DebertaV2: return "deberta";
   }
   return "bert";
 }

@@ -52,13 +52,15 @@ at::Tensor Encoder::positionIds(const Batch& b) const {
   return at::arange(L, b.inputIds.options()).unsqueeze(0).expand({b.rows(), L});
 }
 
+at::Tensor siftNormalize(const at::Tensor& x, const Perturbation& sift) {
+  at::Tensor v = at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, sift.siftNormEps);
+  return sift.siftDelta.defined() ? v.detach() + sift.siftDelta : v;
+}
+
 at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
                           EncoderTrace* trace, const Perturbation* sift) const {
   at::Tensor x = words + at::embedding(typeEmb_, b.tokenTypeIds) + at::embedding(posEmb_, positionIds(b), cfg_.family == Family::Roberta ? cfg_.padTokenId : -1);
-  if (sift && sift->siftNormEps > 0.0) {
-    x = at::layer_norm(x.to(at::kFloat), {x.size(-1)}, {}, {}, sift->siftNormEps);
-    if (sift->siftDelta.defined()) x = x.detach() + sift->siftDelta;
-  }
+  if (sift && sift->siftNormEps > 0.0) x = siftNormalize(x, *sift);
   x = dropout(layerNorm(x, embNorm_), cfg_.hiddenDropout, c);
   if (embeddingDelta.defined()) x = x + embeddingDelta;
   if (trace && trace->hidden && !project_) trace->hiddenStates.push_back(x);
@@ -68,6 +70,8 @@ at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Ten
   }
   return x;
 }
+
+at::Tensor Encoder::layerMask(const Batch& b, at::ScalarType dtype) const { return attentionBias(b.attentionMask, dtype); }
 
 at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const {
   const EncoderLayer& L = layers_[static_cast<size_t>(i)];
@@ -100,7 +104,7 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   if (p.wordDelta.defined()) words = words + p.wordDelta;
   const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
   at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace, &p);
-  const at::Tensor bias = attentionBias(b.attentionMask, c.dtype);
+  const at::Tensor bias = layerMask(b, c.dtype);
   if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
   h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;
   return layers(h, bias, p.deltaLayer, numLayers(), c, trace);

@@ -1,5 +1,6 @@
 // The encoder shared by BERT, RoBERTa, ELECTRA and ALBERT: embeddings, optional ELECTRA/ALBERT projection, layers.
 // ALBERT's layers_ hold one entry per layer application (model/albert.h), sharing their group's tensors.
+// Other families (DeBERTa-v2, model/deberta.h) derive from it and override embed/layer/layerMask.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -37,20 +38,29 @@ struct EncoderLayer {
   LayerNorm outNorm;
 };
 
+// SiFT's PerturbationLayer on the embedding LayerNorm's input: an affine-free LayerNorm, then (attack and
+// adversarial passes) the detached result plus siftDelta.
+at::Tensor siftNormalize(const at::Tensor& x, const Perturbation& sift);
+
 class Encoder {
  public:
   // Registers parameters under `prefix` ("bert.", "roberta.", "electra.", "albert." or "" for a bare encoder).
   Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& prefix);
+  virtual ~Encoder() = default;
 
   // Word-embedding lookup [N, L, E] (padding rows get no gradient, as nn.Embedding(padding_idx)).
   at::Tensor wordEmbeddings(const at::Tensor& ids) const;
 
   // Embedding module output plus ELECTRA's / ALBERT's projection: the input of layer 0, [N, L, H].
   // `words` is wordEmbeddings(ids) (+ a perturbation); passing it in lets methods reuse one lookup.
-  at::Tensor embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
-                   EncoderTrace* trace, const Perturbation* sift = nullptr) const;
+  virtual at::Tensor embed(const Batch& b, const at::Tensor& words, const at::Tensor& embeddingDelta, const Compute& c,
+                           EncoderTrace* trace, const Perturbation* sift = nullptr) const;
 
-  at::Tensor layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const;
+  // What layer() takes as `bias` for this batch, computed once per forward: BERT's additive bias
+  // [N, 1, 1, L]; DeBERTa's 0/1 mask [N, L].
+  virtual at::Tensor layerMask(const Batch& b, at::ScalarType dtype) const;
+
+  virtual at::Tensor layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const;
 
   // Layers [from, to) on h.
   at::Tensor layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace) const;
@@ -60,13 +70,23 @@ class Encoder {
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
   // Layer applications: num_hidden_layers (x inner_group_num for ALBERT).
-  int64_t numLayers() const { return static_cast<int64_t>(layers_.size()); }
+  virtual int64_t numLayers() const { return static_cast<int64_t>(layers_.size()); }
+
+  // Width of Perturbation::embeddingDelta with this deltaLayer: the embedding module's output (E here:
+  // ELECTRA's and ALBERT's projections come after it) or a layer's output (H).
+  virtual int64_t perturbationWidth(int64_t deltaLayer) const { return deltaLayer == 0 ? cfg_.embeddingSize : cfg_.hiddenSize; }
+
+ protected:
+  // For subclasses, which register their own parameters (wordEmb_ included).
+  explicit Encoder(const ModelConfig& cfg) : cfg_(cfg) {}
+
+  ModelConfig cfg_;
+  at::Tensor wordEmb_;
 
  private:
   at::Tensor positionIds(const Batch& b) const;
 
-  ModelConfig cfg_;
-  at::Tensor wordEmb_, posEmb_, typeEmb_;
+  at::Tensor posEmb_, typeEmb_;
   LayerNorm embNorm_;
   bool project_ = false;
   Linear embProject_;

@@ -5,7 +5,7 @@ namespace advtrain {
 namespace {
 
 bool usesPooler(const ModelConfig& cfg) {
-  if (cfg.family == Family::Electra) return false;
+  if (cfg.family == Family::Electra || cfg.family == Family::DebertaV2) return false;
   switch (cfg.task) {
     case Task::Base:
     case Task::MultipleChoice: return true;
@@ -31,12 +31,17 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
   // AlbertModel's pooler is a bare Linear ("pooler"), BERT's and RoBERTa's a module ("pooler.dense").
   if (hasPooler_) pooler_ = pb.linear(base + (cfg.family == Family::Albert ? "pooler" : "pooler.dense"), H, H);
   const bool bert = bertLike(cfg);
+  const bool deberta = cfg.family == Family::DebertaV2;
   const std::string wordName = base + "embeddings.word_embeddings.weight";
+  // DeBERTa's ContextPooler (dropout, dense, activation on the first token) before its classifiers.
+  if (deberta && (cfg.task == Task::SequenceClassification || cfg.task == Task::Regression || cfg.task == Task::MultipleChoice)) {
+    dense_ = pb.linear("pooler.dense", H, H);
+  }
   switch (cfg.task) {
     case Task::Base: break;
     case Task::SequenceClassification:
     case Task::Regression:
-      if (bert) {
+      if (bert || deberta) {
         outName_ = "classifier";
         out_ = pb.linear(outName_, H, cfg.numLabels);
       } else {
@@ -59,6 +64,12 @@ Head::Head(const ModelConfig& cfg, ParamBuilder& pb, const std::string& base, co
         mlmBias_ = pb.zeros("predictions.bias", {cfg.vocabSize});
         dense_ = pb.linear("predictions.dense", H, cfg.embeddingSize);
         aliases_ = {{"predictions.decoder.weight", wordName}, {"predictions.decoder.bias", "predictions.bias"}};
+      } else if (deberta) {
+        // LegacyDebertaV2OnlyMLMHead: BERT's names, transform H -> E, decoder tied to the word embeddings.
+        dense_ = pb.linear("cls.predictions.transform.dense", H, cfg.embeddingSize);
+        mlmNorm_ = pb.layerNorm("cls.predictions.transform.LayerNorm", cfg.embeddingSize, cfg.layerNormEps);
+        mlmBias_ = pb.zeros("cls.predictions.bias", {cfg.vocabSize});
+        aliases_ = {{"cls.predictions.decoder.weight", wordName}, {"cls.predictions.decoder.bias", "cls.predictions.bias"}};
       } else if (bert) {
         dense_ = pb.linear("cls.predictions.transform.dense", H, H);
         mlmNorm_ = pb.layerNorm("cls.predictions.transform.LayerNorm", H, cfg.layerNormEps);
@@ -113,6 +124,11 @@ at::Tensor Head::pooled(const at::Tensor& sequence, const Compute& c) const {
   return at::tanh(linear(firstToken(sequence), pooler_, c));
 }
 
+at::Tensor Head::contextPooled(const at::Tensor& seq, const Compute& c) const {
+  at::Tensor x = dropout(firstToken(seq), cfg_.deberta.poolerDropout, c);
+  return activate(linear(x, dense_, c), cfg_.deberta.poolerAct);
+}
+
 at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c, bool labeledOnly) const {
   const bool bert = bertLike(cfg_);
   switch (cfg_.task) {
@@ -120,6 +136,7 @@ at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c
     case Task::SequenceClassification:
     case Task::Regression: {
       const Linear out{outWeight(c.training), out_.bias};
+      if (cfg_.family == Family::DebertaV2) return linear(dropout(contextPooled(seq, c), cfg_.classifierDropout, c), out, c).to(at::kFloat);
       if (bert) return linear(dropout(pooled(seq, c), cfg_.classifierDropout, c), out, c).to(at::kFloat);
       // RobertaClassificationHead (tanh) / ElectraClassificationHead (gelu) on the first token.
       at::Tensor x = dropout(firstToken(seq), cfg_.classifierDropout, c);
@@ -129,7 +146,9 @@ at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c
     }
     case Task::MultipleChoice: {
       at::Tensor x;
-      if (cfg_.family == Family::Electra) {
+      if (cfg_.family == Family::DebertaV2) {
+        x = dropout(contextPooled(seq, c), cfg_.classifierDropout, c);
+      } else if (cfg_.family == Family::Electra) {
         // SequenceSummary: first token, projection, activation, last dropout.
         x = dropout(activate(linear(firstToken(seq), dense_, c), cfg_.summaryActivation), cfg_.summaryLastDropout, c);
       } else {
@@ -137,13 +156,17 @@ at::Tensor Head::forward(const at::Tensor& seq, const Batch& b, const Compute& c
       }
       return linear(x, out_, c).to(at::kFloat).view({-1, b.numChoices});
     }
-    case Task::TokenClassification: return linear(dropout(seq, cfg_.classifierDropout, c), out_, c).to(at::kFloat);
+    case Task::TokenClassification: {
+      // DebertaV2ForTokenClassification drops out with hidden_dropout_prob.
+      const double p = cfg_.family == Family::DebertaV2 ? cfg_.hiddenDropout : cfg_.classifierDropout;
+      return linear(dropout(seq, p, c), out_, c).to(at::kFloat);
+    }
     case Task::QuestionAnswering: return linear(seq, out_, c).to(at::kFloat);
     case Task::MaskedLM: {
       at::Tensor x = seq;
       if (labeledOnly) x = seq.flatten(0, 1).index_select(0, labeledPositions(b));
       x = linear(x, dense_, c);
-      x = bert ? activate(x, cfg_.hiddenAct) : activate(x, Activation::Gelu);
+      x = bert || cfg_.family == Family::DebertaV2 ? activate(x, cfg_.hiddenAct) : activate(x, Activation::Gelu);
       x = layerNorm(x, mlmNorm_);
       return at::linear(x.to(c.dtype), decoder_.to(c.dtype), mlmBias_.to(c.dtype)).to(at::kFloat);
     }

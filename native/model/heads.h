@@ -52,7 +52,10 @@ class Head {
   ModelConfig cfg_;
   bool hasPooler_ = false;
   Linear pooler_;
-  Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, MLM transform (ALBERT: predictions.dense)
+  // DeBERTa's ContextPooler: dropout(pooler_dropout), dense, pooler_hidden_act on the first token.
+  at::Tensor contextPooled(const at::Tensor& seq, const Compute& c) const;
+
+  Linear dense_;    // RoBERTa/ELECTRA classification head dense, ELECTRA summary, DeBERTa pooler, MLM transform (ALBERT: predictions.dense)
   Linear out_;      // classifier / out_proj / qa_outputs
   std::string outName_;  // out_'s checkpoint prefix (sequence classification and regression)
   at::Tensor snU_, snV_;  // spectral normalisation of out_ (undefined: none)

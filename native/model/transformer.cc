@@ -1,5 +1,7 @@
 #include "model/transformer.h"
 
+#include "model/deberta.h"
+
 namespace advtrain {
 
 TransformerModel::TransformerModel(const ModelConfig& cfg, const at::Device& device, at::ScalarType dtype, uint64_t seed)
@@ -7,7 +9,8 @@ TransformerModel::TransformerModel(const ModelConfig& cfg, const at::Device& dev
   ParamBuilder pb(params_, at::TensorOptions().device(device).dtype(dtype), cfg.initializerRange, seed);
   // A bare encoder saves without prefix (BertModel layout); heads sit beside "<family>.".
   const std::string base = cfg.task == Task::Base ? "" : std::string(familyPrefix(cfg.family)) + ".";
-  encoder_ = std::make_unique<Encoder>(cfg, pb, base);
+  if (cfg.family == Family::DebertaV2) encoder_ = std::make_unique<DebertaEncoder>(cfg, pb, base);
+  else encoder_ = std::make_unique<Encoder>(cfg, pb, base);
   head_ = std::make_unique<Head>(cfg, pb, base, encoder_->wordEmbeddingWeight());
   for (size_t i = 0; i < params_.size(); ++i) index_[params_[i].name] = i;
 }

@@ -23,7 +23,7 @@ import { buildSafetensors, f32Tensor } from '../helpers/safetensors.js';
 
 const skip = nativeSkipReason() || pythonSkipReason();
 const TOL = 1e-5;
-const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra', 'albert'];
+const FAMILIES: ModelType[] = ['bert', 'roberta', 'electra', 'albert', 'deberta-v2'];
 const TASKS: Task[] = ['base', 'sequence-classification', 'regression', 'multiple-choice', 'token-classification', 'question-answering', 'masked-lm'];
 
 const root = skip ? '' : mkdtempSync(join(tmpdir(), 'advtrain-hf-interop-'));
@@ -39,7 +39,19 @@ function caseConfig(type: ModelType, task: Task): Record<string, unknown> {
   // ALBERT grouped (4 layer applications over 2 groups of 2 inner layers) but for token classification: one
   // group shared by both layers, E == H (embedding_hidden_mapping_in all the same).
   if (type === 'albert') Object.assign(extra, task === 'token-classification' ? { embedding_size: 32 } : { num_hidden_layers: 4, num_hidden_groups: 2, inner_group_num: 2 });
+  if (type === 'deberta-v2') return tinyConfig(type, debertaCase(task));
   return tinyConfig(type, extra);
+}
+
+/** DeBERTa-v2 cases: v3-like by default; the base model, masked LM and token classification carry the
+ * parameters of the other options (pos_key_proj, pos_query_proj, conv, embed_proj, absolute positions). */
+function debertaCase(task: Task): Record<string, unknown> {
+  const v3 = { relative_attention: true, pos_att_type: ['p2c', 'c2p'], position_buckets: 6, share_att_key: true, norm_rel_ebd: 'layer_norm', position_biased_input: false, type_vocab_size: 0, layer_norm_eps: 1e-7 };
+  if (task === 'base') return { ...v3, pos_att_type: ['c2p'], share_att_key: false, conv_kernel_size: 3, conv_groups: 2, conv_act: 'gelu', position_biased_input: true, type_vocab_size: 2 };
+  if (task === 'masked-lm') return { ...v3, embedding_size: 16, hidden_act: 'gelu_new' };
+  if (task === 'token-classification') return { ...v3, pos_att_type: ['p2c'], share_att_key: false, position_buckets: -1, max_relative_positions: 5 };
+  if (task === 'sequence-classification') return { ...v3, pooler_hidden_act: 'tanh' };
+  return v3;
 }
 
 /** The batch as transformers' arguments: name -> {dtype, shape, data}. */
@@ -115,10 +127,13 @@ t.test('advtrain loads what save_pretrained writes (sharded, single file, tied),
   mkdirSync(dirB);
   t.comment(runPython('hf_interop.py', ['save-pretrained', dirB]).trim());
   const folders = readdirSync(dirB).sort();
-  // make_model_fixtures.SPECS: every family x head, and ALBERT's heads once more grouped.
-  const cases = (FAMILIES.length + 1) * TASKS.length;
-  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, cases, 'every family x head sharded');
-  t.equal(folders.filter((f) => f.endsWith('-single')).length, cases, 'every family x head in one file');
+  // Every family x head, plus ALBERT's grouped heads and the DeBERTa-v2 base-model variants of make_model_fixtures.SPECS.
+  for (const type of FAMILIES) {
+    for (const task of TASKS) t.ok(folders.includes(`${type}-${task}-sharded`) && folders.includes(`${type}-${task}-single`), `${type}-${task}: sharded and in one file`);
+  }
+  for (const task of TASKS) t.ok(folders.includes(`albert-grouped-${task}-sharded`), `albert-grouped-${task} too`);
+  t.ok(folders.filter((f) => /^deberta-v2-base-.*-sharded$/.test(f)).length >= 5, 'the DeBERTa-v2 variants too');
+  t.equal(folders.filter((f) => f.endsWith('-sharded')).length, folders.filter((f) => f.endsWith('-single')).length, 'each sharded and in one file');
   for (const name of folders) {
     const dir = join(dirB, name);
     if (name.endsWith('-untied')) {
