@@ -5,6 +5,7 @@ import { progressCallback, table } from './progress.js';
 import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
 import { modelFromArgs } from './train.js';
+import { FAMILY_NAMES } from '../model/families.js';
 
 const PRETRAIN_METHODS = ['vanilla', 'alum', 'creat', 'freelb', 'pgd'];
 const { method: methodOption, ...methodFlags } = methodOptions;
@@ -20,6 +21,7 @@ export const pretrain: Command = {
     tokenizer: { type: 'string', help: 'tokenizer folder (with --size; --model folders bring theirs)' },
     model: { type: 'string', help: 'a model folder to continue pre-training' },
     size: { type: 'string', help: 'random initialisation: tiny, mini, small, base' },
+    family: { type: 'string', help: `with --size: the encoder family's settings at that size (${FAMILY_NAMES.join(', ')})`, default: 'bert' },
     'max-steps': { type: 'string', help: 'optimizer steps', default: '1000' },
     seq: { type: 'string', help: 'tokens per packed sequence', default: '128' },
     'batch-size': { type: 'string', help: 'sequences per step', default: '32' },

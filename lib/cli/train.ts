@@ -1,4 +1,5 @@
 import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
+import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../model/families.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
@@ -20,6 +21,9 @@ function need(args: ParsedArgs, flag: string): string {
 export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
   const device = typeof args.device === 'string' ? args.device : 'cpu';
   if (typeof args.model === 'string' && typeof args.size === 'string') throw new UsageError('give --model DIR or --size NAME, not both');
+  const family = (typeof args.family === 'string' ? args.family : 'bert') as FamilyName;
+  if (!FAMILY_NAMES.includes(family)) throw new UsageError(`--family must be one of ${FAMILY_NAMES.join(', ')}, got '${family}'`);
+  if (typeof args.model === 'string' && family !== 'bert') throw new UsageError('--family shapes a random initialisation (--size); a --model folder has its own config.json');
   if (typeof args.model === 'string') {
     const model = await loadModel(args.model, { task, ...(labels.length ? { labels } : {}), device, seed });
     let tokenizer = model.tokenizer;
@@ -31,7 +35,7 @@ export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string
   if (typeof args.size !== 'string') throw new UsageError('--model DIR or --size tiny|mini|small|base is required');
   if (!(args.size in MODEL_SIZES)) throw new UsageError(`--size must be one of ${Object.keys(MODEL_SIZES).join(', ')}`);
   const tokenizer = await loadTokenizer(need(args, 'tokenizer'));
-  const model = await createModel(sizedConfig(args.size as ModelSize, tokenizer.vocabSize, { pad_token_id: tokenizer.special.pad.id }), {
+  const model = await createModel(sizedConfig(args.size as ModelSize, tokenizer.vocabSize, { pad_token_id: tokenizer.special.pad.id, ...FAMILY_SETTINGS[family] }), {
     task,
     ...(labels.length ? { labels } : {}),
     device,
@@ -65,7 +69,7 @@ export const trainOptions = {
 export const train: Command = {
   name: 'train',
   summary: 'Fine-tune a model with any method on a GLUE task, a table file, CoNLL NER, SQuAD or multiple choice',
-  usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base --tokenizer DIR) [--method NAME] [method flags] --out DIR`,
+  usage: `advtrain train --task ${CLI_TASKS.join('|')} --train FILE [--dev FILE] (--model DIR | --size tiny|mini|small|base [--family bert|deberta-v3|albert] --tokenizer DIR) [--method NAME] [method flags] --out DIR`,
   notes: INTERRUPT_NOTES,
   options: {
     task: { type: 'string', help: `task preset: ${CLI_TASKS.join(', ')}` },
@@ -73,6 +77,7 @@ export const train: Command = {
     dev: { type: 'string', help: 'evaluation data file' },
     model: { type: 'string', help: 'a Hugging Face model folder to start from' },
     size: { type: 'string', help: 'random initialisation of a named BERT size: tiny, mini, small, base' },
+    family: { type: 'string', help: `with --size: the encoder family's settings at that size (${FAMILY_NAMES.join(', ')})`, default: 'bert' },
     tokenizer: { type: 'string', help: 'tokenizer folder (needed with --size)' },
     columns: { type: 'string', help: 'table task: text=NAME[,pair=NAME][,label=NAME]' },
     labels: { type: 'string', help: 'table task: class names in id order' },

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/data.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { conllText, squadJson, syntheticChoice, syntheticNer, syntheticQa, taskVocab } from '../helpers/tasks.js';
 
@@ -104,4 +105,25 @@ t.test('--task choice: --fields maps the JSONL fields, accuracy', { skip }, asyn
   const bad = await runCli(['eval', '--task', 'choice', '--fields', 'context=premise,nope=x', '--model', out, '--data', join(dir, 'dev.jsonl')]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--fields: expected context=NAME, endings=NAME, label=NAME or prefix=NAME, got 'nope=x'/);
+});
+
+t.test('--size with --family: DeBERTa-v3 and ALBERT shapes with their Unigram tokenizers, trained by SiFT and InfoBERT', { skip }, async (t) => {
+  const tokenizers = { 'deberta-v3': join(repoRoot, 'test', 'fixtures', 'deberta-v3-unigram-wikitext2'), albert: join(repoRoot, 'test', 'fixtures', 'albert-unigram-wikitext2') };
+  const dir = t.testdir({ 'train.json': squadJson(syntheticQa(48, 1)), 'dev.json': squadJson(syntheticQa(12, 2)), 'train.conll': conllText(syntheticNer(48, 1)), 'dev.conll': conllText(syntheticNer(12, 2)) });
+  // Question answering needs the Unigram tokenizer's offsets; SiFT perturbs DeBERTa's normalised embeddings.
+  const qa = join(dir, 'qa');
+  const tr = await runCli(['train', '--task', 'squad', '--train', join(dir, 'train.json'), '--dev', join(dir, 'dev.json'), '--family', 'deberta-v3', '--tokenizer', tokenizers['deberta-v3'], '--method', 'sift', '--max-steps', '4', '--max-length', '48', '--doc-stride', '8', '--out', qa, ...common]);
+  t.equal(tr.code, 0, tr.stderr);
+  t.same(Object.keys(devRows(tr.stdout)).sort(), ['exact_match', 'examples', 'f1', 'features', 'loss']);
+  const cfg = architecture(qa) as { architectures: string[]; model_type?: string; relative_attention?: boolean; position_biased_input?: boolean };
+  t.same([cfg.architectures, cfg.model_type, cfg.relative_attention, cfg.position_biased_input], [['DebertaV2ForQuestionAnswering'], 'deberta-v2', true, false]);
+  t.ok(readFileSync(join(qa, 'tokenizer.json'), 'utf8').includes('"Unigram"'), 'the Unigram tokenizer is saved beside it');
+  // NER through encodeWords' word ids on ALBERT's tokenizer; InfoBERT's critic trains beside the model.
+  const ner = join(dir, 'ner');
+  const tn = await runCli(['train', '--task', 'conll', '--train', join(dir, 'train.conll'), '--dev', join(dir, 'dev.conll'), '--family', 'albert', '--tokenizer', tokenizers.albert, '--method', 'infobert', '--max-steps', '4', '--max-length', '32', '--out', ner, ...common]);
+  t.equal(tn.code, 0, tn.stderr);
+  t.same(architecture(ner).architectures, ['AlbertForTokenClassification']);
+  const bad = await runCli(['train', '--task', 'conll', '--train', join(dir, 'train.conll'), '--family', 'gpt', '--tokenizer', tokenizers.albert, '--out', join(dir, 'never'), ...common]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--family must be one of bert, deberta-v3, albert, got 'gpt'/);
 });
