@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { LabeledBatch } from '../../lib/model/batch.js';
 import type { ModelType, Task } from '../../lib/model/config.js';
 import { createModel, loadModel, type ForwardOutput } from '../../lib/model/model.js';
@@ -73,6 +73,23 @@ function inputsJson(b: LabeledBatch, task: Task): Record<string, { dtype: string
   return out;
 }
 
+
+/** hf_interop.py load-advtrain over `root`: each folder loads in transformers as its architecture, cleanly, with `ours` outputs within TOL. */
+function transformersLoads(t: Test, root: string, ours: Map<string, ForwardOutput>, label: string): void {
+  t.comment(runPython('hf_interop.py', ['load-advtrain', root]).trim());
+  for (const [name, out] of ours) {
+    const dir = join(root, name);
+    const info = JSON.parse(readFileSync(join(dir, 'load_info.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    t.equal(info.architecture, cfg.architectures[0], `${name}: loaded as ${cfg.architectures[0]}`);
+    for (const k of ['missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs', 'warnings']) t.same(info[k], [], `${name}: no ${k}`);
+    const report = outputErrors(out, new Fixture(join(dir, 'transformers_outputs.safetensors')));
+    const bad = Object.entries(report).filter(([, v]) => !(v < TOL));
+    t.same(bad, [], `${name}: every output within ${TOL}`);
+    t.comment(`${label} ${name}: ${worstByGroup(report)}`);
+  }
+}
+
 t.test('transformers loads every folder advtrain saves, same outputs within 1e-5', { skip }, async (t) => {
   const dirA = join(root, 'advtrain-saved');
   const ours = new Map<string, ForwardOutput>();
@@ -108,18 +125,7 @@ t.test('transformers loads every folder advtrain saves, same outputs within 1e-5
       model.dispose();
     }
   }
-  t.comment(runPython('hf_interop.py', ['load-advtrain', dirA]).trim());
-  for (const [name, out] of ours) {
-    const dir = join(dirA, name);
-    const info = JSON.parse(readFileSync(join(dir, 'load_info.json'), 'utf8'));
-    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    t.equal(info.architecture, cfg.architectures[0], `${name}: loaded as ${cfg.architectures[0]}`);
-    for (const k of ['missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs', 'warnings']) t.same(info[k], [], `${name}: no ${k}`);
-    const report = outputErrors(out, new Fixture(join(dir, 'transformers_outputs.safetensors')));
-    const bad = Object.entries(report).filter(([, v]) => !(v < TOL));
-    t.same(bad, [], `${name}: every output within ${TOL}`);
-    t.comment(`advtrain -> transformers ${name}: ${worstByGroup(report)}`);
-  }
+  transformersLoads(t, dirA, ours, 'advtrain -> transformers');
 });
 
 t.test('advtrain loads what save_pretrained writes (sharded, single file, tied), same outputs within 1e-5', { skip }, async (t) => {
@@ -180,16 +186,7 @@ t.test('a model trained with R4F (spectrally normalised head) saves W_orig / sig
     trainer.dispose();
     model.dispose();
   }
-  t.comment(runPython('hf_interop.py', ['load-advtrain', dirC]).trim());
-  for (const [name, out] of ours) {
-    const dir = join(dirC, name);
-    const info = JSON.parse(readFileSync(join(dir, 'load_info.json'), 'utf8'));
-    for (const k of ['missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs', 'warnings']) t.same(info[k], [], `${name}: no ${k}`);
-    const report = outputErrors(out, new Fixture(join(dir, 'transformers_outputs.safetensors')));
-    const bad = Object.entries(report).filter(([, v]) => !(v < TOL));
-    t.same(bad, [], `${name}: every output within ${TOL}`);
-    t.comment(`R4F advtrain -> transformers ${name}: ${worstByGroup(report)}`);
-  }
+  transformersLoads(t, dirC, ours, 'R4F advtrain -> transformers');
 });
 
 // SiFT's affine-free LayerNorm runs in its training passes only and InfoBERT's critic lives in the trainer
@@ -219,14 +216,5 @@ t.test('models trained with SiFT or InfoBERT save the plain model: transformers 
     trainer.dispose();
     model.dispose();
   }
-  t.comment(runPython('hf_interop.py', ['load-advtrain', dirC]).trim());
-  for (const [name, out] of ours) {
-    const dir = join(dirC, name);
-    const info = JSON.parse(readFileSync(join(dir, 'load_info.json'), 'utf8'));
-    for (const k of ['missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs', 'warnings']) t.same(info[k], [], `${name}: no ${k}`);
-    const report = outputErrors(out, new Fixture(join(dir, 'transformers_outputs.safetensors')));
-    const bad = Object.entries(report).filter(([, v]) => !(v < TOL));
-    t.same(bad, [], `${name}: every output within ${TOL}`);
-    t.comment(`advtrain -> transformers ${name}: ${worstByGroup(report)}`);
-  }
+  transformersLoads(t, dirC, ours, 'advtrain -> transformers');
 });
