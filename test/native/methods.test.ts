@@ -6,6 +6,8 @@ import type { Task } from '../../lib/model/config.js';
 import { createModel } from '../../lib/model/model.js';
 import { METHOD_NAMES, type MethodConfig } from '../../lib/train/methods.js';
 import { Trainer } from '../../lib/train/trainer.js';
+import type { OptimizerOptions } from '../../lib/train/config.js';
+import type { LabeledBatch } from '../../lib/model/batch.js';
 import { randomBatch, tinyConfig } from '../helpers/models.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { maxDiff, readParams, snapshot, worstDiff } from '../helpers/params.js';
@@ -203,24 +205,22 @@ t.test("rpt's noise: U(-noiseStd, noiseStd) by default (fairseq), N(0, noiseStd)
   }
 });
 
+/** Six steps of `method` with a checkpoint at step 3 (resumed from `resume` when given): the per-step losses and final weights. */
+async function resumableRun(out: string, batches: LabeledBatch[], method: MethodConfig, optimizer: OptimizerOptions, dir: string, resume?: string) {
+  const m = await model(12, dropCfg);
+  const losses: number[] = [];
+  const tr = new Trainer({ model: m, method, optimizer, callbacks: [{ onStepEnd: (_s, _c, r) => void losses.push(r.loss) }] });
+  await tr.fit(batches, { maxSteps: 6, saveEvery: 3, outputDir: join(out, dir), resumeFrom: resume });
+  const weights = await snapshot(m, join(out, `${dir}-final`));
+  tr.dispose();
+  m.dispose();
+  return { losses, weights };
+}
+
 t.test('R4F: a resumed run repeats the uninterrupted one bit for bit (W_orig, u and v in the trainer state)', { skip }, async (t) => {
   const out = t.testdir();
   const batches = [1, 2, 3, 4].map((s) => randomBatch({ task: 'sequence-classification', lengths: [9, 7, 5, 3], seqLen: 9, seed: s }));
-  const run = async (dir: string, resume?: string) => {
-    const m = await model(12, dropCfg);
-    const losses: number[] = [];
-    const tr = new Trainer({
-      model: m,
-      method: { name: 'rpt', noiseStd: 0.05, spectralNorm: true },
-      optimizer: { name: 'adamw', lr: 1e-2 },
-      callbacks: [{ onStepEnd: (_s, _c, r) => void losses.push(r.loss) }],
-    });
-    await tr.fit(batches, { maxSteps: 6, saveEvery: 3, outputDir: join(out, dir), resumeFrom: resume });
-    const weights = await snapshot(m, join(out, `${dir}-final`));
-    tr.dispose();
-    m.dispose();
-    return { losses, weights };
-  };
+  const run = (dir: string, resume?: string) => resumableRun(out, batches, { name: 'rpt', noiseStd: 0.05, spectralNorm: true }, { name: 'adamw', lr: 1e-2 }, dir, resume);
   const full = await run('a');
   const state = readParams(join(out, 'a', 'checkpoint-3', 'trainer_state.safetensors'));
   t.same(
@@ -240,16 +240,7 @@ t.test("InfoBERT: a resumed run repeats the uninterrupted one bit for bit (the c
   const out = t.testdir();
   const batches = [1, 2, 3, 4].map((s) => randomBatch({ task: 'sequence-classification', lengths: [9, 7, 5, 3], seqLen: 9, seed: s }));
   const method: MethodConfig = { name: 'infobert', steps: 2, stepSize: 0.1, initMag: 0.1, beta: 0.05, alpha: 0.5, anchorBatch: 4 };
-  const run = async (dir: string, resume?: string) => {
-    const m = await model(12, dropCfg);
-    const losses: number[] = [];
-    const tr = new Trainer({ model: m, method, optimizer: { name: 'adamw', lr: 1e-2, weightDecay: 0.01 }, callbacks: [{ onStepEnd: (_s, _c, r) => void losses.push(r.loss) }] });
-    await tr.fit(batches, { maxSteps: 6, saveEvery: 3, outputDir: join(out, dir), resumeFrom: resume });
-    const weights = await snapshot(m, join(out, `${dir}-final`));
-    tr.dispose();
-    m.dispose();
-    return { losses, weights };
-  };
+  const run = (dir: string, resume?: string) => resumableRun(out, batches, method, { name: 'adamw', lr: 1e-2, weightDecay: 0.01 }, dir, resume);
   const full = await run('a');
   const state3 = readParams(join(out, 'a', 'checkpoint-3', 'trainer_state.safetensors'));
   const critic = ['F_func.0.bias', 'F_func.0.weight', 'F_func.2.bias', 'F_func.2.weight'];
