@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { generateSentiment, syntheticVocabulary } from '../../lib/demo/synthetic.js';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/data.js';
 import { nativeSkipReason } from '../helpers/native.js';
 import { reportErrors } from '../helpers/schema.js';
 
@@ -127,4 +128,23 @@ t.test('robustness, figures and eval --advglue from the command line', { skip },
     const badTask = await runCli(['eval', '--advglue', join(dir, 'adv.json'), '--task', 'cola', '--model', model]);
     t.equal(badTask.code, 2);
   });
+});
+
+t.test('robustness on DeBERTa-v3 and ALBERT shapes with their Unigram tokenizers: word attacks through Unigram offsets', { skip }, async (t) => {
+  const dir = t.testdir();
+  const tsv = (rows: { text: string; label: number }[]) => `sentence\tlabel\n${rows.map((e) => `${e.text}\t${e.label}`).join('\n')}\n`;
+  writeFileSync(join(dir, 'train.tsv'), tsv(generateSentiment(128, 1)));
+  writeFileSync(join(dir, 'dev.tsv'), tsv(generateSentiment(12, 2)));
+  for (const family of ['deberta-v3', 'albert']) {
+    const tokenizer = join(repoRoot, 'test', 'fixtures', `${family}-unigram-wikitext2`);
+    const model = join(dir, family);
+    const tr = await runCli(['train', '--task', 'sst2', '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--family', family, '--tokenizer', tokenizer, '--max-steps', '4', '--batch-size', '16', '--lr', '1e-3', '--quiet', '--out', model]);
+    t.equal(tr.code, 0, tr.stderr);
+    const res = await runCli(['robustness', '--model', model, '--task', 'sst2', '--data', join(dir, 'dev.tsv'), '--out', join(dir, `${family}-rob`), '--attacks', 'pgd,wordswap,deviation', '--radii', '0.05', '--max-examples', '6', '--seed', '1', '--pgd-steps', '2', '--query-budget', '15', '--min-cosine', '0', '--json']);
+    t.equal(res.code, 0, res.stderr);
+    const report = JSON.parse(res.stdout);
+    t.equal(reportErrors(report), '', `${family}: report.json follows its schema`);
+    t.type(report.wordswap.accuracyUnderAttack, 'number', `${family}: the word attack ran`);
+    t.equal(report.deviation.hiddenCosine.length, 3, `${family}: embedding output and both layers`);
+  }
 });
