@@ -74,8 +74,14 @@ export const demo: Command = {
       console.error(`advtrain demo: ${trainSize} synthetic sentences (negation, contrast, intensifiers), ${family}, ${device}`);
       // Adversarial training from a random start stalls on this task's initial plateau (and in the
       // papers every method fine-tunes a trained encoder): all methods start from one plain-trained model.
-      // ALBERT's 128-wide factorised embeddings would be wider than this model: half its width instead.
-      const settings = family === 'albert' ? { ...FAMILY_SETTINGS.albert, embedding_size: DEMO_CONFIG.hidden_size / 2 } : FAMILY_SETTINGS[family];
+      // At this size: ALBERT's 128-wide factorised embeddings would be wider than the model (half its width
+      // instead), and DeBERTa-v3's 256 log buckets need more than its 40 positions (16 buckets instead).
+      const settings =
+        family === 'albert'
+          ? { ...FAMILY_SETTINGS.albert, embedding_size: DEMO_CONFIG.hidden_size / 2 }
+          : family === 'deberta-v3'
+            ? { ...FAMILY_SETTINGS['deberta-v3'], position_buckets: 16 }
+            : FAMILY_SETTINGS[family];
       const base = await createModel({ ...DEMO_CONFIG, ...settings, vocab_size: tok.vocabSize }, { task: 'sequence-classification', labels: ['negative', 'positive'], seed, device });
       base.tokenizer = tok;
       const warm = new Trainer({ model: base, optimizer: { name: 'adamw', lr: 1e-3, weightDecay: 0.01 }, scheduler: { name: 'constant', warmupSteps: 20 }, seed });

@@ -1,5 +1,5 @@
 /**
- * The Model class: a BERT, RoBERTa or ELECTRA encoder with a task head, held natively. Load one from a
+ * The Model class: a BERT, RoBERTa, ELECTRA, ALBERT or DeBERTa-v2 encoder with a task head, held natively. Load one from a
  * Hugging Face folder or create one randomly initialised; run it; save it back as an HF folder.
  */
 import { randomBytes } from 'node:crypto';

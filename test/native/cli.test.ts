@@ -101,6 +101,11 @@ t.test('demo runs a short comparison', { skip }, async (t) => {
   const rows = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.same(rows.map((r) => r.method), ['vanilla', 'creat']);
   t.ok(rows[1].repCos > 0 && rows[1].repCos <= 1);
+  for (const family of ['deberta-v3', 'albert']) {
+    const fam = await runCli(['demo', '--family', family, '--methods', 'sift', '--warmup-steps', '3', '--steps', '2', '--train-size', '64', '--json']);
+    t.equal(fam.code, 0, `${family}: ${fam.stderr}`);
+    t.match(fam.stderr, new RegExp(`, ${family}, cpu`));
+  }
 });
 
 t.test('doctor prints the build as JSON', { skip }, async (t) => {
