@@ -267,6 +267,9 @@ export class Trainer {
       throw invalidArg('scheduler.totalSteps', `a step count for the ${c.scheduler.name} schedule when step() is called outside fit()`, undefined);
     }
     const warmupSteps = c.scheduler.warmupSteps ?? Math.ceil((c.scheduler.warmupRatio ?? 0) * (total ?? 0));
+    if ((c.slimmingL1.heads > 0 || c.slimmingL1.ffn > 0) && !this.model.slimming) {
+      throw invalidArg('slimmingL1', 'zero unless the model has slimming coefficients (call model.enableSlimming() before training)', c.slimmingL1);
+    }
     this.nativeTrainer = new (native().NativeTrainer)(this.model._native, {
       optimizer: c.optimizer,
       scheduler: { name: c.scheduler.name, warmupSteps, totalSteps: total ?? 0 },
@@ -274,6 +277,7 @@ export class Trainer {
       maxGradNorm: c.maxGradNorm,
       seed: c.seed,
       precision: c.precision,
+      slimmingL1: c.slimmingL1,
     });
     return this.nativeTrainer;
   }

@@ -48,6 +48,7 @@ Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
       optimizer_(cfg.optimizer, model.params()),
       method_(makeMethodWith(rng_, cfg.method, model)) {
   if (auto* own = method_->trainableParams()) methodOptimizer_ = std::make_unique<Optimizer>(cfg.optimizer, *own);
+  structure_ = model.structureVersion();
 }
 
 void Trainer::zeroMethodGrads() {
@@ -61,6 +62,8 @@ double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.sch
 bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
   at::NoGradGuard noGrad;
   auto& params = model_.params();
+  // EarlyRobust adds the L1 term to the loss of the update's last pass, before clipping: once per update.
+  model_.addSlimmingL1(cfg_.slimmingL1Heads, cfg_.slimmingL1Ffn);
   at::Tensor norm = gradNorm(params);
   // The step's one host synchronisation reads the gradient norm and the loss together.
   at::Tensor figures = norm.to(at::kDouble).reshape({1});
@@ -90,6 +93,9 @@ bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
 
 StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDraws& draws) {
   if (microBatches.empty()) fail(kErrInvalidArg, "Expected at least one micro-batch for a step but received none");
+  if (model_.structureVersion() != structure_) {
+    fail(kErrInvalidArg, "the model was pruned or given slimming coefficients after this Trainer was created; create a new Trainer");
+  }
   GeneratorScope scope(rng_);
   StepContext ctx{model_};
   if (draws.any() && microBatches.size() != 1) {
