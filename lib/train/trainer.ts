@@ -510,9 +510,11 @@ export class Trainer {
   /** Restores weights, optimizer, schedule, method state, RNG and data position from a checkpoint. */
   async resume(dir: string): Promise<void> {
     const { file: stateFile, saved } = readSavedState(dir);
-    for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision'] as const) {
-      if (JSON.stringify(saved.config[key]) !== JSON.stringify(this.config[key])) {
-        throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(saved.config[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
+    // Checkpoints from before slimmingL1 existed trained without it.
+    const savedConfig = { ...saved.config, slimmingL1: saved.config.slimmingL1 ?? { heads: 0, ffn: 0 } };
+    for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision', 'slimmingL1'] as const) {
+      if (JSON.stringify(savedConfig[key]) !== JSON.stringify(this.config[key])) {
+        throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(savedConfig[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
       }
     }
     if (this.nativeTrainer) throw new AdvtrainError('resume must come before the first step of this trainer', 'ERR_INVALID_ARG');

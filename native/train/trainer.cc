@@ -173,6 +173,10 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   out.emplace_back("trainer.schedule_step", at::tensor({scheduleStep_}, at::kLong));
   for (auto& [k, v] : optimizer_.state()) out.emplace_back("optimizer." + k, v);
+  // The slimming coefficients are trained parameters that saved model folders leave out.
+  for (const auto& p : model_.params()) {
+    if (p.name.rfind("advtrain.", 0) == 0) out.emplace_back("model." + p.name, p.tensor.detach());
+  }
   for (auto& [k, v] : method_->state()) out.emplace_back("method." + k, v);
   if (methodOptimizer_) {
     for (auto& [k, v] : methodOptimizer_->state()) out.emplace_back("method_optimizer." + k, v);
@@ -200,9 +204,23 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
   };
   auto it = state.find("trainer.schedule_step");
   if (it == state.end()) fail(kErrCheckpoint, "trainer state has no 'trainer.schedule_step'");
+  const auto own = take("model.");
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;
+  for (const auto& p : model_.params()) {
+    if (p.name.rfind("advtrain.", 0) != 0) continue;
+    auto c = own.find(p.name);
+    if (c == own.end()) fail(kErrCheckpoint, "trainer state has no '" + p.name + "' (the checkpoint was trained without slimming)");
+    if (c->second.sizes() != p.tensor.sizes()) fail(kErrCheckpoint, "trainer state '" + p.name + "' has the wrong shape");
+    copies.emplace_back(p.tensor, c->second);
+  }
+  if (copies.size() != own.size()) fail(kErrCheckpoint, "trainer state holds slimming coefficients: call model.enableSlimming() before resuming");
   scheduleStep_ = it->second.item<int64_t>();
   optimizer_.loadState(take("optimizer."));
   method_->loadState(take("method."));
+  {
+    at::NoGradGuard noGrad;
+    for (auto& [param, value] : copies) param.copy_(value);
+  }
   if (methodOptimizer_) methodOptimizer_->loadState(take("method_optimizer."));
   auto cpu = state.find("rng.cpu");
   if (cpu != state.end()) {

@@ -303,3 +303,41 @@ t.test('advtrain loads pruned folders transformers saved (pruned_heads + advtrai
     m.dispose();
   }
 });
+
+t.test('a slimming run resumes bit for bit: the coefficients travel in the trainer state, not the model folder', { skip }, async (t) => {
+  const b = batchFor('bert');
+  const cfg = { optimizer: { name: 'adamw' as const, lr: 1e-2 }, method: { name: 'freelb', steps: 2 } as MethodConfig, slimmingL1: { heads: 1e-3, ffn: 2e-3 }, seed: 6 };
+  const m = await randomModel('bert', 60, { hidden_dropout_prob: 0.1 });
+  await m.enableSlimming();
+  const tr = new Trainer({ model: m, ...cfg });
+  await tr.step(b);
+  await tr.step(b);
+  const ckpt = await tr.saveCheckpoint(join(root, 'resume'));
+  const saved = readParams(join(ckpt, 'model.safetensors'));
+  t.notOk([...saved.keys()].some((k) => k.startsWith('advtrain.')), 'the model folder holds no coefficient');
+  await tr.step(b);
+  const want = await m.slimmingCoefficients();
+  const wantOut = await m.forward(b);
+
+  const plain = await loadModel(ckpt);
+  const refused = new Trainer({ model: plain, ...cfg, slimmingL1: undefined });
+  await t.rejects(refused.resume(ckpt), { code: 'ERR_CHECKPOINT', message: /slimmingL1/ }, 'a different penalty is refused');
+  const noSlim = new Trainer({ model: plain, ...cfg, slimmingL1: { heads: 0, ffn: 0 } });
+  await t.rejects(noSlim.resume(ckpt), { code: 'ERR_CHECKPOINT', message: /slimmingL1|enableSlimming/ });
+  plain.dispose();
+
+  const m2 = await loadModel(ckpt);
+  await m2.enableSlimming();
+  const tr2 = new Trainer({ model: m2, ...cfg });
+  await tr2.resume(ckpt);
+  await tr2.step(b);
+  const got = await m2.slimmingCoefficients();
+  const gotOut = await m2.forward(b);
+  const d = Math.max(...got.heads.map((a, i) => maxDiff(a, want.heads[i]!)), ...got.ffn.map((a, i) => maxDiff(a, want.ffn[i]!)));
+  t.equal(d, 0, 'the same coefficients after the resumed step, bit for bit');
+  t.equal(maxDiff(gotOut.logits, wantOut.logits), 0, 'the same logits');
+  tr.dispose();
+  tr2.dispose();
+  m.dispose();
+  m2.dispose();
+});
