@@ -100,7 +100,11 @@ export interface NativeModel {
   numParameters(): number;
   loadTensors(entries: NativeTensorSource[]): Promise<void>;
   forward(batch: object, options: object): Promise<NativeForwardOutput>;
-  save(path: string, metadata: [string, string][]): Promise<void>;
+  save(path: string, metadata: [string, string][], options?: { padded?: boolean }): Promise<void>;
+  enableSlimming(): Promise<void>;
+  slimmingCoefficients(): Promise<{ heads: Float32Array[]; ffn: Float32Array[] }>;
+  setSlimmingCoefficients(coefficients: { heads: Float32Array[]; ffn: Float32Array[] }): Promise<void>;
+  prune(heads: number[][], ffn: number[][]): Promise<void>;
   dispose(): void;
   readonly disposed: boolean;
 }

@@ -72,6 +72,13 @@ export interface ModelConfig {
   summaryLastDropout: number;
   /** Present for model_type 'deberta-v2'. */
   deberta?: DebertaV2Fields;
+  /**
+   * Physically pruned heads per layer, in the original numbering, sorted (config.json `pruned_heads`,
+   * transformers 4.x's format). Absent: none. BERT, RoBERTa and ELECTRA only.
+   */
+  prunedHeads?: number[][];
+  /** FFN width per layer once neurons were pruned (config.json `advtrain_intermediate_sizes`). Absent: intermediateSize. */
+  intermediateSizes?: number[];
   /** Label names by id (classification and token classification). */
   id2label: string[];
   raw: Record<string, unknown>;
@@ -247,6 +254,8 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
   const maxPositions = int('max_position_embeddings', 1);
   const deberta = type === 'deberta-v2' ? debertaFields(raw, get, bad, { hiddenSize, numHeads, embeddingSize, maxPositions, task, prob, act }) : undefined;
   if (type === 'roberta' && maxPositions <= padTokenId + 1) throw bad('max_position_embeddings', `above pad_token_id + 1 (${padTokenId + 1}) for RoBERTa`, maxPositions);
+  const intermediateSize = int('intermediate_size', 1);
+  const pruned = prunedFields(raw, type, numLayers, numHeads, intermediateSize, bad);
   return {
     modelType: type,
     task,
@@ -256,7 +265,7 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     numLayers,
     ...albert,
     numHeads,
-    intermediateSize: int('intermediate_size', 1),
+    intermediateSize,
     maxPositions,
     typeVocabSize: int('type_vocab_size', type === 'deberta-v2' ? 0 : 1), // DeBERTa-v3 has none
     padTokenId,
@@ -272,9 +281,67 @@ export function parseConfig(json: unknown, source: string, overrides: ConfigOver
     summaryActivation: type === 'electra' ? act('summary_activation') : 'gelu',
     summaryLastDropout: type === 'electra' ? prob('summary_last_dropout') : 0,
     ...(deberta ? { deberta } : {}),
+    ...pruned,
     id2label: overrides.labels ?? id2labelOf(raw, task === 'regression' || task === 'question-answering' ? 0 : numLabels),
     raw,
   };
+}
+
+/** Families whose layers can be pruned (ALBERT shares layers; DeBERTa-v2 has its own attention). */
+export const PRUNABLE_TYPES: readonly ModelType[] = ['bert', 'roberta', 'electra'];
+
+/**
+ * `pruned_heads` ({ "<layer>": [head, ...] }, transformers 4.x's PretrainedConfig field; 5.x no longer reads it)
+ * and `advtrain_intermediate_sizes` (one FFN width per layer), validated.
+ */
+function prunedFields(
+  raw: Record<string, unknown>,
+  type: ModelType,
+  numLayers: number,
+  numHeads: number,
+  intermediateSize: number,
+  bad: Bad,
+): { prunedHeads?: number[][]; intermediateSizes?: number[] } {
+  const out: { prunedHeads?: number[][]; intermediateSizes?: number[] } = {};
+  const ph = raw.pruned_heads;
+  const hasHeads = ph !== undefined && ph !== null && !(typeof ph === 'object' && !Array.isArray(ph) && Object.keys(ph).length === 0);
+  const sizes = raw.advtrain_intermediate_sizes;
+  if ((hasHeads || (sizes !== undefined && sizes !== null)) && !PRUNABLE_TYPES.includes(type)) {
+    throw bad(hasHeads ? 'pruned_heads' : 'advtrain_intermediate_sizes', `absent for model_type '${type}' (pruned layers are supported for ${PRUNABLE_TYPES.join(', ')})`, hasHeads ? ph : sizes);
+  }
+  if (hasHeads) {
+    if (typeof ph !== 'object' || Array.isArray(ph)) throw bad('pruned_heads', 'an object { "<layer>": [head indices] }', ph);
+    const heads: number[][] = Array.from({ length: numLayers }, () => []);
+    for (const [k, v] of Object.entries(ph as Record<string, unknown>)) {
+      const layer = Number(k);
+      if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers || String(layer) !== k) throw bad(`pruned_heads.${k}`, `a layer index in [0, ${numLayers})`, k);
+      if (!Array.isArray(v) || v.some((h) => !Number.isInteger(h) || h < 0 || h >= numHeads)) throw bad(`pruned_heads.${k}`, `head indices in [0, ${numHeads})`, v);
+      const set = [...new Set(v as number[])].sort((a, b) => a - b);
+      if (set.length >= numHeads) throw bad(`pruned_heads.${k}`, 'fewer heads than num_attention_heads (a layer keeps at least one)', v);
+      heads[layer] = set;
+    }
+    out.prunedHeads = heads;
+  }
+  if (sizes !== undefined && sizes !== null) {
+    if (!Array.isArray(sizes) || sizes.length !== numLayers || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > intermediateSize)) {
+      throw bad('advtrain_intermediate_sizes', `${numLayers} integers in [1, intermediate_size (${intermediateSize})]`, sizes);
+    }
+    out.intermediateSizes = [...(sizes as number[])];
+  }
+  return out;
+}
+
+/** Heads and FFN width of each layer, as the native model builds them. */
+export function layerShapes(cfg: ModelConfig): { layerHeads: number[]; layerIntermediate: number[] } {
+  return {
+    layerHeads: Array.from({ length: cfg.numLayers }, (_, i) => cfg.numHeads - (cfg.prunedHeads?.[i]?.length ?? 0)),
+    layerIntermediate: cfg.intermediateSizes ? [...cfg.intermediateSizes] : Array.from({ length: cfg.numLayers }, () => cfg.intermediateSize),
+  };
+}
+
+/** True when some layer has fewer heads or FFN neurons than the config's full sizes. */
+export function isPruned(cfg: ModelConfig): boolean {
+  return (cfg.prunedHeads?.some((h) => h.length > 0) ?? false) || (cfg.intermediateSizes?.some((n) => n !== cfg.intermediateSize) ?? false);
 }
 
 /** ALBERT's own fields, validated: the layer sharing (num_hidden_groups, inner_group_num) and a non-null classifier_dropout_prob. */
@@ -370,9 +437,16 @@ export function maxSeqLen(cfg: ModelConfig): number {
 }
 
 /** config.json content in transformers' format: the original fields plus this model's shape and head. */
-export function configToJson(cfg: ModelConfig): Record<string, unknown> {
+export function configToJson(cfg: ModelConfig, options: { padded?: boolean } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = { ...cfg.raw };
   delete out.num_labels;
+  // A padded export (Model.save's 'hf-padded') holds full-size zero-padded layers: no pruning fields.
+  delete out.pruned_heads;
+  delete out.advtrain_intermediate_sizes;
+  if (!options.padded && cfg.prunedHeads?.some((h) => h.length > 0)) {
+    out.pruned_heads = Object.fromEntries(cfg.prunedHeads.map((h, i) => [String(i), h] as const).filter(([, h]) => h.length > 0));
+  }
+  if (!options.padded && cfg.intermediateSizes?.some((n) => n !== cfg.intermediateSize)) out.advtrain_intermediate_sizes = [...cfg.intermediateSizes];
   Object.assign(out, {
     architectures: [architectureOf(cfg.modelType, cfg.task)],
     model_type: cfg.modelType,

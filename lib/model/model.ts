@@ -14,7 +14,7 @@ import { checkManifest, isModelFile, MANIFEST, manifestFiles, writeManifest } fr
 import { ioError } from '../io/output-dir.js';
 import { boolean, finiteNumber, float32Array, integer, knownKeys, object, oneOf } from '../validate.js';
 import { prepareBatch, type LabeledBatch } from './batch.js';
-import { configToJson, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, type Task, TASKS } from './config.js';
+import { configToJson, isPruned, layerShapes, MODEL_SIZES, type ModelConfig, type ModelSize, parseConfig, PRUNABLE_TYPES, type Task, TASKS } from './config.js';
 import { checkpointTensors, mapCheckpointKeys, type KeyMapping } from './weights.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -113,6 +113,27 @@ export interface ForwardOutput {
   perExampleLoss?: Float32Array;
 }
 
+export interface SaveOptions {
+  /**
+   * `'hf-padded'`: a pruned model is written at full width, zero rows/columns where heads and FFN neurons
+   * were removed, without `pruned_heads` / `advtrain_intermediate_sizes`, so any transformers version loads
+   * an equivalent model. Default: the pruned layout (see {@link Model.prune}).
+   */
+  export?: 'hf-padded';
+}
+
+/** EarlyRobust slimming coefficients, per layer: one per head, one per FFN neuron. */
+export interface SlimmingCoefficients {
+  heads: Float32Array[];
+  ffn: Float32Array[];
+}
+
+/** Units to remove, per layer, in the current numbering (the coefficients' indices). */
+export interface PruneSpec {
+  heads: number[][];
+  ffn: number[][];
+}
+
 const MODEL_OPTION_KEYS = ['device', 'dtype', 'task', 'numLabels', 'labels', 'seed'] as const;
 
 function checkModelOptions(options: unknown, extra: readonly string[] = []): ModelOptions & LoadOptions {
@@ -141,7 +162,7 @@ export class Model {
 
   private constructor(
     private readonly handle: NativeModel,
-    readonly config: ModelConfig,
+    private cfg: ModelConfig,
     readonly device: DeviceName,
     readonly dtype: DType,
     loadReport?: LoadReport,
@@ -153,9 +174,14 @@ export class Model {
   static async _create(config: ModelConfig, options: ModelOptions, report?: LoadReport): Promise<Model> {
     const device = resolveDevice('options.device', options.device);
     const dtype = options.dtype ?? 'float32';
-    const nativeConfig = { ...config, raw: undefined, id2label: undefined };
+    const nativeConfig = { ...config, raw: undefined, id2label: undefined, prunedHeads: undefined, intermediateSizes: undefined, ...(isPruned(config) ? layerShapes(config) : {}) };
     const handle = await native().createModel(nativeConfig, { device, dtype, seed: options.seed ?? 0 });
     return new Model(handle, config, device, dtype, report);
+  }
+
+  /** The validated configuration (prune() replaces it with one recording the pruned layers). */
+  get config(): ModelConfig {
+    return this.cfg;
   }
 
   /** @internal The native handle, for trainers. */
@@ -271,8 +297,11 @@ export class Model {
    * await model.save('out/my-model'); // AutoModelForSequenceClassification.from_pretrained('out/my-model')
    * ```
    */
-  async save(dir: string): Promise<void> {
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArg('dir', 'a folder path', dir);
+    const so = object('options', options) as SaveOptions;
+    knownKeys('options', so as Record<string, unknown>, ['export']);
+    if (so.export !== undefined) oneOf('options.export', so.export, ['hf-padded'] as const);
     const final = resolve(dir);
     if (existsSync(final) && !statSync(final).isDirectory()) throw new AdvtrainError(`${dir}: exists and is not a folder`, 'ERR_IO');
     // The working folder (or one above it) is never renamed away from under the process.
@@ -285,7 +314,7 @@ export class Model {
       throw ioError(dir, 'cannot create a folder to save the model in', err);
     }
     try {
-      await this._writeFolder(tmp);
+      await this._writeFolder(tmp, so.export === 'hf-padded');
       if (holdsMore) {
         // The new manifest goes first: until the last file is in, the folder disagrees with it.
         const names = manifestFiles(tmp)!;
@@ -307,9 +336,9 @@ export class Model {
   }
 
   /** @internal Writes the model's files and their manifest into `dir`, an empty folder (save, checkpoints). */
-  async _writeFolder(dir: string): Promise<void> {
-    await this.handle.save(join(dir, 'model.safetensors'), [['advtrain', 'model']]);
-    await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config), null, 2)}\n`);
+  async _writeFolder(dir: string, padded = false): Promise<void> {
+    await this.handle.save(join(dir, 'model.safetensors'), [['advtrain', 'model']], { padded });
+    await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(this.config, { padded }), null, 2)}\n`);
     if (this.tokenizer) await this.tokenizer.save(dir);
     await writeManifest(dir, readdirSync(dir).filter(isModelFile));
     fsyncDir(dir);
@@ -325,6 +354,105 @@ export class Model {
       [...mapping.assignments].map(([param, t]) => ({ param, file: t.file, key: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end })),
     );
     return { missingKeys: mapping.missingKeys, unexpectedKeys: mapping.unexpectedKeys, mismatchedKeys: mapping.mismatchedKeys };
+  }
+
+  private checkPrunable(op: string): void {
+    if (!PRUNABLE_TYPES.includes(this.config.modelType)) {
+      throw new AdvtrainError(
+        `${op}: model_type '${this.config.modelType}' is not supported (slimming and pruning support ${PRUNABLE_TYPES.join(', ')}; ALBERT shares its layers, DeBERTa-v2 has its own attention)`,
+        'ERR_INVALID_ARG',
+      );
+    }
+  }
+
+  /** True while the model has EarlyRobust slimming coefficients (enableSlimming, until prune). */
+  get slimming(): boolean {
+    return this.slimmingOn;
+  }
+  private slimmingOn = false;
+
+  /**
+   * Adds EarlyRobust's slimming coefficients (Xi et al., EMNLP 2022), initialised to 1: one per attention
+   * head of each layer, scaling the head's context (the official code scales its attention probabilities,
+   * the same product), and one per FFN neuron, scaling the activated intermediate output. They are
+   * parameters `advtrain.slimming.layer.<i>.heads` / `.ffn` (no weight decay) that a Trainer created
+   * afterwards updates; `slimmingL1` in the Trainer's config adds their L1 penalty. They are never written
+   * into saved folders: read them with slimmingCoefficients() and restore them with setSlimmingCoefficients().
+   * BERT, RoBERTa and ELECTRA. A Trainer created before this call refuses to step.
+   */
+  async enableSlimming(): Promise<void> {
+    this.checkPrunable('enableSlimming');
+    if (this.slimmingOn) throw new AdvtrainError('enableSlimming: slimming is already enabled on this model', 'ERR_INVALID_ARG');
+    await this.handle.enableSlimming();
+    this.slimmingOn = true;
+  }
+
+  /** The slimming coefficients per layer (copies). */
+  async slimmingCoefficients(): Promise<SlimmingCoefficients> {
+    if (!this.slimmingOn) throw new AdvtrainError('slimmingCoefficients: slimming is not enabled (call enableSlimming() first)', 'ERR_INVALID_ARG');
+    return this.handle.slimmingCoefficients();
+  }
+
+  /** Overwrites the slimming coefficients (e.g. from a checkpoint); shapes as slimmingCoefficients() returns them. */
+  async setSlimmingCoefficients(coefficients: SlimmingCoefficients): Promise<void> {
+    if (!this.slimmingOn) throw new AdvtrainError('setSlimmingCoefficients: slimming is not enabled (call enableSlimming() first)', 'ERR_INVALID_ARG');
+    const c = object('coefficients', coefficients) as unknown as SlimmingCoefficients;
+    knownKeys('coefficients', c as unknown as Record<string, unknown>, ['heads', 'ffn']);
+    const shapes = layerShapes(this.config);
+    for (const key of ['heads', 'ffn'] as const) {
+      const list = c[key];
+      if (!Array.isArray(list) || list.length !== this.config.numLayers) throw invalidArg(`coefficients.${key}`, `${this.config.numLayers} Float32Arrays (one per layer)`, list);
+      list.forEach((a, i) => {
+        float32Array(`coefficients.${key}[${i}]`, a, key === 'heads' ? shapes.layerHeads[i] : shapes.layerIntermediate[i]);
+        if (a.some((x) => !Number.isFinite(x))) throw invalidArg(`coefficients.${key}[${i}]`, 'finite numbers', a);
+      });
+    }
+    await this.handle.setSlimmingCoefficients({ heads: c.heads, ffn: c.ffn });
+  }
+
+  /**
+   * Physically removes attention heads and FFN neurons (EarlyRobust's stage 2, transformers 4.x's
+   * prune_heads): the heads' rows of the query/key/value weights and biases and columns of the attention
+   * output, the neurons' rows of intermediate.dense and columns of output.dense. `heads[i]` / `ffn[i]`
+   * list the units of layer i to remove, in the current numbering (as slimmingCoefficients() indexes them);
+   * every layer keeps at least one head and one neuron. With slimming on, the kept units' coefficients are
+   * folded into the following projection (the official code keeps them as frozen parameters: the same
+   * outputs) and slimming ends. The result equals the unpruned model with those units' coefficients at 0.
+   * Saved folders record the heads in `pruned_heads` (original numbering) and the FFN widths in
+   * `advtrain_intermediate_sizes`; `save(dir, { export: 'hf-padded' })` writes a full-size equivalent.
+   * A Trainer created before this call refuses to step.
+   */
+  async prune(spec: PruneSpec): Promise<void> {
+    this.checkPrunable('prune');
+    const o = object('spec', spec) as unknown as PruneSpec;
+    knownKeys('spec', o as unknown as Record<string, unknown>, ['heads', 'ffn']);
+    const L = this.config.numLayers;
+    const shapes = layerShapes(this.config);
+    const check = (key: 'heads' | 'ffn', sizes: number[]) => {
+      const list = o[key];
+      if (!Array.isArray(list) || list.length !== L) throw invalidArg(`spec.${key}`, `${L} arrays of indices (one per layer)`, list);
+      return list.map((idx, i) => {
+        const name = `spec.${key}[${i}]`;
+        if (!Array.isArray(idx)) throw invalidArg(name, 'an array of indices', idx);
+        idx.forEach((x, j) => integer(`${name}[${j}]`, x, { min: 0, max: sizes[i] - 1 }));
+        const sorted = [...new Set(idx)].sort((a, b) => a - b);
+        if (sorted.length !== idx.length) throw invalidArg(name, 'indices without repeats', idx);
+        if (sorted.length >= sizes[i]) throw invalidArg(name, `fewer than ${sizes[i]} indices (layer ${i} must keep at least one ${key === 'heads' ? 'head' : 'FFN neuron'})`, idx);
+        return sorted;
+      });
+    };
+    const heads = check('heads', shapes.layerHeads);
+    const ffn = check('ffn', shapes.layerIntermediate);
+    await this.handle.prune(heads, ffn);
+    // Current head indices -> original numbering, for pruned_heads.
+    const prunedHeads = heads.map((drop, i) => {
+      const before = this.config.prunedHeads?.[i] ?? [];
+      const kept = Array.from({ length: this.config.numHeads }, (_, h) => h).filter((h) => !before.includes(h));
+      return [...before, ...drop.map((c) => kept[c])].sort((a, b) => a - b);
+    });
+    const intermediateSizes = shapes.layerIntermediate.map((n, i) => n - ffn[i].length);
+    this.cfg = { ...this.cfg, prunedHeads, intermediateSizes };
+    this.slimmingOn = false;
   }
 
   /** Frees the native weights (CUDA memory included). Later calls fail with ERR_DISPOSED. */

@@ -42,6 +42,13 @@ export interface TrainingConfig {
   precision?: 'fp32' | 'bf16';
   /** Consecutive non-finite steps (skipped, weights untouched) before training stops with ERR_NON_FINITE. Default 5. */
   maxNonFiniteSteps?: number;
+  /**
+   * EarlyRobust's L1 penalty on the model's slimming coefficients (Model.enableSlimming): the gradient of
+   * `heads * sum|c_heads| + ffn * sum|c_ffn|` is added once per optimizer update, before clipping, as the
+   * official code adds the term to the loss of FreeLB's last pass. The paper uses { heads: 1e-5, ffn: 2e-4 }.
+   * Default none.
+   */
+  slimmingL1?: { heads: number; ffn: number };
 }
 
 export interface ResolvedConfig {
@@ -53,9 +60,10 @@ export interface ResolvedConfig {
   seed: number;
   precision: 'fp32' | 'bf16';
   maxNonFiniteSteps: number;
+  slimmingL1: { heads: number; ffn: number };
 }
 
-export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps'] as const;
+export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps', 'slimmingL1'] as const;
 
 export function resolveConfig(c: TrainingConfig, model: { task?: string; numLayers?: number } = {}): Readonly<ResolvedConfig> {
   const opt = object('optimizer', c.optimizer);
@@ -70,6 +78,8 @@ export function resolveConfig(c: TrainingConfig, model: { task?: string; numLaye
   if (sch.warmupSteps !== undefined && sch.warmupRatio !== undefined) throw invalidArg('scheduler.warmupRatio', 'undefined when warmupSteps is given', sch.warmupRatio);
   const method = resolveMethod(c.method ?? { name: 'vanilla' }, 'method', model);
   const gradientAccumulation = integer('gradientAccumulation', c.gradientAccumulation ?? 1, { min: 1 });
+  const l1 = object('slimmingL1', c.slimmingL1 ?? { heads: 0, ffn: 0 });
+  knownKeys('slimmingL1', l1, ['heads', 'ffn']);
   return Object.freeze({
     method,
     optimizer: {
@@ -93,5 +103,6 @@ export function resolveConfig(c: TrainingConfig, model: { task?: string; numLaye
     seed: integer('seed', c.seed ?? 42, { min: 0, max: 2 ** 53 - 1 }),
     precision: oneOf('precision', c.precision ?? 'fp32', ['fp32', 'bf16'] as const),
     maxNonFiniteSteps: integer('maxNonFiniteSteps', c.maxNonFiniteSteps ?? 5, { min: 1 }),
+    slimmingL1: Object.freeze({ heads: finiteNumber('slimmingL1.heads', l1.heads, { min: 0 }), ffn: finiteNumber('slimmingL1.ffn', l1.ffn, { min: 0 }) }),
   });
 }

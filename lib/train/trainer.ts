@@ -267,6 +267,9 @@ export class Trainer {
       throw invalidArg('scheduler.totalSteps', `a step count for the ${c.scheduler.name} schedule when step() is called outside fit()`, undefined);
     }
     const warmupSteps = c.scheduler.warmupSteps ?? Math.ceil((c.scheduler.warmupRatio ?? 0) * (total ?? 0));
+    if ((c.slimmingL1.heads > 0 || c.slimmingL1.ffn > 0) && !this.model.slimming) {
+      throw invalidArg('slimmingL1', 'zero unless the model has slimming coefficients (call model.enableSlimming() before training)', c.slimmingL1);
+    }
     this.nativeTrainer = new (native().NativeTrainer)(this.model._native, {
       optimizer: c.optimizer,
       scheduler: { name: c.scheduler.name, warmupSteps, totalSteps: total ?? 0 },
@@ -274,6 +277,7 @@ export class Trainer {
       maxGradNorm: c.maxGradNorm,
       seed: c.seed,
       precision: c.precision,
+      slimmingL1: c.slimmingL1,
     });
     return this.nativeTrainer;
   }
@@ -506,9 +510,11 @@ export class Trainer {
   /** Restores weights, optimizer, schedule, method state, RNG and data position from a checkpoint. */
   async resume(dir: string): Promise<void> {
     const { file: stateFile, saved } = readSavedState(dir);
-    for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision'] as const) {
-      if (JSON.stringify(saved.config[key]) !== JSON.stringify(this.config[key])) {
-        throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(saved.config[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
+    // Checkpoints from before slimmingL1 existed trained without it.
+    const savedConfig = { ...saved.config, slimmingL1: saved.config.slimmingL1 ?? { heads: 0, ffn: 0 } };
+    for (const key of ['method', 'optimizer', 'seed', 'gradientAccumulation', 'precision', 'slimmingL1'] as const) {
+      if (JSON.stringify(savedConfig[key]) !== JSON.stringify(this.config[key])) {
+        throw new AdvtrainError(`${stateFile}: the checkpoint was trained with ${key} ${JSON.stringify(savedConfig[key])}, this trainer has ${JSON.stringify(this.config[key])}`, 'ERR_CHECKPOINT');
       }
     }
     if (this.nativeTrainer) throw new AdvtrainError('resume must come before the first step of this trainer', 'ERR_INVALID_ARG');

@@ -42,6 +42,33 @@ struct ForwardOut {
 
 at::Tensor hostFloat(const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); }
 
+// An array of non-negative integers (TS validated the values; types and range re-checked here).
+std::vector<int64_t> intList(const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) badArg(field, "an array of integers", v);
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int64_t> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) badArg(field + "[" + std::to_string(i) + "]", "an integer", x);
+    const double d = x.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) badArg(field + "[" + std::to_string(i) + "]", "a non-negative integer", x);
+    out.push_back(static_cast<int64_t>(d));
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> intLists(const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) badArg(field, "an array per layer", v);
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::vector<int64_t>> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(intList(a.Get(i), field + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+struct Coefficients {
+  std::vector<at::Tensor> heads, ffn;
+};
+
 }  // namespace
 
 ModelConfig modelConfigFromJs(const Napi::Object& o) {
@@ -77,6 +104,17 @@ ModelConfig modelConfigFromJs(const Napi::Object& o) {
   c.initializerRange = f64("initializerRange");
   c.summaryActivation = activationOf(optString(o, "summaryActivation", "gelu"));
   c.summaryLastDropout = optNumber(o, "summaryLastDropout", 0.1);
+  // Pruned layers (lib/model/config.ts: pruned_heads, advtrain_intermediate_sizes), one entry per layer.
+  if (!o.Get("layerHeads").IsUndefined()) {
+    c.layerHeads = intList(o.Get("layerHeads"), "config.layerHeads");
+    c.layerIntermediate = intList(o.Get("layerIntermediate"), "config.layerIntermediate");
+    if (static_cast<int64_t>(c.layerHeads.size()) != c.numLayers || static_cast<int64_t>(c.layerIntermediate.size()) != c.numLayers) {
+      badArg("config.layerHeads", "one head count and one FFN width per layer", o.Get("layerHeads"));
+    }
+    for (int64_t h : c.layerHeads) {
+      if (h < 1 || h > c.numHeads) badArg("config.layerHeads", "counts in [1, numHeads]", o.Get("layerHeads"));
+    }
+  }
   if (c.family == Family::DebertaV2) {
     if (!o.Get("deberta").IsObject()) badArg("config.deberta", "an object", o.Get("deberta"));
     const Napi::Object d = o.Get("deberta").As<Napi::Object>();
@@ -114,6 +152,10 @@ void ModelWrap::init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&ModelWrap::Attack>("attack"),
                                        InstanceMethod<&ModelWrap::WordEmbeddings>("wordEmbeddings"),
                                        InstanceMethod<&ModelWrap::Save>("save"),
+                                       InstanceMethod<&ModelWrap::EnableSlimming>("enableSlimming"),
+                                       InstanceMethod<&ModelWrap::SlimmingCoefficients>("slimmingCoefficients"),
+                                       InstanceMethod<&ModelWrap::SetSlimmingCoefficients>("setSlimmingCoefficients"),
+                                       InstanceMethod<&ModelWrap::Prune>("prune"),
                                        InstanceMethod<&ModelWrap::Dispose>("dispose"),
                                        InstanceAccessor<&ModelWrap::Disposed>("disposed"),
                                    });
@@ -358,14 +400,106 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
         meta.emplace_back(requiredString(kv, "0", "metadata[" + std::to_string(i) + "][0]"), requiredString(kv, "1", "metadata[" + std::to_string(i) + "][1]"));
       }
     }
+    const bool padded = info[2].IsObject() && optBool(info[2].As<Napi::Object>(), "padded", false);
     auto lease = h->busy.acquire("save");
     return PromiseWorker<int>::start(
         env,
-        [h, path, meta]() {
-          writeSafetensorsAtomic(path, h->model->savedTensors(), meta);
+        [h, path, meta, padded]() {
+          writeSafetensorsAtomic(path, h->model->savedTensors(padded), meta);
           return 0;
         },
         [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// enableSlimming() -> Promise<void>
+Napi::Value ModelWrap::EnableSlimming(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("enableSlimming");
+    auto lease = h->busy.acquire("enableSlimming");
+    return PromiseWorker<int>::start(
+        env, [h]() { h->model->enableSlimming(); return 0; }, [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); },
+        std::shared_ptr<void>(lease));
+  });
+}
+
+// slimmingCoefficients() -> Promise<{ heads: Float32Array[], ffn: Float32Array[] }> (empty lists when off)
+Napi::Value ModelWrap::SlimmingCoefficients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("slimmingCoefficients");
+    auto lease = h->busy.acquire("slimmingCoefficients");
+    return PromiseWorker<Coefficients>::start(
+        env,
+        [h]() {
+          Coefficients c;
+          for (const auto& [heads, ffn] : h->model->slimmingCoefficients()) {
+            c.heads.push_back(hostFloat(heads));
+            c.ffn.push_back(hostFloat(ffn));
+          }
+          return c;
+        },
+        [](Napi::Env env, Coefficients& c) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          for (const char* k : {"heads", "ffn"}) {
+            const auto& list = std::string(k) == "heads" ? c.heads : c.ffn;
+            Napi::Array a = Napi::Array::New(env, list.size());
+            for (size_t i = 0; i < list.size(); ++i) a.Set(static_cast<uint32_t>(i), toFloat32Array(env, list[i]));
+            o.Set(k, a);
+          }
+          return o;
+        },
+        std::shared_ptr<void>(lease));
+  });
+}
+
+// setSlimmingCoefficients({ heads: Float32Array[], ffn: Float32Array[] }) -> Promise<void>
+Napi::Value ModelWrap::SetSlimmingCoefficients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("setSlimmingCoefficients");
+    if (!info[0].IsObject()) badArg("coefficients", "an object", info[0]);
+    Napi::Object o = info[0].As<Napi::Object>();
+    const auto current = h->model->slimmingCoefficients();
+    if (current.empty()) fail(kErrInvalidArg, "setSlimmingCoefficients: slimming is not enabled on this model");
+    Coefficients c;
+    for (const char* k : {"heads", "ffn"}) {
+      if (!o.Get(k).IsArray() || o.Get(k).As<Napi::Array>().Length() != current.size()) badArg(std::string("coefficients.") + k, "one Float32Array per layer", o.Get(k));
+      Napi::Array a = o.Get(k).As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        const at::Tensor& t = std::string(k) == "heads" ? current[i].first : current[i].second;
+        at::Tensor v = floatFromFloat32Array(a.Get(i), std::string("coefficients.") + k + "[" + std::to_string(i) + "]", t.numel());
+        (std::string(k) == "heads" ? c.heads : c.ffn).push_back(v);
+      }
+    }
+    auto lease = h->busy.acquire("setSlimmingCoefficients");
+    return PromiseWorker<int>::start(
+        env,
+        [h, c]() {
+          at::NoGradGuard noGrad;
+          const auto current = h->model->slimmingCoefficients();
+          for (size_t i = 0; i < current.size(); ++i) {
+            current[i].first.copy_(c.heads[i]);
+            current[i].second.copy_(c.ffn[i]);
+          }
+          return 0;
+        },
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));
+  });
+}
+
+// prune(heads: number[][], ffn: number[][]) -> Promise<void>; indices to remove, per layer.
+Napi::Value ModelWrap::Prune(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto h = live("prune");
+    auto heads = intLists(info[0], "heads");
+    auto ffn = intLists(info[1], "ffn");
+    auto lease = h->busy.acquire("prune");
+    return PromiseWorker<int>::start(
+        env, [h, heads, ffn]() { h->model->prune(heads, ffn); return 0; }, [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); },
+        std::shared_ptr<void>(lease));
   });
 }
 

@@ -35,6 +35,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Attack(const Napi::CallbackInfo& info);
   Napi::Value WordEmbeddings(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value EnableSlimming(const Napi::CallbackInfo& info);
+  Napi::Value SlimmingCoefficients(const Napi::CallbackInfo& info);
+  Napi::Value SetSlimmingCoefficients(const Napi::CallbackInfo& info);
+  Napi::Value Prune(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 

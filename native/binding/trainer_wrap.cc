@@ -111,6 +111,11 @@ TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
   c.maxGradNorm = optNumber(o, "maxGradNorm", 0.0);
   c.seed = static_cast<uint64_t>(optNumber(o, "seed", 0));
   c.bf16 = optEnum(o, "precision", "fp32", {"fp32", "bf16"}, "precision") == "bf16";
+  if (o.Get("slimmingL1").IsObject()) {
+    Napi::Object l1 = o.Get("slimmingL1").As<Napi::Object>();
+    c.slimmingL1Heads = optNumber(l1, "heads", 0.0);
+    c.slimmingL1Ffn = optNumber(l1, "ffn", 0.0);
+  }
   return c;
 }
 

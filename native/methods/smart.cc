@@ -29,6 +29,7 @@ class Smart : public Method {
   Smart(const MethodOptions& o, TransformerModel& model) : o_(o) {
     if (o_.bregman) {
       teacher_ = std::make_unique<TransformerModel>(model.config(), model.device(), at::kFloat, 0);
+      if (model.slimming()) teacher_->enableSlimming();  // the same parameter list, coefficients included
       at::NoGradGuard noGrad;
       for (size_t i = 0; i < model.params().size(); ++i) {
         teacher_->params()[i].tensor.copy_(model.params()[i].tensor);

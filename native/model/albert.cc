@@ -15,6 +15,7 @@ std::vector<EncoderLayer> albertLayers(const ModelConfig& cfg, ParamBuilder& pb,
       const std::string l = prefix + "encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(j) + ".";
       // AlbertLayer's registration order (state_dict order): full_layer_layer_norm, attention, ffn, ffn_output.
       EncoderLayer L;
+      L.heads = cfg.numHeads;
       L.outNorm = pb.layerNorm(l + "full_layer_layer_norm", H, cfg.layerNormEps);
       L.query = pb.linear(l + "attention.query", H, H);
       L.key = pb.linear(l + "attention.key", H, H);

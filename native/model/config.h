@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace advtrain {
 
@@ -61,6 +62,11 @@ struct ModelConfig {
   Activation summaryActivation = Activation::Gelu;
   double summaryLastDropout = 0.1;
   DebertaConfig deberta;
+  // Physically pruned structure (model/pruning.cc): heads and FFN width of each layer. Empty: numHeads and
+  // intermediateSize in every layer. The head size stays hiddenSize / numHeads, as transformers' prune_heads keeps it.
+  std::vector<int64_t> layerHeads, layerIntermediate;
+  int64_t headsOf(int64_t layer) const { return layerHeads.empty() ? numHeads : layerHeads[static_cast<size_t>(layer)]; }
+  int64_t ffnOf(int64_t layer) const { return layerIntermediate.empty() ? intermediateSize : layerIntermediate[static_cast<size_t>(layer)]; }
 };
 
 inline const char* familyPrefix(Family f) {

@@ -26,16 +26,22 @@ Encoder::Encoder(const ModelConfig& cfg, ParamBuilder& pb, const std::string& pr
   for (int64_t i = 0; i < cfg.numLayers; ++i) {
     const std::string l = prefix + "encoder.layer." + std::to_string(i) + ".";
     EncoderLayer L;
-    L.query = pb.linear(l + "attention.self.query", H, H);
-    L.key = pb.linear(l + "attention.self.key", H, H);
-    L.value = pb.linear(l + "attention.self.value", H, H);
-    L.attnOut = pb.linear(l + "attention.output.dense", H, H);
+    L.heads = cfg.headsOf(i);
+    const int64_t A = L.heads * (H / cfg.numHeads), F = cfg.ffnOf(i);
+    L.query = pb.linear(l + "attention.self.query", H, A);
+    L.key = pb.linear(l + "attention.self.key", H, A);
+    L.value = pb.linear(l + "attention.self.value", H, A);
+    L.attnOut = pb.linear(l + "attention.output.dense", A, H);
     L.attnNorm = pb.layerNorm(l + "attention.output.LayerNorm", H, cfg.layerNormEps);
-    L.intermediate = pb.linear(l + "intermediate.dense", H, cfg.intermediateSize);
-    L.output = pb.linear(l + "output.dense", cfg.intermediateSize, H);
+    L.intermediate = pb.linear(l + "intermediate.dense", H, F);
+    L.output = pb.linear(l + "output.dense", F, H);
     L.outNorm = pb.layerNorm(l + "output.LayerNorm", H, cfg.layerNormEps);
     layers_.push_back(std::move(L));
   }
+}
+
+std::vector<EncoderLayer>* Encoder::prunableLayers() {
+  return cfg_.family == Family::Albert || cfg_.family == Family::DebertaV2 ? nullptr : &layers_;
 }
 
 at::Tensor Encoder::wordEmbeddings(const at::Tensor& ids) const {
@@ -75,14 +81,19 @@ at::Tensor Encoder::layerMask(const Batch& b, at::ScalarType dtype) const { retu
 
 at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const {
   const EncoderLayer& L = layers_[static_cast<size_t>(i)];
-  const int64_t N = h.size(0), T = h.size(1), heads = cfg_.numHeads, d = cfg_.hiddenSize / heads;
+  const int64_t N = h.size(0), T = h.size(1), heads = L.heads, d = cfg_.hiddenSize / cfg_.numHeads;
   auto split = [&](const at::Tensor& t) { return t.view({N, T, heads, d}).transpose(1, 2); };
   at::Tensor q = split(linear(h, L.query, c));
   at::Tensor k = split(linear(h, L.key, c));
   at::Tensor v = split(linear(h, L.value, c));
   at::Tensor ctx = attention(q, k, v, bias, cfg_.attentionDropout, c, probs);
+  // EarlyRobust multiplies the (dropped-out) probabilities by the head's coefficient; scaling the head's
+  // context is the same product and keeps the SDPA path.
+  if (L.headCoef.defined()) ctx = (ctx.view({N, T, heads, d}) * L.headCoef.to(ctx.scalar_type()).view({heads, 1})).flatten(2);
   at::Tensor a = layerNorm(dropout(linear(ctx, L.attnOut, c), cfg_.hiddenDropout, c) + h, L.attnNorm);
-  at::Tensor f = linear(activate(linear(a, L.intermediate, c), cfg_.hiddenAct), L.output, c);
+  at::Tensor inner = activate(linear(a, L.intermediate, c), cfg_.hiddenAct);
+  if (L.ffnCoef.defined()) inner = inner * L.ffnCoef.to(inner.scalar_type());
+  at::Tensor f = linear(inner, L.output, c);
   // AlbertLayer applies no dropout to its feed-forward output (its self.dropout is never called).
   if (cfg_.family == Family::Albert) return layerNorm(f + a, L.outNorm);
   return layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);

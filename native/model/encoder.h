@@ -36,6 +36,10 @@ struct EncoderLayer {
   LayerNorm attnNorm;
   Linear intermediate, output;
   LayerNorm outNorm;
+  int64_t heads = 0;  // this layer's heads (fewer than numHeads once pruned)
+  // EarlyRobust slimming coefficients (model/pruning.h), undefined when off: [heads] scales each head's
+  // context, [ffn width] the activated intermediate output.
+  at::Tensor headCoef, ffnCoef;
 };
 
 // SiFT's PerturbationLayer on the embedding LayerNorm's input: an affine-free LayerNorm, then (attack and
@@ -69,6 +73,9 @@ class Encoder {
   at::Tensor forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const;
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
+  // The layers that slimming and pruning edit (model/pruning.cc): BERT, RoBERTa and ELECTRA; nullptr for
+  // ALBERT (layers share tensors) and DeBERTa-v2 (its own layers), which are refused.
+  std::vector<EncoderLayer>* prunableLayers();
   // Layer applications: num_hidden_layers (x inner_group_num for ALBERT).
   virtual int64_t numLayers() const { return static_cast<int64_t>(layers_.size()); }
 

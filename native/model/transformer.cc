@@ -12,6 +12,11 @@ TransformerModel::TransformerModel(const ModelConfig& cfg, const at::Device& dev
   if (cfg.family == Family::DebertaV2) encoder_ = std::make_unique<DebertaEncoder>(cfg, pb, base);
   else encoder_ = std::make_unique<Encoder>(cfg, pb, base);
   head_ = std::make_unique<Head>(cfg, pb, base, encoder_->wordEmbeddingWeight());
+  reindex();
+}
+
+void TransformerModel::reindex() {
+  index_.clear();
   for (size_t i = 0; i < params_.size(); ++i) index_[params_[i].name] = i;
 }
 
@@ -26,11 +31,16 @@ int64_t TransformerModel::numParameters() const {
   return n;
 }
 
-std::vector<std::pair<std::string, at::Tensor>> TransformerModel::savedTensors() const {
+std::vector<std::pair<std::string, at::Tensor>> TransformerModel::savedTensors(bool padded) const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   const std::string spectral = head_->spectralNorm() ? head_->outWeightName() : "";
   at::NoGradGuard noGrad;
-  for (const auto& p : params_) out.emplace_back(p.name, p.name == spectral ? head_->outWeight(false) : p.tensor);
+  const auto pads = padded ? paddedLayerTensors() : std::unordered_map<const void*, at::Tensor>();
+  for (const auto& p : params_) {
+    if (p.name.rfind("advtrain.", 0) == 0) continue;  // slimming coefficients: not part of an HF folder
+    auto pad = pads.find(p.tensor.unsafeGetTensorImpl());
+    out.emplace_back(p.name, p.name == spectral ? head_->outWeight(false) : pad != pads.end() ? pad->second : p.tensor);
+  }
   return out;
 }
 

@@ -48,6 +48,7 @@ Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
       optimizer_(cfg.optimizer, model.params()),
       method_(makeMethodWith(rng_, cfg.method, model)) {
   if (auto* own = method_->trainableParams()) methodOptimizer_ = std::make_unique<Optimizer>(cfg.optimizer, *own);
+  structure_ = model.structureVersion();
 }
 
 void Trainer::zeroMethodGrads() {
@@ -61,6 +62,8 @@ double Trainer::currentLr() const { return cfg_.optimizer.lr * lrFactor(cfg_.sch
 bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
   at::NoGradGuard noGrad;
   auto& params = model_.params();
+  // EarlyRobust adds the L1 term to the loss of the update's last pass, before clipping: once per update.
+  model_.addSlimmingL1(cfg_.slimmingL1Heads, cfg_.slimmingL1Ffn);
   at::Tensor norm = gradNorm(params);
   // The step's one host synchronisation reads the gradient norm and the loss together.
   at::Tensor figures = norm.to(at::kDouble).reshape({1});
@@ -90,6 +93,9 @@ bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
 
 StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDraws& draws) {
   if (microBatches.empty()) fail(kErrInvalidArg, "Expected at least one micro-batch for a step but received none");
+  if (model_.structureVersion() != structure_) {
+    fail(kErrInvalidArg, "the model was pruned or given slimming coefficients after this Trainer was created; create a new Trainer");
+  }
   GeneratorScope scope(rng_);
   StepContext ctx{model_};
   if (draws.any() && microBatches.size() != 1) {
@@ -167,6 +173,10 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   out.emplace_back("trainer.schedule_step", at::tensor({scheduleStep_}, at::kLong));
   for (auto& [k, v] : optimizer_.state()) out.emplace_back("optimizer." + k, v);
+  // The slimming coefficients are trained parameters that saved model folders leave out.
+  for (const auto& p : model_.params()) {
+    if (p.name.rfind("advtrain.", 0) == 0) out.emplace_back("model." + p.name, p.tensor.detach());
+  }
   for (auto& [k, v] : method_->state()) out.emplace_back("method." + k, v);
   if (methodOptimizer_) {
     for (auto& [k, v] : methodOptimizer_->state()) out.emplace_back("method_optimizer." + k, v);
@@ -194,9 +204,23 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
   };
   auto it = state.find("trainer.schedule_step");
   if (it == state.end()) fail(kErrCheckpoint, "trainer state has no 'trainer.schedule_step'");
+  const auto own = take("model.");
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;
+  for (const auto& p : model_.params()) {
+    if (p.name.rfind("advtrain.", 0) != 0) continue;
+    auto c = own.find(p.name);
+    if (c == own.end()) fail(kErrCheckpoint, "trainer state has no '" + p.name + "' (the checkpoint was trained without slimming)");
+    if (c->second.sizes() != p.tensor.sizes()) fail(kErrCheckpoint, "trainer state '" + p.name + "' has the wrong shape");
+    copies.emplace_back(p.tensor, c->second);
+  }
+  if (copies.size() != own.size()) fail(kErrCheckpoint, "trainer state holds slimming coefficients: call model.enableSlimming() before resuming");
   scheduleStep_ = it->second.item<int64_t>();
   optimizer_.loadState(take("optimizer."));
   method_->loadState(take("method."));
+  {
+    at::NoGradGuard noGrad;
+    for (auto& [param, value] : copies) param.copy_(value);
+  }
   if (methodOptimizer_) methodOptimizer_->loadState(take("method_optimizer."));
   auto cpu = state.find("rng.cpu");
   if (cpu != state.end()) {

@@ -24,6 +24,8 @@ struct TrainerConfig {
   double maxGradNorm = 0.0;  // 0 = no clipping
   uint64_t seed = 0;
   bool bf16 = false;
+  // EarlyRobust's L1 penalty on the slimming coefficients, added to the gradient once per update.
+  double slimmingL1Heads = 0.0, slimmingL1Ffn = 0.0;
 };
 
 struct StepOutcome {
@@ -58,6 +60,7 @@ class Trainer {
   std::unique_ptr<Method> method_;
   std::unique_ptr<Optimizer> methodOptimizer_;  // over method_->trainableParams(), when it has any
   int64_t scheduleStep_ = 0;
+  int64_t structure_ = 0;  // the model's structureVersion() this trainer's optimizer was built for
   void zeroMethodGrads();
 };
 
