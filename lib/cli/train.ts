@@ -1,5 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
 import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../model/families.js';
+import { findTicket, TICKET_DEFAULTS, type TicketOptions } from '../train/ticket-search.js';
+import { prunedIndices } from '../train/tickets.js';
+import type { PruneSpec } from '../model/model.js';
+import { ticketSpec } from '../train/ticket-figure.js';
+import { renderSvg } from '../plot/render.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../model/model.js';
 import { QA_DEFAULTS } from '../tasks/qa.js';
 import { loadTokenizer } from '../tokenizer/load.js';
@@ -45,6 +53,26 @@ export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string
   return { model, tokenizer };
 }
 
+/** --tickets and its --ticket-* flags, or undefined without --tickets. */
+function ticketsFromArgs(args: ParsedArgs): TicketOptions | undefined {
+  if (args.tickets !== true) return undefined;
+  const weights = typeof args['ticket-weights'] === 'string' ? args['ticket-weights'] : TICKET_DEFAULTS.weights;
+  if (weights !== 'rewind' && weights !== 'search') throw new UsageError(`--ticket-weights must be 'rewind' or 'search', got '${weights}'`);
+  return {
+    heads: numberFlag(args, 'ticket-heads', TICKET_DEFAULTS.heads, { min: 0, max: 0.99 }),
+    ffn: numberFlag(args, 'ticket-ffn', TICKET_DEFAULTS.ffn, { min: 0, max: 0.99 }),
+    l1Heads: numberFlag(args, 'ticket-l1-heads', TICKET_DEFAULTS.l1Heads, { min: 0 }),
+    l1Ffn: numberFlag(args, 'ticket-l1-ffn', TICKET_DEFAULTS.l1Ffn, { min: 0 }),
+    pointsPerEpoch: numberFlag(args, 'ticket-points', TICKET_DEFAULTS.pointsPerEpoch, { int: true, min: 1 }),
+    window: numberFlag(args, 'ticket-window', TICKET_DEFAULTS.window, { int: true, min: 1 }),
+    epsilon: numberFlag(args, 'ticket-epsilon', TICKET_DEFAULTS.epsilon, { min: 0, max: 1 }),
+    maxSearchEpochs: numberFlag(args, 'ticket-max-epochs', TICKET_DEFAULTS.maxSearchEpochs, { int: true, min: 1 }),
+    weights,
+  };
+}
+
+const TICKET_FILE = 'ticket.json';
+
 export const trainOptions = {
   out: { type: 'string', help: 'output folder: final model (HF folder), checkpoints, metrics.jsonl' },
   epochs: { type: 'string', help: 'epochs', default: '3' },
@@ -62,6 +90,16 @@ export const trainOptions = {
   'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
   'save-every': { type: 'string', help: 'checkpoint every N steps' },
   resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },
+  tickets: { type: 'boolean', help: 'EarlyRobust: search a robust early-bird ticket (FreeLB + L1 on head/neuron coefficients), prune to it, then train it with --method' },
+  'ticket-heads': { type: 'string', help: 'fraction of all heads to prune', default: String(TICKET_DEFAULTS.heads) },
+  'ticket-ffn': { type: 'string', help: 'fraction of all FFN neurons to prune', default: String(TICKET_DEFAULTS.ffn) },
+  'ticket-l1-heads': { type: 'string', help: 'L1 weight on the head coefficients', default: String(TICKET_DEFAULTS.l1Heads) },
+  'ticket-l1-ffn': { type: 'string', help: 'L1 weight on the FFN coefficients', default: String(TICKET_DEFAULTS.l1Ffn) },
+  'ticket-points': { type: 'string', help: 'search points per epoch', default: String(TICKET_DEFAULTS.pointsPerEpoch) },
+  'ticket-window': { type: 'string', help: 'points a ticket must stay within --ticket-epsilon for', default: String(TICKET_DEFAULTS.window) },
+  'ticket-epsilon': { type: 'string', help: 'largest mask distance that counts as unchanged', default: String(TICKET_DEFAULTS.epsilon) },
+  'ticket-max-epochs': { type: 'string', help: 'longest search, in epochs', default: String(TICKET_DEFAULTS.maxSearchEpochs) },
+  'ticket-weights': { type: 'string', help: "'rewind' (weights before the search, as the official code) or 'search' (at the ticket)", default: TICKET_DEFAULTS.weights },
   ...runDirOptions,
   quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },
 } as const;
@@ -105,7 +143,10 @@ export const train: Command = {
     };
     const resume = typeof args.resume === 'string' ? args.resume : undefined;
     prepareOut(args, out);
-    const { model, tokenizer } = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
+    const tickets = ticketsFromArgs(args);
+    const built = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
+    let model = built.model;
+    const tokenizer = built.tokenizer;
     const load = {
       maxLength: maxLengthFlag(args, spec.maxLength, model),
       docStride: numberFlag(args, 'doc-stride', QA_DEFAULTS.docStride, { int: true, min: 0 }),
@@ -114,6 +155,49 @@ export const train: Command = {
     const loader = (await spec.load(trainFile, tokenizer, { ...load, labels })).trainData(batchSize, seed);
     const devFile = typeof args.dev === 'string' ? args.dev : undefined;
     const dev = devFile ? (await spec.load(devFile, tokenizer, { ...load, labels })).evaluator(64) : undefined;
+    const ticketRows: [string, string][] = [];
+    if (tickets && resume) {
+      // The stage-2 checkpoint holds the pruned model: prune the fresh one to the same ticket, then resume.
+      const file = join(out, TICKET_FILE);
+      if (!existsSync(file)) throw new UsageError(`--resume with --tickets needs ${file}, which the run wrote after its search`);
+      await model.prune((JSON.parse(readFileSync(file, 'utf8')) as { prune: PruneSpec }).prune);
+    } else if (tickets) {
+      const search = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: 'ticket search' });
+      const points: Record<string, number | null>[] = [];
+      let r;
+      try {
+        r = await findTicket(model, loader, {
+          tickets,
+          optimizer: config.optimizer,
+          ...(config.scheduler ? { scheduler: config.scheduler } : {}),
+          ...(config.maxGradNorm !== undefined ? { maxGradNorm: config.maxGradNorm } : {}),
+          seed,
+          onPoint: (p) => void points.push({ ...p }),
+        });
+      } finally {
+        search.stop();
+      }
+      model = r.model;
+      const record = {
+        ticketStep: r.ticketStep,
+        converged: r.converged,
+        searchSteps: r.searchSteps,
+        searchSeconds: r.searchSeconds,
+        searchExamplesPerSec: (r.searchSteps * batchSize) / r.searchSeconds,
+        before: r.before,
+        after: r.after,
+        layerHeads: r.layerHeads,
+        layerFfn: r.layerFfn,
+        points,
+        prune: prunedIndices(r.masks),
+      };
+      await writeFileAtomic(join(out, TICKET_FILE), `${JSON.stringify(record, null, 2)}\n`);
+      await writeFileAtomic(join(out, 'ticket.svg'), await renderSvg(ticketSpec(r, tickets.epsilon ?? TICKET_DEFAULTS.epsilon)));
+      ticketRows.push(
+        ['ticket', `step ${r.ticketStep} of ${r.searchSteps} searched${r.converged ? '' : ' (no ticket stayed within epsilon: the last point)'}, ${r.searchSeconds.toFixed(1)} s`],
+        ['pruned', `${r.before.heads} -> ${r.after.heads} heads, ${r.before.ffn} -> ${r.after.ffn} FFN neurons, ${r.before.parameters} -> ${r.after.parameters} parameters`],
+      );
+    }
     const progress = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
     const trainer = new Trainer({ ...config, model, callbacks: [progress] });
     const interrupt = interruptOnSignals();
@@ -139,6 +223,7 @@ export const train: Command = {
         ['steps', String(result.state.globalStep)],
         ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize) / seconds).toFixed(1)} examples/s)`],
         ['skipped steps', String(result.state.skippedSteps)],
+        ...ticketRows,
       ];
       for (const [k, v] of Object.entries(result.evalMetrics ?? {})) rows.push([`dev ${k}`, Number.isInteger(v) ? String(v) : v.toFixed(4)]);
       rows.push(['model', out]);
