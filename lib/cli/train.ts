@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MODEL_SIZES, type ModelSize, type Task } from '../model/config.js';
 import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../model/families.js';
 import { findTicket, TICKET_DEFAULTS, type TicketOptions } from '../train/ticket-search.js';
@@ -158,9 +158,12 @@ export const train: Command = {
     const ticketRows: [string, string][] = [];
     if (tickets && resume) {
       // The stage-2 checkpoint holds the pruned model: prune the fresh one to the same ticket, then resume.
-      const file = join(out, TICKET_FILE);
-      if (!existsSync(file)) throw new UsageError(`--resume with --tickets needs ${file}, which the run wrote after its search`);
-      await model.prune((JSON.parse(readFileSync(file, 'utf8')) as { prune: PruneSpec }).prune);
+      // ticket.json sits in the run folder that holds the checkpoint (or in --out when it is that folder).
+      const file = [join(dirname(resolve(resume)), TICKET_FILE), join(out, TICKET_FILE)].find((f) => existsSync(f));
+      if (!file) throw new UsageError(`--resume with --tickets needs the ${TICKET_FILE} its run wrote after the search, beside ${resume}`);
+      const ticket = readFileSync(file, 'utf8');
+      await model.prune((JSON.parse(ticket) as { prune: PruneSpec }).prune);
+      if (resolve(file) !== resolve(join(out, TICKET_FILE))) await writeFileAtomic(join(out, TICKET_FILE), ticket);
     } else if (tickets) {
       const search = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: 'ticket search' });
       const points: Record<string, number | null>[] = [];

@@ -72,6 +72,30 @@ t.test('train, eval and predict on a tiny table task', { skip }, async (t) => {
   t.same(log2.map((e) => e.loss), log.filter((e) => e.type === 'step').slice(3).map((e) => e.loss), 'a resumed CLI run repeats the losses of steps 4-6');
 });
 
+t.test('train --tickets: EarlyRobust search, pruning, then the method on the ticket; resumable', { skip }, async (t) => {
+  const dir = t.testdir();
+  fixture(dir);
+  const out = join(dir, 'run');
+  const common = ['--task', 'table', '--columns', 'text=sentence,label=label', '--labels', 'negative,positive'];
+  const ticketFlags = ['--tickets', '--ticket-heads', '0.25', '--ticket-points', '4', '--ticket-window', '2', '--ticket-epsilon', '0.3', '--ticket-max-epochs', '2'];
+  const args = ['train', ...common, '--train', join(dir, 'train.tsv'), '--size', 'tiny', '--tokenizer', dir, '--method', 'pgd', '--max-steps', '4', '--batch-size', '16', '--lr', '1e-3', '--save-every', '2', ...ticketFlags, '--out', out, '--quiet'];
+  const tr = await runCli(args);
+  t.equal(tr.code, 0, tr.stderr);
+  t.match(tr.stdout, /ticket\s+step \d+ of \d+ searched/);
+  t.match(tr.stdout, /pruned\s+4 -> 3 heads, 1024 -> 614 FFN neurons/);
+  const ticket = JSON.parse(readFileSync(join(out, 'ticket.json'), 'utf8'));
+  t.ok(ticket.points.length >= 3 && ticket.points.every((p: { keptHeads: number }) => p.keptHeads === 3), 'every point logged');
+  t.ok(readFileSync(join(out, 'ticket.svg'), 'utf8').startsWith('<svg'), 'the figure');
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  t.equal(Object.values(cfg.pruned_heads as Record<string, number[]>).flat().length, 1, 'the final folder records its pruned head');
+  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step');
+  t.equal(log.length, 4, 'then the method trains for the budget');
+  const resumed = await runCli(['train', '--resume', join(out, 'checkpoint-2'), '--out', join(dir, 'run2')]);
+  t.equal(resumed.code, 0, resumed.stderr);
+  const log2 = readFileSync(join(dir, 'run2', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step');
+  t.same(log2.map((e) => e.loss), log.slice(2).map((e) => e.loss), 'a resumed ticket run repeats the losses of steps 3-4');
+});
+
 t.test('Ctrl-C saves a checkpoint and exits 130', { skip }, async (t) => {
   const dir = t.testdir();
   fixture(dir);
