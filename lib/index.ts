@@ -7,7 +7,7 @@ export { info, type Info } from './info.js';
 export { resolveDevice, type DeviceName } from './device.js';
 export type { Batch, LabeledBatch } from './model/batch.js';
 export { MODEL_SIZES, parseConfig, configToJson, architectureOf, type ModelConfig, type ModelType, type ModelSize, type Task } from './model/config.js';
-export { Model, loadModel, createModel, sizedConfig, type AttackOptions, type AttackResult, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput } from './model/model.js';
+export { Model, loadModel, createModel, sizedConfig, type AttackOptions, type AttackResult, type ModelOptions, type LoadOptions, type LoadReport, type ForwardOptions, type ForwardOutput, type SaveOptions, type SlimmingCoefficients, type PruneSpec } from './model/model.js';
 export { FAMILY_SETTINGS, FAMILY_NAMES, type FamilyName } from './model/families.js';
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from './model/safetensors.js';
 export { evaluateModel, type Scorer, type EvaluateOptions } from './train/evaluate.js';
