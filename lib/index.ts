@@ -14,6 +14,9 @@ export { evaluateModel, type Scorer, type EvaluateOptions } from './train/evalua
 export { Trainer, arraySource, checkpointRunSettings, type TrainData, type TrainerOptions, type StepResult, type TrainerState, type TrainerControl, type TrainerCallback, type BatchSource, type FitOptions, type FitResult, type Evaluator } from './train/trainer.js';
 export { resolveMethod, presets, METHOD_NAMES, METHOD_DEFAULTS, type MethodConfig, type MethodName } from './train/methods.js';
 export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train/config.js';
+export { findTicket, resolveTickets, TICKET_DEFAULTS, type TicketOptions, type TicketResult, type TicketPointLog, type FindTicketOptions } from './train/ticket-search.js';
+export { ticketMasks, maskDistance, TicketSearch, searchPoints, prunedIndices, quantile, type TicketMasks, type PruneRatios } from './train/tickets.js';
+export { ticketSpec } from './train/ticket-figure.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
