@@ -176,6 +176,7 @@ export const train: Command = {
           ...(config.maxGradNorm !== undefined ? { maxGradNorm: config.maxGradNorm } : {}),
           seed,
           onPoint: (p) => void points.push({ ...p }),
+          callbacks: [search],
         });
       } finally {
         search.stop();

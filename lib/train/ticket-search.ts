@@ -17,7 +17,7 @@ import { finiteNumber, integer, knownKeys, object, oneOf } from '../validate.js'
 import type { OptimizerOptions, SchedulerOptions } from './config.js';
 import { resolveMethod, type MethodConfig } from './methods.js';
 import { DEFAULT_PRUNE_RATIOS, prunedIndices, searchPoints, TicketSearch, ticketMasks, type SlimmingCoefficients, type TicketMasks } from './tickets.js';
-import { Trainer, type TrainData } from './trainer.js';
+import { Trainer, type TrainData, type TrainerCallback } from './trainer.js';
 
 export interface TicketOptions {
   /** Fraction of all heads to prune. Default 1/6. */
@@ -97,6 +97,8 @@ export interface FindTicketOptions {
   seed?: number;
   /** Called at every search point. */
   onPoint?: (point: TicketPointLog) => void;
+  /** Told each search step through onStepEnd (progress bars, logs). */
+  callbacks?: TrainerCallback[];
   signal?: AbortSignal;
 }
 
@@ -154,7 +156,7 @@ function keepOneNeuron(masks: TicketMasks, coeffs: SlimmingCoefficients): Ticket
  */
 export async function findTicket(model: Model, train: TrainData, options: FindTicketOptions): Promise<TicketResult> {
   const o = object('options', options) as unknown as FindTicketOptions;
-  knownKeys('options', o as unknown as Record<string, unknown>, ['tickets', 'optimizer', 'scheduler', 'maxGradNorm', 'seed', 'onPoint', 'signal']);
+  knownKeys('options', o as unknown as Record<string, unknown>, ['tickets', 'optimizer', 'scheduler', 'maxGradNorm', 'seed', 'onPoint', 'callbacks', 'signal']);
   const t = resolveTickets(o.tickets);
   const perEpoch = batchesPerEpoch(train);
   if (!(perEpoch > 0)) throw invalidArg('train', 'a non-empty batch source', train);
@@ -175,6 +177,7 @@ export async function findTicket(model: Model, train: TrainData, options: FindTi
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       slimmingL1: { heads: t.l1Heads, ffn: t.l1Ffn },
     });
+    const control = { shouldStop: false, shouldSave: false, shouldEvaluate: false };
     const search = new TicketSearch({ window: t.window, epsilon: t.epsilon });
     const coeffsAt = new Map<number, SlimmingCoefficients>();
     const logs: TicketPointLog[] = [];
@@ -182,6 +185,8 @@ export async function findTicket(model: Model, train: TrainData, options: FindTi
     const t0 = performance.now();
     for await (const s of trainer.steps(train, { maxSteps: points.at(-1)!, ...(o.signal ? { signal: o.signal } : {}) })) {
       steps = s.step;
+      // steps() (unlike fit()) calls no callbacks: the search's progress goes through onStepEnd here.
+      for (const cb of o.callbacks ?? []) await cb.onStepEnd?.(trainer.state, control, s);
       if (!at.has(s.step)) continue;
       const coeffs = await model.slimmingCoefficients();
       coeffsAt.set(s.step, coeffs);

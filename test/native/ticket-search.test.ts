@@ -22,7 +22,15 @@ t.test('findTicket: search, stop, prune to the ticket (weights rewound or from t
     const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 3, seed: 3 });
     const start = await snapshot(model, join(dir, `${weights}-start`));
     const points: number[] = [];
-    const r = await findTicket(model, batches, { tickets: { ...tickets, weights }, optimizer: { name: 'adamw', lr: 5e-3 }, seed: 1, onPoint: (p) => void points.push(p.step) });
+    let told = 0;
+    const r = await findTicket(model, batches, {
+      tickets: { ...tickets, weights },
+      optimizer: { name: 'adamw', lr: 5e-3 },
+      seed: 1,
+      onPoint: (p) => void points.push(p.step),
+      callbacks: [{ onStepEnd: () => void told++ }],
+    });
+    t.equal(told, r.searchSteps, `${weights}: callbacks hear every search step`);
     t.strictSame(points, r.points.map((p) => p.step), `${weights}: onPoint saw every point`);
     t.ok(points.every((s, i) => s === 2 * (i + 1)), `${weights}: a point every 2 steps (10 batches, 5 points per epoch): ${points.join(',')}`);
     if (r.converged) t.equal(r.searchSteps, r.ticketStep + 2 * tickets.window, `${weights}: stops once the ticket's window is seen`);
