@@ -14,6 +14,10 @@ const skip = nativeSkipReason();
 const BOUND_MB = 0.5;
 
 t.test('training steps of every method keep the bytes in use flat', { skip }, async (t) => {
+  // One unmeasured loop first: the process's first training steps set up libtorch's lazily made state (CI
+  // once saw vanilla's in-use bytes step 123 -> 140 MB within the measured steps on the 2.13 build, then
+  // every later method flat at 140; a local run starts at 140).
+  await soakTraining('vanilla', 30);
   for (const name of METHOD_NAMES) {
     const f = await soakTraining(name, 60);
     t.ok(f.inUseGrowthMB <= BOUND_MB, `${name}: in use ${f.inUseStartMB} -> ${f.inUseEndMB} MB over ${f.iterations - Math.floor(f.iterations / 10)} steps (RSS ${f.rssStartMB} -> ${f.rssEndMB} MB)`);
