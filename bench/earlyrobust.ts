@@ -15,18 +15,16 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeExamples, evalBatches, trainLoader } from '../lib/cli/task-data.js';
-import { readGlue } from '../lib/data/glue.js';
+import { trainLoader } from '../lib/cli/task-data.js';
 import { glueScores } from '../lib/metrics/glue.js';
 import type { ModelSize } from '../lib/model/config.js';
 import { createModel, loadModel, type Model, sizedConfig } from '../lib/model/model.js';
 import { evaluateRobustness } from '../lib/robustness/report.js';
-import { loadTokenizer } from '../lib/tokenizer/load.js';
 import { evaluateModel } from '../lib/train/evaluate.js';
 import type { MethodConfig } from '../lib/train/methods.js';
 import { findTicket } from '../lib/train/ticket-search.js';
 import { Trainer } from '../lib/train/trainer.js';
-import { sharedData } from './shared-data.js';
+import { sst2BenchData } from './shared-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +41,7 @@ const { values } = parseArgs({
   },
 });
 
-const tok = await loadTokenizer(sharedData('bert-base-uncased-tokenizer'));
-const train = encodeExamples(tok, await readGlue('sst2', sharedData('sst2', 'train.tsv')), 66);
-const devExamples = await readGlue('sst2', sharedData('sst2', 'dev.tsv'));
-const dev = evalBatches(encodeExamples(tok, devExamples, 128), tok.special.pad.id, 'sequence-classification', 128);
+const { tok, train, devExamples, dev } = await sst2BenchData();
 const seed = Number(values.seed);
 const batchSize = Number(values['batch-size']);
 const budget = Number(values.budget);

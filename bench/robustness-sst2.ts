@@ -18,19 +18,17 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { progressCallback } from '../lib/cli/progress.js';
-import { encodeExamples, evalBatches, trainLoader } from '../lib/cli/task-data.js';
-import { readGlue } from '../lib/data/glue.js';
+import { trainLoader } from '../lib/cli/task-data.js';
 import { glueScores } from '../lib/metrics/glue.js';
 import type { ModelSize } from '../lib/model/config.js';
 import { createModel, loadModel, sizedConfig } from '../lib/model/model.js';
 import { readMetricsLog, renderSvg, similarityLossSpec } from '../lib/robustness/figures.js';
 import { evaluateRobustness, type RobustnessAttack } from '../lib/robustness/report.js';
 import { writeFileAtomic } from '../lib/io/atomic.js';
-import { loadTokenizer } from '../lib/tokenizer/load.js';
 import { evaluateModel } from '../lib/train/evaluate.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';
-import { sharedData } from './shared-data.js';
+import { sst2BenchData } from './shared-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,10 +51,7 @@ const { values } = parseArgs({
   },
 });
 
-const tok = await loadTokenizer(sharedData('bert-base-uncased-tokenizer'));
-const train = encodeExamples(tok, await readGlue('sst2', sharedData('sst2', 'train.tsv')), 66);
-const devExamples = await readGlue('sst2', sharedData('sst2', 'dev.tsv'));
-const dev = evalBatches(encodeExamples(tok, devExamples, 128), tok.special.pad.id, 'sequence-classification', 128);
+const { tok, train, devExamples, dev } = await sst2BenchData();
 const seed = Number(values.seed);
 const batchSize = Number(values['batch-size']);
 const scorer = (p: number[], r: number[]) => glueScores('sst2', p, r);
