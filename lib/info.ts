@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { native, type NativeDeviceInfo } from './binding.js';
 import { packageVersion } from './paths.js';
 
@@ -17,6 +18,30 @@ export interface Info {
   napiVersion: number;
   /** Intra-op threads libtorch uses on CPU (ADVTRAIN_NUM_THREADS, else OMP_NUM_THREADS, else all cores). */
   numThreads: number;
+  /** libtorch's shared library file in this process. */
+  torchLibrary: string;
+  /** The BLAS libtorch was built for (its show_config BLAS_INFO: 'mkl', 'open', ...), and whether oneDNN is in. */
+  blas: string;
+  mkldnn: boolean;
+  /** BLAS shared libraries loaded in this process (Linux: from /proc/self/maps), e.g. Debian's OpenBLAS; empty
+   * for PyTorch's libtorch, which links MKL into itself. */
+  blasLibraries: string[];
+}
+
+/** BLAS libraries mapped into this process (Linux), by file path. */
+function loadedBlas(): string[] {
+  let maps: string;
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return [];
+  }
+  const libs = new Set<string>();
+  for (const line of maps.split('\n')) {
+    const path = line.slice(line.indexOf('/'));
+    if (line.includes('/') && /\/lib(open)?blas[^/]*\.so|\/libmkl_[^/]*\.so|\/libblis[^/]*\.so/.test(path)) libs.add(path);
+  }
+  return [...libs].sort();
 }
 
 /**
@@ -40,5 +65,9 @@ export function info(): Info {
     buildType: n.buildType,
     napiVersion: n.napiVersion,
     numThreads: n.numThreads,
+    torchLibrary: n.torchLibrary,
+    blas: /BLAS_INFO=([^,\s]+)/.exec(n.torchConfig)?.[1] ?? 'unknown',
+    mkldnn: /USE_MKLDNN=(ON|1)/.test(n.torchConfig),
+    blasLibraries: loadedBlas(),
   };
 }

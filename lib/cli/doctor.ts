@@ -20,7 +20,7 @@ const SLOW_BLAS_GFLOPS = 20;
 
 export const doctor: Command = {
   name: 'doctor',
-  summary: 'Show the native build, libtorch, devices and BLAS speed',
+  summary: 'Show the native build, libtorch, its BLAS (as built and as loaded), devices and BLAS speed',
   usage: 'advtrain doctor [--json] [--no-bench]',
   options: {
     json: { type: 'boolean', help: 'print one JSON object' },
@@ -54,6 +54,8 @@ export const doctor: Command = {
       ['libtorch', `${build.torchVersion} (${discovery.found ? `${discovery.source}: ${discovery.cmakeDir}` : 'not found now'})`],
       ['build', `${build.buildType}, N-API ${build.napiVersion}, CUDA ${build.cudaCompiled ? 'compiled' : 'not compiled'}`],
       ['threads', String(build.numThreads)],
+      // PyTorch's own libtorch links MKL statically: no separate BLAS library is mapped then.
+      ['blas', `${build.blas}${build.mkldnn ? ' + oneDNN' : ''}; ${build.blasLibraries.length ? `loaded: ${build.blasLibraries.join(', ')}` : 'linked into libtorch'}`],
       ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
     ];
     if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);

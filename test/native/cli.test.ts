@@ -138,4 +138,7 @@ t.test('doctor prints the build as JSON', { skip }, async (t) => {
   const d = JSON.parse(res.stdout);
   t.match(d.torchVersion, /^\d/);
   t.equal(d.libtorch.found, true);
+  t.type(d.blas, 'string');
+  // Debian's libtorch loads OpenBLAS through libblas.so.3; PyTorch's links MKL into itself.
+  t.ok(Array.isArray(d.blasLibraries) && (d.blas === 'mkl' || d.blasLibraries.length > 0), `the BLAS libtorch runs on: ${d.blas}, loaded ${d.blasLibraries}`);
 });
