@@ -6,8 +6,8 @@
  * place of the last character it replaces, a prepended "▁" that of the character it precedes, a
  * composed character that of its first part.
  */
-import { AdvtrainError, describeValue } from '../errors.js';
-import { AddedTokenSplitter, type Normalized } from './wordpiece.js';
+import type { AdvtrainError } from '../errors.js';
+import { AddedTokenSplitter, alignmentError, type Normalized } from './wordpiece.js';
 
 type Json = Record<string, unknown>;
 
@@ -67,11 +67,7 @@ export class SentencePieceAligner {
     let k = 0;
     let word = 0;
     let section = 0;
-    const fail = (): AdvtrainError =>
-      new AdvtrainError(
-        `Cannot align token ${k} ('${tokens[k] ?? ''}') of ${describeValue(text)} to the text; this is an advtrain bug, please report it with the text`,
-        'ERR_DATA',
-      );
+    const fail = (): AdvtrainError => alignmentError(text, tokens, k);
     for (const span of this.#added.split(text)) {
       if (span.added) {
         if (k >= tokens.length) throw fail();

@@ -72,6 +72,14 @@ export interface Normalized {
   end: number[];
 }
 
+/** An aligner that cannot lay token `k` over `text`: the library and advtrain's pipeline disagree. */
+export function alignmentError(text: string, tokens: readonly string[], k: number): AdvtrainError {
+  return new AdvtrainError(
+    `Cannot align token ${k} ('${tokens[k] ?? ''}') of ${describeValue(text)} to the text; this is an advtrain bug, please report it with the text`,
+    'ERR_DATA',
+  );
+}
+
 /** Longest-match splitting on added tokens, as the library's DictionarySplitter does. */
 export class AddedTokenSplitter {
   readonly #root = new Map<string, TrieNode>();
@@ -156,11 +164,7 @@ export class WordPieceAligner {
     const wordIds: number[] = [];
     let k = 0;
     let word = 0;
-    const fail = (): AdvtrainError =>
-      new AdvtrainError(
-        `Cannot align token ${k} ('${tokens[k] ?? ''}') of ${describeValue(text)} to the text; this is an advtrain bug, please report it with the text`,
-        'ERR_DATA',
-      );
+    const fail = (): AdvtrainError => alignmentError(text, tokens, k);
     const emit = (start: number, end: number): void => {
       if (k >= tokens.length) throw fail();
       offsets.push([start, end]);

@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchLoader } from '../data/batching.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { layerShapes } from '../model/config.js';
 import { loadModel, type Model } from '../model/model.js';
@@ -17,7 +16,7 @@ import { finiteNumber, integer, knownKeys, object, oneOf } from '../validate.js'
 import type { OptimizerOptions, SchedulerOptions } from './config.js';
 import { resolveMethod, type MethodConfig } from './methods.js';
 import { DEFAULT_PRUNE_RATIOS, prunedIndices, searchPoints, TicketSearch, ticketMasks, type SlimmingCoefficients, type TicketMasks } from './tickets.js';
-import { Trainer, type TrainData, type TrainerCallback } from './trainer.js';
+import { toSource, Trainer, type TrainData, type TrainerCallback } from './trainer.js';
 
 export interface TicketOptions {
   /** Fraction of all heads to prune. Default 1/6. */
@@ -122,12 +121,6 @@ export function resolveTickets(options: TicketOptions = {}): Required<TicketOpti
   return t;
 }
 
-function batchesPerEpoch(train: TrainData): number {
-  if (Array.isArray(train)) return train.length;
-  if (train instanceof BatchLoader) return train.batchesPerEpoch;
-  return train.length;
-}
-
 function shape(model: Model): ModelShape {
   const layers = layerShapes(model.config);
   return { parameters: model.numParameters(), heads: layers.layerHeads.reduce((a, b) => a + b, 0), ffn: layers.layerIntermediate.reduce((a, b) => a + b, 0) };
@@ -158,7 +151,7 @@ export async function findTicket(model: Model, train: TrainData, options: FindTi
   const o = object('options', options) as unknown as FindTicketOptions;
   knownKeys('options', o as unknown as Record<string, unknown>, ['tickets', 'optimizer', 'scheduler', 'maxGradNorm', 'seed', 'onPoint', 'callbacks', 'signal']);
   const t = resolveTickets(o.tickets);
-  const perEpoch = batchesPerEpoch(train);
+  const perEpoch = toSource(train).length;
   if (!(perEpoch > 0)) throw invalidArg('train', 'a non-empty batch source', train);
   const points = searchPoints(perEpoch, t.pointsPerEpoch, t.maxSearchEpochs);
   const at = new Set(points);

@@ -85,7 +85,8 @@ export function arraySource(batches: LabeledBatch[]): BatchSource {
 // Any item type: the trainer only sees the collated batches.
 export type TrainData = BatchSource | BatchLoader<any, LabeledBatch> | LabeledBatch[];
 
-function toSource(train: TrainData): BatchSource {
+/** The BatchSource a TrainData stands for. */
+export function toSource(train: TrainData): BatchSource {
   if (Array.isArray(train)) return arraySource(train);
   if (train instanceof BatchLoader) {
     const loader = train;
