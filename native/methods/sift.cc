@@ -46,7 +46,8 @@ class Sift : public Method {
                              : at::randn({b.rows(), b.seqLen(), E}, generatorFor(device), at::TensorOptions().device(device));
     const at::Tensor mask = tokenMask(b);
     at::Tensor delta = (at::clamp(z * o_.siftInit, -2.0 * o_.siftInit, 2.0 * o_.siftInit) * mask).requires_grad_(true);
-    const at::Tensor target = distributionRows(clean.logits, b, task).detach().to(at::kFloat);
+    const at::Tensor cleanRows = distributionRows(clean.logits, b, task).to(at::kFloat);
+    const at::Tensor target = cleanRows.detach();
     {
       Perturbation p = cleanP;
       p.siftDelta = delta;
@@ -68,7 +69,6 @@ class Sift : public Method {
     Perturbation p = cleanP;
     p.siftDelta = delta;
     const at::Tensor adv = distributionRows(model.forward(b, p, ctx.compute, nullptr, true).logits, b, task).to(at::kFloat);
-    const at::Tensor cleanRows = distributionRows(clean.logits, b, task).to(at::kFloat);
     const at::Tensor logS = at::log_softmax(adv, -1), logT = at::log_softmax(cleanRows, -1);
     const at::Tensor reg = (-(logT.exp().detach() * logS).sum(-1) - (logS.exp().detach() * logT).sum(-1)).mean();
     const at::Tensor total = loss + o_.siftLambda * reg;
