@@ -127,7 +127,8 @@ export interface NativeTrainer {
   /** Test hook: the next step's base random draws (see setNextRandomDraws in train/trainer.ts). */
   setNextRandomDraws(draws: { start?: NativeDraw; table?: NativeDraw; spectralU?: NativeDraw; spectralV?: NativeDraw; estimator?: NativeDraw; indices?: NativeDraw }): void;
   lastPerturbation(): { data: Float32Array; shape: number[] } | null;
-  saveState(path: string): Promise<void>;
+  /** null: take part in the collectives of a data-parallel save without writing (ranks other than 0). */
+  saveState(path: string | null): Promise<void>;
   loadState(entries: Omit<NativeTensorSource, 'param'>[]): Promise<void>;
   dispose(): void;
   readonly lr: number;
@@ -192,6 +193,12 @@ export interface NativeAddon {
   info(): NativeInfo;
   matmulBench(n: number, iters: number, device: string): Promise<{ msPerIter: number; gflops: number }>;
   memory(device: string, reset?: boolean): { peakMB: number; allocatedMB: number; heapMB: number };
+  /** native/binding/distributed_wrap.cc */
+  distributedInit(options: { rank: number; worldSize: number; localRank: number; masterAddr: string; masterPort: number; backend: 'gloo' | 'nccl'; timeoutMs: number; device: string }): Promise<void>;
+  distributedBarrier(): Promise<void>;
+  distributedAllGather(bytes: Uint8Array): Promise<Uint8Array[]>;
+  distributedShutdown(): void;
+  distributedBackends(): { gloo: boolean; nccl: boolean };
   testing: {
     raise(kind: string): Promise<void>;
     kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;

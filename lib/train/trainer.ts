@@ -19,6 +19,8 @@ import { float32Array, integer, knownKeys, object, string } from '../validate.js
 import { BatchLoader } from '../data/batching.js';
 import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
 import { evaluateModel, type Scorer } from './evaluate.js';
+import { collectives, currentGroup, initDistributed, resolveDistributed, type DistributedOptions, type DistributedSetting } from '../distributed/group.js';
+import { launchEnv } from '../distributed/env.js';
 
 /** What one optimizer step reports. Methods add `cleanLoss`, `advLoss`, `deltaNorm`, `repCos`. */
 export interface StepResult {
@@ -208,9 +210,16 @@ export interface TrainerOptions extends TrainingConfig {
   callbacks?: TrainerCallback[];
   /** Metrics of evaluate() for classification and regression (e.g. GLUE's, via glueScores). */
   scorer?: Scorer;
+  /**
+   * Data-parallel training over torch's c10d (see docs/distributed.md): 'auto' joins the process group
+   * the launch variables describe (`advtrain launch`, torchrun, srun) at the first step, and trains as a
+   * single process without them. Gradients are averaged once per optimizer step; a BatchLoader is sharded
+   * per rank (its batchSize is then the per-rank batch); rank 0 writes checkpoints, the model and metrics.jsonl.
+   */
+  distributed?: DistributedSetting;
 }
 
-const TRAINER_KEYS = ['model', 'callbacks', 'scorer', ...CONFIG_KEYS] as const;
+const TRAINER_KEYS = ['model', 'callbacks', 'scorer', 'distributed', ...CONFIG_KEYS] as const;
 
 /**
  * Trains a model with one of advtrain's methods.
@@ -240,6 +249,9 @@ export class Trainer {
   /** metrics.jsonl of the running fit(). */
   private metricsFile?: string;
   private runSettings?: Record<string, unknown>;
+  private readonly distributedOptions?: DistributedOptions;
+  /** The ranks agreed to stop the running loop (an abort on any of them). */
+  private stopAgreed = false;
 
   constructor(options: TrainerOptions) {
     const o = object('options', options) as unknown as TrainerOptions;
@@ -249,6 +261,7 @@ export class Trainer {
     this.model = o.model;
     this.config = resolveConfig(o, { task: o.model.task, numLayers: layerApplications(o.model.config) });
     if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
+    if (o.distributed !== undefined) this.distributedOptions = resolveDistributed(o.distributed);
     this.callbacks = o.callbacks ?? [];
     this.scorer = o.scorer;
     this.state = { globalStep: 0, epoch: 0, batchInEpoch: 0, maxSteps: 0, logHistory: [], consecutiveNonFinite: 0, skippedSteps: 0 };
@@ -259,9 +272,28 @@ export class Trainer {
     return this.ensureNative().lr;
   }
 
+  /** Joins the process group (a distributed trainer, before its native half exists). */
+  private async joinGroup(): Promise<void> {
+    if (this.distributedOptions && !this.nativeTrainer) await initDistributed(this.distributedOptions, this.model.device);
+  }
+
+  /** True when this trainer averages over several ranks (rank 0 then writes every file). */
+  private get isDistributed(): boolean {
+    return this.distributedOptions !== undefined && currentGroup() !== undefined;
+  }
+
+  /** This trainer writes files and logs: a single process, or rank 0. */
+  private get writes(): boolean {
+    return !this.isDistributed || currentGroup()!.env.rank === 0;
+  }
+
   private ensureNative(): NativeTrainer {
     if (this.disposed) throw new AdvtrainError('this Trainer has been disposed; create a new one', 'ERR_DISPOSED');
     if (this.nativeTrainer) return this.nativeTrainer;
+    const group = this.distributedOptions ? currentGroup() : undefined;
+    if (this.distributedOptions && !group && (launchEnv()?.worldSize ?? 1) > 1) {
+      throw new AdvtrainError('this distributed Trainer has not joined its process group yet: await distributed.init() (or a step, fit or resume) first', 'ERR_DISTRIBUTED');
+    }
     const c = this.config;
     const total = c.scheduler.totalSteps ?? this.totalSteps;
     if (c.scheduler.name !== 'constant' && total === undefined) {
@@ -279,6 +311,8 @@ export class Trainer {
       seed: c.seed,
       precision: c.precision,
       slimmingL1: c.slimmingL1,
+      distributed: group !== undefined,
+      ...(group ? { bucketBytes: group.bucketBytes } : {}),
     });
     return this.nativeTrainer;
   }
@@ -295,6 +329,7 @@ export class Trainer {
       throw invalidArg('batch', `1 to ${this.config.gradientAccumulation} micro-batches (gradientAccumulation)`, batch);
     }
     const prepared = list.map((b, i) => prepareBatch(b, this.model.config, list.length > 1 ? `batch[${i}]` : 'batch', true));
+    await this.joinGroup();
     const nt = this.ensureNative();
     const t0 = performance.now();
     const out = await nt.step(prepared);
@@ -336,6 +371,11 @@ export class Trainer {
    * ```
    */
   async *steps(train: TrainData, options: Pick<FitOptions, 'epochs' | 'maxSteps' | 'signal'> = {}): AsyncGenerator<StepResult> {
+    await this.joinGroup();
+    this.stopAgreed = false;
+    const pg = this.isDistributed ? currentGroup()! : undefined;
+    // Each rank reads its own shard of a BatchLoader's seeded order (DistributedSampler's semantics).
+    if (pg && train instanceof BatchLoader && train.shard === undefined) train = train.withShard({ rank: pg.env.rank, worldSize: pg.env.worldSize });
     const source = toSource(train);
     if (!source || typeof source.epoch !== 'function' || !(source.length > 0)) throw invalidArg('train', 'a non-empty BatchSource or batch array', train);
     const accum = this.config.gradientAccumulation;
@@ -353,19 +393,33 @@ export class Trainer {
         group.push(b);
         index++;
         if (group.length < accum && index < source.length) continue;
-        if (options.signal?.aborted) return;
+        if (await this.shouldStop(options.signal)) return;
         const r = await this.step(group);
         group = [];
         this.state.batchInEpoch = index;
         yield r;
-        if (this.state.globalStep >= maxSteps || options.signal?.aborted) break;
+        // Ranks agree on stopping before the next step (shouldStop), never on their own.
+        if (this.state.globalStep >= maxSteps || (!this.isDistributed && options.signal?.aborted)) break;
       }
-      if (this.state.globalStep >= maxSteps || options.signal?.aborted) {
+      if (this.state.globalStep >= maxSteps || (!this.isDistributed && options.signal?.aborted)) {
         if (this.state.batchInEpoch >= source.length) this.nextEpoch();
         return;
       }
       this.nextEpoch();
     }
+  }
+
+  /**
+   * Whether to stop before the next step: the abort signal, agreed by all ranks of a distributed run
+   * (one rank's Ctrl-C stops every rank at the same step instead of leaving the others in a collective).
+   */
+  private async shouldStop(signal?: AbortSignal): Promise<boolean> {
+    const mine = signal?.aborted === true;
+    const c = this.isDistributed ? collectives() : null;
+    if (!c) return mine;
+    const votes = await c.allGather(new Uint8Array([mine ? 1 : 0]));
+    if (votes.some((v) => v[0] === 1)) this.stopAgreed = true;
+    return this.stopAgreed;
   }
 
   private nextEpoch(): void {
@@ -391,12 +445,13 @@ export class Trainer {
     }
     if (o.runSettings !== undefined) this.runSettings = object('options.runSettings', o.runSettings);
     if (o.evalEvery !== undefined && o.evalData === undefined) throw invalidArg('options.evalData', 'evaluation data when evalEvery is set', undefined);
+    await this.joinGroup();
     if (o.outputDir !== undefined) {
-      string('options.outputDir', o.outputDir);
-      prepareRunDir(o.outputDir, { overwrite: o.overwriteOutputDir === true, resume: o.resumeFrom !== undefined });
+      const dir = string('options.outputDir', o.outputDir);
+      await this.onMain(() => prepareRunDir(dir, { overwrite: o.overwriteOutputDir === true, resume: o.resumeFrom !== undefined }), 'prepare the output folder');
     }
     if (o.resumeFrom !== undefined) await this.resume(o.resumeFrom);
-    this.metricsFile = o.outputDir === undefined ? undefined : join(o.outputDir, 'metrics.jsonl');
+    this.metricsFile = o.outputDir === undefined || !this.writes ? undefined : join(o.outputDir, 'metrics.jsonl');
     if (this.metricsFile && o.resumeFrom !== undefined) await truncateMetrics(this.metricsFile, this.state.globalStep);
     try {
       return await this.fitLoop(train, o, { logEvery, evalEvery, saveEvery, saveTotalLimit });
@@ -431,14 +486,15 @@ export class Trainer {
         break;
       }
     }
-    if (o.signal?.aborted) stopReason = 'aborted';
+    if (o.signal?.aborted || this.stopAgreed) stopReason = 'aborted';
     else if (stopReason === 'completed' && this.state.globalStep >= this.state.maxSteps && o.maxSteps !== undefined) stopReason = 'maxSteps';
     if (window.length) await this.log(control, summarise(window));
     if (o.evalData && stopReason !== 'aborted' && (!evalEvery || this.state.globalStep % evalEvery !== 0)) evalMetrics = await this.runEvaluation(o.evalData, control);
     if (o.outputDir) {
       // A checkpoint of this very step may have been written in the loop.
       if (this.lastSavedStep !== this.state.globalStep) await this.saveCheckpoint(o.outputDir, control, saveTotalLimit);
-      if (stopReason !== 'aborted') await this.model.save(o.outputDir);
+      const dir = o.outputDir;
+      if (stopReason !== 'aborted') await this.onMain(() => this.model.save(dir), 'save the model');
     }
     return { state: this.state, stopReason, evalMetrics };
   }
@@ -483,17 +539,35 @@ export class Trainer {
   async saveCheckpoint(outputDir: string, control?: TrainerControl, saveTotalLimit = 0): Promise<string> {
     const nt = this.ensureNative();
     const final = join(outputDir, `checkpoint-${this.state.globalStep}`);
+    if (!this.writes) {
+      // Rank 0 writes; this rank's random generator states travel into its file.
+      await nt.saveState(null);
+      await this.onMain(() => {}, 'write the checkpoint');
+    } else {
+      await this.onMain(() => this.writeCheckpoint(nt, outputDir, final, saveTotalLimit), 'write the checkpoint');
+    }
+    this.lastSavedStep = this.state.globalStep;
+    this.record({ type: 'save', step: this.state.globalStep, dir: final });
+    for (const cb of this.callbacks) await cb.onSave?.(this.state, control ?? { shouldStop: false, shouldSave: false, shouldEvaluate: false }, final);
+    return final;
+  }
+
+  private async writeCheckpoint(nt: NativeTrainer, outputDir: string, final: string, saveTotalLimit: number): Promise<void> {
     const tmp = join(outputDir, `.${basename(final)}.tmp-${randomBytes(4).toString('hex')}`);
+    let made: unknown;
     try {
       mkdirSync(outputDir, { recursive: true });
       mkdirSync(tmp);
     } catch (err) {
-      throw ioError(tmp, 'cannot create the checkpoint folder', err);
+      made = err;
     }
+    // The state first, even when the folder failed: other ranks take part in gathering it.
+    await nt.saveState(made === undefined ? join(tmp, 'trainer_state.safetensors') : null);
+    if (made !== undefined) throw ioError(tmp, 'cannot create the checkpoint folder', made);
     try {
       await this.model._writeFolder(tmp);
-      await nt.saveState(join(tmp, 'trainer_state.safetensors'));
-      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps, data: this.data, runSettings: this.runSettings }, null, 2)}\n`);
+      const worldSize = currentGroup()?.env.worldSize ?? 1;
+      await writeFileAtomic(join(tmp, 'trainer_state.json'), `${JSON.stringify({ state: this.state, config: this.config, totalSteps: this.totalSteps, data: this.data, runSettings: this.runSettings, ...(this.isDistributed ? { worldSize } : {}) }, null, 2)}\n`);
       fsyncDir(tmp);
       swapInDir(tmp, final);
     } catch (err) {
@@ -502,10 +576,30 @@ export class Trainer {
       throw ioError(final, 'cannot write the checkpoint', err);
     }
     if (saveTotalLimit > 0) rotateCheckpoints(outputDir, saveTotalLimit, final);
-    this.lastSavedStep = this.state.globalStep;
-    this.record({ type: 'save', step: this.state.globalStep, dir: final });
-    for (const cb of this.callbacks) await cb.onSave?.(this.state, control ?? { shouldStop: false, shouldSave: false, shouldEvaluate: false }, final);
-    return final;
+  }
+
+  /**
+   * Runs `work` where files are written (a single process, or rank 0) and, in a distributed run, makes
+   * every rank finish with rank 0's outcome: the others wait for it and throw its error, instead of
+   * waiting in a later collective for a rank that failed.
+   */
+  private async onMain(work: () => unknown, what: string): Promise<void> {
+    let failure: unknown;
+    if (this.writes) {
+      try {
+        await work();
+      } catch (err) {
+        failure = err;
+      }
+    }
+    const c = this.isDistributed ? collectives() : null;
+    if (c) {
+      const mine = failure === undefined ? {} : { message: (failure as Error).message ?? String(failure), code: (failure as AdvtrainError).code ?? 'ERR_NATIVE' };
+      const [main] = await c.allGather(new TextEncoder().encode(JSON.stringify(mine)));
+      const outcome = JSON.parse(new TextDecoder().decode(main)) as { message?: string; code?: AdvtrainError['code'] };
+      if (failure === undefined && outcome.message !== undefined) throw new AdvtrainError(`rank 0 could not ${what}: ${outcome.message}`, outcome.code);
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Restores weights, optimizer, schedule, method state, RNG and data position from a checkpoint. */
@@ -519,6 +613,11 @@ export class Trainer {
       }
     }
     if (this.nativeTrainer) throw new AdvtrainError('resume must come before the first step of this trainer', 'ERR_INVALID_ARG');
+    await this.joinGroup();
+    const world = this.isDistributed ? currentGroup()!.env.worldSize : 1;
+    if ((saved.worldSize ?? 1) !== world) {
+      throw new AdvtrainError(`${stateFile}: the checkpoint was written by ${saved.worldSize ?? 1} rank(s), this run has ${world}; resume with as many ranks (each rank's data shard and random streams are in it)`, 'ERR_CHECKPOINT');
+    }
     const stateTensors = join(dir, 'trainer_state.safetensors');
     if (!existsSync(stateTensors)) throw new AdvtrainError(`${stateTensors}: not found (the checkpoint is incomplete)`, 'ERR_CHECKPOINT');
     this.totalSteps = saved.totalSteps;
@@ -561,6 +660,8 @@ interface SavedState {
   totalSteps?: number;
   data?: DataShape;
   runSettings?: Record<string, unknown>;
+  /** Ranks of the data-parallel run that wrote it (absent: one). */
+  worldSize?: number;
 }
 
 /** Reads and checks a checkpoint's trainer_state.json (ERR_CHECKPOINT when missing or malformed). */
@@ -595,6 +696,7 @@ function checkSavedState(file: string, saved: unknown): asserts saved is SavedSt
   for (const k of ['method', 'optimizer']) if (!isObj(config[k])) throw bad(`config.${k}`, 'an object');
   if (totalSteps !== undefined && totalSteps !== null && !isCount(totalSteps)) throw bad('totalSteps', 'an integer >= 0');
   if (saved.runSettings !== undefined && !isObj(saved.runSettings)) throw bad('runSettings', 'an object');
+  if (saved.worldSize !== undefined && !(isCount(saved.worldSize) && (saved.worldSize as number) >= 1)) throw bad('worldSize', 'an integer >= 1');
   if (data !== undefined) {
     if (!isObj(data) || !isCount(data.batchesPerEpoch) || (data.batchSize !== undefined && !isCount(data.batchSize))) throw bad('data', '{ batchesPerEpoch, batchSize? } of integers');
   }

@@ -116,6 +116,10 @@ TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
     c.slimmingL1Heads = optNumber(l1, "heads", 0.0);
     c.slimmingL1Ffn = optNumber(l1, "ffn", 0.0);
   }
+  Napi::Value dist = o.Get("distributed");
+  if (!dist.IsBoolean()) badArg("config.distributed", "a boolean", dist);
+  c.distributed = dist.As<Napi::Boolean>().Value();
+  if (c.distributed) c.bucketBytes = requiredInt(o, "bucketBytes", "config.bucketBytes", 1);
   return c;
 }
 
@@ -199,18 +203,20 @@ Napi::Value TrainerWrap::SetNextRandomDraws(const Napi::CallbackInfo& info) {
   });
 }
 
-// saveState(path) -> Promise<void>: optimizer, schedule, method and RNG state as safetensors, atomically.
+// saveState(path | null) -> Promise<void>: optimizer, schedule, method and RNG state as safetensors, atomically.
 Napi::Value TrainerWrap::SaveState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto st = live("saveState");
-    if (!info[0].IsString()) badArg("path", "a file path", info[0]);
-    const std::string path = info[0].As<Napi::String>();
+    if (!info[0].IsString() && !info[0].IsNull()) badArg("path", "a file path or null", info[0]);
+    // null: a rank other than 0 of a data-parallel trainer, which gathers its state to the writer.
+    const std::string path = info[0].IsNull() ? std::string() : std::string(info[0].As<Napi::String>());
     auto lease = st->model->busy.acquire("saveState");
     return PromiseWorker<int>::start(
         env,
         [st, path]() {
-          writeSafetensorsAtomic(path, st->trainer->state(), {{"format", "pt"}, {"advtrain", "trainer-state"}});
+          auto state = st->trainer->state();
+          if (!path.empty()) writeSafetensorsAtomic(path, state, {{"format", "pt"}, {"advtrain", "trainer-state"}});
           return 0;
         },
         [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, std::shared_ptr<void>(lease));

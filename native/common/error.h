@@ -24,6 +24,7 @@ inline constexpr const char* kErrBusy = "ERR_BUSY";
 inline constexpr const char* kErrDisposed = "ERR_DISPOSED";
 inline constexpr const char* kErrCudaUnavailable = "ERR_CUDA_UNAVAILABLE";
 inline constexpr const char* kErrNonFinite = "ERR_NON_FINITE";
+inline constexpr const char* kErrDistributed = "ERR_DISTRIBUTED";
 
 [[noreturn]] inline void fail(const char* code, const std::string& message) { throw Error(code, message); }
 

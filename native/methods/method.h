@@ -12,6 +12,7 @@
 
 #include "kernels/common.h"
 #include "model/batch.h"
+#include "distributed/process_group.h"
 #include "model/transformer.h"
 
 namespace advtrain {
@@ -99,6 +100,9 @@ struct StepContext {
   int64_t globalStep = 0;   // optimizer steps completed before this one
   // Base draws supplied by a test for this step (undefined tensors: draw from the generator).
   RandomDraws draws;
+  // The process group of a data-parallel trainer (null in a single process): for method state that
+  // must stay equal on every rank (TextAT's table).
+  ProcessGroup* group = nullptr;
   // Clips, steps the optimizer and the schedule, zeroes gradients: for methods whose every replay is
   // an update (FreeAT). `loss` is the update's loss summed over micro-batches. Returns false when the
   // update was skipped for a non-finite gradient or loss; the method then stops its step.

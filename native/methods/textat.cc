@@ -10,6 +10,7 @@
 // Departures from the official code: each pass backpropagates loss / K as FreeLB does (the official
 // loop backpropagates the full loss K times); padding carries no perturbation and the write-back
 // touches only the rows of real tokens (the official code also writes the padding rows).
+// Data parallel: every rank adds all ranks' rows to its table, as one process with their batches would.
 #include "common/error.h"
 #include "kernels/token_aware_step.h"
 #include "methods/perturbation.h"
@@ -60,10 +61,18 @@ class TextAt : public Method {
       at::NoGradGuard noGrad;
       const at::Tensor real = realPositions(b);
       at::Tensor ids = b.inputIds.flatten().index_select(0, real);
+      at::Tensor rows = dt.detach().flatten(0, 1).index_select(0, real);
+      if (ctx.group) {
+        // The table is global: every rank adds every rank's rows (in rank order), so it stays equal.
+        std::vector<at::Tensor> allIds = ctx.group->allGatherRows(ids, "TextAT's table update (token ids)");
+        std::vector<at::Tensor> allRows = ctx.group->allGatherRows(rows, "TextAT's table update (rows)");
+        ids = at::cat(allIds);
+        rows = at::cat(allRows);
+      }
       // Rows as they were before this step first touched them, for discardStep (a repeated id saves
       // the same row twice).
       pending_.push_back({ids, table_.index_select(0, ids)});
-      table_.index_put_({ids}, dt.detach().flatten(0, 1).index_select(0, real), /*accumulate=*/true);
+      table_.index_put_({ids}, rows, /*accumulate=*/true);
     }
     return attackMetrics(total, last, (ds + dt).detach(), Norm::L2);
   }

@@ -39,12 +39,23 @@ struct StepSnapshot {
   std::vector<std::pair<std::string, at::Tensor>> optimizer;
 };
 
+std::shared_ptr<ProcessGroup> groupFor(const TrainerConfig& cfg) {
+  if (!cfg.distributed) return nullptr;
+  auto g = currentProcessGroup();
+  if (!g) fail(kErrDistributed, "distributed training was asked for but this process has no process group (call distributed.init() first)");
+  if (cfg.bucketBytes < 1) fail(kErrInvalidArg, "bucketBytes must be >= 1");
+  return g;
+}
+
 }  // namespace
 
 Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
     : model_(model),
       cfg_(cfg),
-      rng_(cfg.seed, model.device()),
+      group_(groupFor(cfg)),
+      sync_(group_ ? std::make_unique<GradientSync>(group_, cfg.bucketBytes) : nullptr),
+      // Per-rank dropout and noise streams; rank 0's are a single process's.
+      rng_(cfg.seed + static_cast<uint64_t>(group_ ? group_->rank() : 0), model.device()),
       optimizer_(cfg.optimizer, model.params()),
       method_(makeMethodWith(rng_, cfg.method, model)) {
   if (auto* own = method_->trainableParams()) methodOptimizer_ = std::make_unique<Optimizer>(cfg.optimizer, *own);
@@ -64,13 +75,20 @@ bool Trainer::update(double* gradNormOut, const at::Tensor& loss) {
   auto& params = model_.params();
   // EarlyRobust adds the L1 term to the loss of the update's last pass, before clipping: once per update.
   model_.addSlimmingL1(cfg_.slimmingL1Heads, cfg_.slimmingL1Ffn);
+  at::Tensor meanLoss = loss;
+  if (sync_) {
+    // Averaged before the norm, so clipping uses the global gradient's norm.
+    std::vector<std::vector<NamedParam>*> sets{&params};
+    if (auto* own = method_->trainableParams()) sets.push_back(own);
+    meanLoss = sync_->average(sets, loss);
+  }
   at::Tensor norm = gradNorm(params);
   // The step's one host synchronisation reads the gradient norm and the loss together.
   at::Tensor figures = norm.to(at::kDouble).reshape({1});
-  if (loss.defined()) figures = at::cat({figures, loss.detach().to(norm.device(), at::kDouble).reshape({1})});
+  if (meanLoss.defined()) figures = at::cat({figures, meanLoss.detach().to(norm.device(), at::kDouble).reshape({1})});
   figures = figures.cpu();
   const double n = figures[0].item<double>();
-  const bool lossFinite = !loss.defined() || std::isfinite(figures[1].item<double>());
+  const bool lossFinite = !meanLoss.defined() || std::isfinite(figures[1].item<double>());
   *gradNormOut = n;
   const double lr = currentLr();
   ++scheduleStep_;
@@ -96,8 +114,10 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   if (model_.structureVersion() != structure_) {
     fail(kErrInvalidArg, "the model was pruned or given slimming coefficients after this Trainer was created; create a new Trainer");
   }
+  if (group_ && !broadcastDone_) broadcastInitialState();
   GeneratorScope scope(rng_);
   StepContext ctx{model_};
+  ctx.group = group_.get();
   if (draws.any() && microBatches.size() != 1) {
     fail(kErrInvalidArg, "supplied random draws need a step of exactly one micro-batch");
   }
@@ -162,11 +182,46 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   }
   if (anySkipped) rollBack();
   for (const auto& [k, v] : sums) out.metrics[k] = (v / static_cast<double>(microBatches.size())).item<double>();
+  if (group_) averageMetrics(out.metrics);
   out.metrics["gradNorm"] = lastNorm;
   out.metrics["lr"] = cfg_.optimizer.lr * lrFactor(cfg_.schedule, scheduleStep_ - 1);
   out.skipped = anySkipped;
   out.step = scheduleStep_;
   return out;
+}
+
+void Trainer::broadcastInitialState() {
+  at::NoGradGuard noGrad;
+  const at::Device comm = group_->commDevice();
+  std::vector<at::Tensor> tensors;
+  for (const auto& p : model_.params()) tensors.push_back(p.tensor.detach().to(comm).contiguous());
+  if (auto* own = method_->trainableParams()) {
+    for (const auto& p : *own) tensors.push_back(p.tensor.detach().to(comm).contiguous());
+  }
+  auto methodState = method_->state();
+  for (const auto& [k, v] : methodState) tensors.push_back(v.detach().to(comm).contiguous());
+  group_->broadcast(tensors, "the broadcast of rank 0's weights and method state");
+  size_t i = 0;
+  for (auto& p : model_.params()) p.tensor.detach().copy_(tensors[i++]);
+  if (auto* own = method_->trainableParams()) {
+    for (auto& p : *own) p.tensor.detach().copy_(tensors[i++]);
+  }
+  std::map<std::string, at::Tensor> loaded;
+  for (const auto& [k, v] : methodState) loaded[k] = tensors[i++].to(v.device());
+  if (!loaded.empty()) method_->loadState(loaded);
+  broadcastDone_ = true;
+}
+
+void Trainer::averageMetrics(std::map<std::string, double>& metrics) {
+  // Every rank runs the same method on the same task, so the keys agree.
+  at::Tensor v = at::zeros({static_cast<int64_t>(metrics.size())}, at::kDouble);
+  int64_t i = 0;
+  for (const auto& [k, x] : metrics) v[i++] = x;
+  std::vector<at::Tensor> t{v.to(group_->commDevice())};
+  group_->allReduceSum(t, "the all-reduce of the step's metrics");
+  at::Tensor mean = t[0].cpu() / static_cast<double>(group_->worldSize());
+  i = 0;
+  for (auto& [k, x] : metrics) x = mean[i++].item<double>();
 }
 
 std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
@@ -181,15 +236,19 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::state() const {
   if (methodOptimizer_) {
     for (auto& [k, v] : methodOptimizer_->state()) out.emplace_back("method_optimizer." + k, v);
   }
-  {
-    at::Generator cpu = rng_.forDevice(at::kCPU);
-    std::lock_guard<std::mutex> lock(cpu.mutex());
-    out.emplace_back("rng.cpu", cpu.get_state());
-  }
-  if (model_.device().is_cuda()) {
-    at::Generator g = rng_.forDevice(model_.device());
+  auto generatorState = [&](const at::Device& d) {
+    at::Generator g = rng_.forDevice(d);
     std::lock_guard<std::mutex> lock(g.mutex());
-    out.emplace_back("rng.cuda", g.get_state());
+    return g.get_state();
+  };
+  std::vector<std::pair<std::string, at::Tensor>> rng{{"rng.cpu", generatorState(at::kCPU)}};
+  if (model_.device().is_cuda()) rng.emplace_back("rng.cuda", generatorState(model_.device()));
+  for (auto& [k, v] : rng) {
+    out.emplace_back(k, v);
+    if (!group_) continue;
+    // Every rank's own streams (one writer saves them all): a resume on as many ranks is exact.
+    std::vector<at::Tensor> all = group_->allGather(v.to(group_->commDevice()), "the gathering of the ranks' random generator states");
+    for (size_t r = 0; r < all.size(); ++r) out.emplace_back(k + ".rank" + std::to_string(r), all[r].cpu());
   }
   return out;
 }
@@ -222,13 +281,22 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
     for (auto& [param, value] : copies) param.copy_(value);
   }
   if (methodOptimizer_) methodOptimizer_->loadState(take("method_optimizer."));
-  auto cpu = state.find("rng.cpu");
+  // A data-parallel checkpoint holds each rank's streams; rank r resumes its own.
+  auto rngEntry = [&](const std::string& key) {
+    if (group_) {
+      auto own = state.find(key + ".rank" + std::to_string(group_->rank()));
+      if (own != state.end()) return own;
+      if (group_->rank() != 0) fail(kErrCheckpoint, "trainer state has no '" + key + ".rank" + std::to_string(group_->rank()) + "' (the checkpoint was written by fewer ranks)");
+    }
+    return state.find(key);
+  };
+  auto cpu = rngEntry("rng.cpu");
   if (cpu != state.end()) {
     at::Generator g = rng_.forDevice(at::kCPU);
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_state(cpu->second.to(at::kCPU, at::kByte));
   }
-  auto cuda = state.find("rng.cuda");
+  auto cuda = rngEntry("rng.cuda");
   if (cuda != state.end() && model_.device().is_cuda()) {
     at::Generator g = rng_.forDevice(model_.device());
     std::lock_guard<std::mutex> lock(g.mutex());

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/rng.h"
+#include "distributed/gradient_sync.h"
+#include "distributed/process_group.h"
 #include "methods/method.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
@@ -26,6 +28,11 @@ struct TrainerConfig {
   bool bf16 = false;
   // EarlyRobust's L1 penalty on the slimming coefficients, added to the gradient once per update.
   double slimmingL1Heads = 0.0, slimmingL1Ffn = 0.0;
+  // Data parallel over the process's c10d group (distributed/process_group.h): gradients averaged
+  // across ranks in buckets of `bucketBytes` once per update, the first step's model and method state
+  // taken from rank 0, metrics averaged, and this rank's generators seeded with seed + rank.
+  bool distributed = false;
+  int64_t bucketBytes = 0;
 };
 
 struct StepOutcome {
@@ -53,8 +60,16 @@ class Trainer {
   // untouched, when the gradient or `loss` (the update's summed loss, may be undefined) is not finite.
   bool update(double* gradNormOut, const at::Tensor& loss);
 
+  // Rank 0's weights and method state on every rank, before the first step.
+  void broadcastInitialState();
+  // The step's figures averaged over the ranks.
+  void averageMetrics(std::map<std::string, double>& metrics);
+
   TransformerModel& model_;
   TrainerConfig cfg_;
+  std::shared_ptr<ProcessGroup> group_;  // null unless cfg.distributed; before rng_ (its rank seeds it)
+  std::unique_ptr<GradientSync> sync_;
+  bool broadcastDone_ = false;
   TrainerGenerators rng_;  // before method_: a method may draw when it is made (TextAT's table)
   Optimizer optimizer_;
   std::unique_ptr<Method> method_;
