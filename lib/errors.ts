@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'ERR_NON_FINITE'
   | 'ERR_ABORTED'
   /** A file or folder cannot be created, written or removed; the message names the path. */
-  | 'ERR_IO';
+  | 'ERR_IO'
+  /** A collective, the rendezvous or a peer rank failed; the message names the rank. */
+  | 'ERR_DISTRIBUTED';
 
 /**
  * The error class of the package; native exceptions are translated into it in one place

@@ -17,6 +17,8 @@ export type { TrainingConfig, OptimizerOptions, SchedulerOptions } from './train
 export { findTicket, resolveTickets, TICKET_DEFAULTS, type TicketOptions, type TicketResult, type TicketPointLog, type FindTicketOptions } from './train/ticket-search.js';
 export { ticketMasks, maskDistance, TicketSearch, searchPoints, prunedIndices, quantile, type TicketMasks, type PruneRatios } from './train/tickets.js';
 export { ticketSpec } from './train/ticket-figure.js';
+export { launchEnv, type LaunchEnv } from './distributed/env.js';
+export { launch, LAUNCH_DEFAULTS, type LaunchOptions } from './distributed/launch.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';

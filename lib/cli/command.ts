@@ -19,6 +19,8 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Printed after the options in --help. */
   notes?: string;
+  /** The words after `--` are the command's positionals, passed untouched (not parsed as its flags). */
+  passThrough?: boolean;
   /** Returns the exit code. `args` has the defaults filled in; `given` holds only the flags typed. */
   run(args: ParsedArgs, positionals: string[], given: ParsedArgs): Promise<number>;
 }

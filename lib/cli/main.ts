@@ -10,12 +10,13 @@ import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evaluate } from './eval.js';
 import { figures } from './figures.js';
+import { launch } from './launch.js';
 import { predict } from './predict.js';
 import { pretrain } from './pretrain.js';
 import { robustness } from './robustness.js';
 import { train } from './train.js';
 
-const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustness, figures, doctor];
+const commands: Command[] = [demo, train, evaluate, predict, pretrain, robustness, figures, launch, doctor];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -66,7 +67,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`advtrain: unknown command '${name}'\n\n${topHelp()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `launch ... -- advtrain train --epochs 1`: what follows `--` belongs to the worker command.
+  const dashes = cmd.passThrough ? rest.indexOf('--') : -1;
+  const own = dashes >= 0 ? rest.slice(0, dashes) : rest;
+  const passed = dashes >= 0 ? rest.slice(dashes + 1) : [];
+  if (own.includes('--help') || own.includes('-h')) {
     console.log(helpText(cmd));
     return 0;
   }
@@ -75,19 +80,20 @@ export async function main(argv: string[]): Promise<number> {
     const options = Object.fromEntries(
       Object.entries(cmd.options).map(([k, o]) => [k, Object.fromEntries(Object.entries({ type: o.type, multiple: o.multiple, short: o.short }).filter(([, v]) => v !== undefined))]),
     );
-    parsed = parseArgs({ args: joinNegativeValues(rest, cmd.options), options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
+    parsed = parseArgs({ args: joinNegativeValues(own, cmd.options), options: options as never, allowPositionals: true, strict: true }) as { values: ParsedArgs; positionals: string[] };
   } catch (err) {
     console.error(`advtrain ${cmd.name}: ${(err as Error).message}\n\n${helpText(cmd)}`);
     return 2;
   }
   if (parsed.positionals.length) {
-    console.error(`advtrain ${cmd.name}: unexpected argument '${parsed.positionals[0]}' (every value follows its --flag)\n\n${helpText(cmd)}`);
+    const hint = cmd.passThrough ? '; the command to run goes after --' : '';
+    console.error(`advtrain ${cmd.name}: unexpected argument '${parsed.positionals[0]}' (every value follows its --flag${hint})\n\n${helpText(cmd)}`);
     return 2;
   }
   try {
     // Defaults are filled in here, so that a command knows which flags were typed (`given`).
     const defaults = Object.fromEntries(Object.entries(cmd.options).flatMap(([k, o]) => (o.default === undefined ? [] : [[k, o.default]])));
-    return await cmd.run({ ...defaults, ...parsed.values }, parsed.positionals, parsed.values);
+    return await cmd.run({ ...defaults, ...parsed.values }, passed, parsed.values);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`advtrain ${cmd.name}: ${err.message}\n\n${helpText(cmd)}`);
