@@ -2,11 +2,16 @@
  * evaluateModel over fake ranks (test/helpers/fake-collectives.ts) against one process, with fake
  * models whose outputs are a fixed function of the batch: no addon needed.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import type { SquadExample } from '../../lib/data/squad.js';
 import { allGatherJson } from '../../lib/distributed/collectives.js';
 import type { LabeledBatch } from '../../lib/model/batch.js';
 import type { Task } from '../../lib/model/config.js';
 import type { ForwardOutput, Model } from '../../lib/model/model.js';
+import { evaluateQa, predictQa, prepareQaFeatures } from '../../lib/tasks/qa.js';
+import { loadTokenizer } from '../../lib/tokenizer/index.js';
 import { evaluateModel, type Scorer } from '../../lib/train/evaluate.js';
 import { fakeGroup } from '../helpers/fake-collectives.js';
 
@@ -212,4 +217,68 @@ t.test('allGatherJson and fakeGroup', async (t) => {
   t.same(group.calls, [2, 2, 2]);
   await t.rejects(allGatherJson(fakeGroup(1)[0]!, { loss: Number.NaN }), { code: 'ERR_INVALID_ARG', message: /finite numbers only/ });
   t.same(await allGatherJson(fakeGroup(1)[0]!, { a: [1e-300, -0, 2 ** 53] }), [{ a: [1e-300, 0, 2 ** 53] }], 'numbers round-trip (but -0 becomes 0)');
+});
+
+const QA_WORDS = Array.from({ length: 30 }, (_, i) => `w${i}`);
+
+/** SQuAD-style examples whose contexts need several windows, and a fake QA model over them. */
+async function qaSetup(t: Test) {
+  const dir = t.testdir();
+  writeFileSync(join(dir, 'vocab.txt'), `${['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'what', 'is', '?', ...QA_WORDS].join('\n')}\n`);
+  const tok = await loadTokenizer(dir);
+  const examples: SquadExample[] = Array.from({ length: 6 }, (_, e) => {
+    const context = QA_WORDS.slice(0, 12 + 3 * e).join(' ');
+    const answer = QA_WORDS[(5 * e + 3) % (12 + 3 * e)]!;
+    return { id: `q${e}`, title: '', question: `what is ${QA_WORDS[e]} ?`, context, answers: [{ text: answer, start: context.indexOf(answer) }] };
+  });
+  const features = prepareQaFeatures(tok, examples, { maxLength: 16, docStride: 3 });
+  const qaModel = (): FakeModel => {
+    const seen: LabeledBatch[] = [];
+    const model = {
+      task: 'question-answering',
+      tokenizer: undefined,
+      config: { padTokenId: 0 },
+      async forward(batch: LabeledBatch): Promise<ForwardOutput> {
+        seen.push(batch);
+        const logits = Float32Array.from({ length: batch.batchSize * batch.seqLen * 2 }, (_, i) => {
+          const tokenAt = Math.floor(i / 2);
+          return noise(batch.inputIds[tokenAt]!, i % 2, tokenAt % batch.seqLen) * 4 - 2;
+        });
+        const loss = 0.5 + noise(batch.inputIds.reduce((a, x) => a + x, 0), batch.batchSize);
+        return { logits, logitsShape: [batch.batchSize, batch.seqLen, 2], loss } as ForwardOutput;
+      },
+    } as unknown as Model;
+    return { model, seen };
+  };
+  return { examples, features, qaModel };
+}
+
+t.test('sharded evaluateQa and predictQa: every rank gets the single-process answers and metrics', async (t) => {
+  const { examples, features, qaModel } = await qaSetup(t);
+  t.ok(features.length >= 15, `${features.length} features over ${examples.length} examples`);
+  const options = { batchSize: 4, nBest: 5, maxAnswerLength: 4 };
+  const single = await evaluateQa(qaModel().model, examples, features, options);
+  const answers = await predictQa(qaModel().model, examples, features, options);
+  t.ok(single.f1! > 0 && single.f1! < 1, `f1 ${single.f1} is informative`);
+  for (const worldSize of [2, 3, 7]) {
+    const group = fakeGroup(worldSize);
+    const models = group.map(() => qaModel());
+    const results = await Promise.all(group.map((collectives, r) => evaluateQa(models[r]!.model, examples, features, { ...options, collectives })));
+    for (const [r, m] of results.entries()) {
+      close(t, m, single, `QA rank ${r} of ${worldSize}`);
+      t.same(m, single, `QA rank ${r} of ${worldSize}: identical`);
+    }
+    const batches = Math.ceil(features.length / options.batchSize);
+    t.same(models.map((m) => m.seen.length), Array.from({ length: worldSize }, (_, r) => Math.ceil((batches - r) / worldSize)), `${worldSize} ranks: each ran its batches only`);
+    const predicted = await Promise.all(fakeGroup(worldSize).map((collectives) => predictQa(qaModel().model, examples, features, { ...options, collectives })));
+    for (const p of predicted) t.same(p, answers);
+  }
+  // Ranks given different features are refused, and none hangs.
+  const group = fakeGroup(2);
+  const runs = await Promise.allSettled(group.map((collectives, r) => evaluateQa(qaModel().model, examples, r === 0 ? features : features.slice(0, -1), { ...options, collectives })));
+  for (const run of runs) t.match(run, { status: 'rejected', reason: { code: 'ERR_DISTRIBUTED', message: /the same QA features on every rank/ } });
+  await t.rejects(evaluateQa(qaModel().model, examples, features, { collectives: { rank: 0, worldSize: 0, allGather: async () => [] } }), {
+    code: 'ERR_INVALID_ARG',
+    message: /options\.collectives\.worldSize/,
+  });
 });
