@@ -421,6 +421,28 @@ export interface BatchOrderOptions {
   bucket?: boolean | number;
   /** Drop the last batch when it is smaller than `batchSize` (default false). */
   dropLast?: boolean;
+  /**
+   * This process's share of the data in data-parallel training (as torch's DistributedSampler):
+   * `batchSize` is then the batch size of each rank, and rank `r` takes positions r, r + W, r + 2W, ...
+   * of each batch of the single-process order with batch size `W * batchSize` (W = worldSize). The
+   * one incomplete global batch is padded with the first indices of the epoch's shuffled permutation to
+   * a multiple of W, so every rank gets as many batches, of equal sizes; with `dropLast` it is dropped.
+   */
+  shard?: DataShard;
+}
+
+/**
+ * Which rank of how many this process is.
+ *
+ * @example
+ * ```ts
+ * // Rank 1 of 4, 8 examples each: batch i is every 4th example of the 32-example batch i, from the second.
+ * batchOrder(lengths, epoch, { batchSize: 8, seed: 42, shard: { rank: 1, worldSize: 4 } });
+ * ```
+ */
+export interface DataShard {
+  rank: number;
+  worldSize: number;
 }
 
 /** Batches per chunk when `bucket` is true. */
@@ -432,11 +454,19 @@ interface OrderSpec {
   shuffle: boolean;
   bucket: number;
   dropLast: boolean;
+  shard?: DataShard;
+}
+
+function checkShard(value: unknown): DataShard {
+  const o = v.object('options.shard', value);
+  v.knownKeys('options.shard', o, ['rank', 'worldSize']);
+  const worldSize = v.integer('options.shard.worldSize', o.worldSize, { min: 1 });
+  return { rank: v.integer('options.shard.rank', o.rank, { min: 0, max: worldSize - 1 }), worldSize };
 }
 
 function checkOrder(options: unknown): OrderSpec {
   const o = v.object('options', options);
-  v.knownKeys('options', o, ['batchSize', 'seed', 'shuffle', 'bucket', 'dropLast']);
+  v.knownKeys('options', o, ['batchSize', 'seed', 'shuffle', 'bucket', 'dropLast', 'shard']);
   const bucket = o.bucket === undefined || o.bucket === false ? 0 : o.bucket === true ? DEFAULT_BUCKET_BATCHES : v.integer('options.bucket', o.bucket, { min: 1 });
   return {
     batchSize: v.integer('options.batchSize', o.batchSize, { min: 1 }),
@@ -444,10 +474,29 @@ function checkOrder(options: unknown): OrderSpec {
     shuffle: o.shuffle === undefined ? true : v.boolean('options.shuffle', o.shuffle),
     bucket,
     dropLast: o.dropLast === undefined ? false : v.boolean('options.dropLast', o.dropLast),
+    ...(o.shard === undefined ? {} : { shard: checkShard(o.shard) }),
   };
 }
 
+/** Batches of an epoch across all ranks: `spec.batchSize` times the world size. */
+function globalBatchSize(spec: OrderSpec): number {
+  return spec.batchSize * (spec.shard?.worldSize ?? 1);
+}
+
 function order(lengths: readonly number[], epoch: number, spec: OrderSpec): number[][] {
+  if (spec.shard === undefined) return singleOrder(lengths, epoch, spec).batches;
+  const { rank, worldSize } = spec.shard;
+  const { perm, batches } = singleOrder(lengths, epoch, { ...spec, batchSize: globalBatchSize(spec) });
+  return batches.map((batch) => {
+    const short = (worldSize - (batch.length % worldSize)) % worldSize;
+    // Cycling for datasets smaller than the padding, as DistributedSampler does.
+    const rows = short === 0 ? batch : [...batch, ...Array.from({ length: short }, (_, i) => perm[i % perm.length]!)];
+    return rows.filter((_, i) => i % worldSize === rank);
+  });
+}
+
+/** The single-process order, and the shuffled permutation it cuts into batches. */
+function singleOrder(lengths: readonly number[], epoch: number, spec: OrderSpec): { perm: number[]; batches: number[][] } {
   const rng = new Random(spec.seed, epoch);
   const perm = Array.from(lengths, (_, i) => i);
   if (spec.shuffle) rng.shuffle(perm);
@@ -462,17 +511,21 @@ function order(lengths: readonly number[], epoch: number, spec: OrderSpec): numb
   }
   if (spec.dropLast && batches.length > 0 && batches[batches.length - 1]!.length < batchSize) batches.pop();
   if (spec.shuffle && spec.bucket > 0) rng.shuffle(batches);
-  return batches;
+  return { perm, batches };
 }
 
 /**
  * The batches of one epoch as lists of example indices. A pure function of (lengths, epoch,
- * options): with the same seed it gives the same order on every platform.
+ * options): with the same seed it gives the same order on every platform. With `shard`, this rank's
+ * batches (see {@link BatchOrderOptions.shard}).
  *
  * @example
  * ```ts
  * batchOrder([5, 9, 3, 7, 2, 8], 0, { batchSize: 2, shuffle: false, bucket: true }); // [[1, 5], [3, 0], [2, 4]]
  * batchOrder([5, 9, 3, 7, 2, 8], 3, { batchSize: 2, seed: 42 }); // shuffled, the same everywhere
+ * // Two ranks, 2 examples each: batch i of the 4-example order, split by position; 6 = 4 + 2 needs no padding.
+ * batchOrder([5, 9, 3, 7, 2, 8], 0, { batchSize: 2, shuffle: false, shard: { rank: 0, worldSize: 2 } }); // [[0, 2], [4]]
+ * batchOrder([5, 9, 3, 7, 2, 8], 0, { batchSize: 2, shuffle: false, shard: { rank: 1, worldSize: 2 } }); // [[1, 3], [5]]
  * ```
  */
 export function batchOrder(lengths: readonly number[], epoch: number, options: BatchOrderOptions): number[][] {
@@ -504,6 +557,8 @@ export interface LoaderStep<B> extends BatchPosition {
  * for (const { epoch, batchIndex, batch } of loader.iterate(3, saved ?? { epoch: 0, batchIndex: 0 })) {
  *   await trainer.step(batch); // checkpoint { epoch, batchIndex: batchIndex + 1 } to resume after it
  * }
+ * // Data-parallel: each of 4 ranks reads 8 examples a batch; together they read the 32-example batches above.
+ * const shard = new BatchLoader(encoded, collate, { batchSize: 8, seed: 42, bucket: true, shard: { rank, worldSize: 4 } });
  * ```
  */
 export class BatchLoader<T extends { readonly length: number }, B> {
@@ -521,13 +576,19 @@ export class BatchLoader<T extends { readonly length: number }, B> {
     this.items = items;
     this.lengths = items.map((x) => x.length);
     this.collate = collate;
-    const full = Math.floor(items.length / this.spec.batchSize);
-    this.batchesPerEpoch = this.spec.dropLast || items.length % this.spec.batchSize === 0 ? full : full + 1;
+    const global = globalBatchSize(this.spec);
+    const full = Math.floor(items.length / global);
+    this.batchesPerEpoch = this.spec.dropLast || items.length % global === 0 ? full : full + 1;
   }
 
-  /** Items per batch (the last batch of an epoch may hold fewer). */
+  /** Items per batch, on this rank when sharded (one batch of an epoch may hold fewer). */
   get batchSize(): number {
     return this.spec.batchSize;
+  }
+
+  /** This process's rank and the world size, when the loader serves a shard. */
+  get shard(): DataShard | undefined {
+    return this.spec.shard && { ...this.spec.shard };
   }
 
   /** The batches of `epoch` as index lists. */

@@ -45,6 +45,7 @@ export {
   type LoaderStep,
   type MultipleChoiceBatch,
   type SequenceBatch,
+  type DataShard,
   type TokenClassificationBatch,
 } from './batching.js';
 export { maskTokens, MaskedLmBatches, type MaskingOptions, type MaskedBatch, type MaskedLmBatchesOptions } from './masking.js';

@@ -7,6 +7,7 @@
  */
 import type { SquadExample } from '../data/squad.js';
 import { collateTexts } from '../data/batching.js';
+import { allGatherSettled, checkCollectives, type Collectives } from '../distributed/collectives.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { squadScores } from '../metrics/squad.js';
 import type { Model } from '../model/model.js';
@@ -75,6 +76,13 @@ export interface QaDecodeOptions {
 export interface QaPredictOptions extends QaDecodeOptions {
   /** Features per forward pass (default 32). */
   batchSize?: number;
+  /**
+   * Shares the forward passes between the ranks of a process group: batch i (features i * batchSize
+   * onwards) runs on rank i % worldSize, the ranks gather every feature's start and end logits (4
+   * bytes per logit, 8 per token of every feature, to every rank) and each decodes all the examples,
+   * so every rank returns the single-process result. All ranks must call with the same features.
+   */
+  collectives?: Collectives;
 }
 
 /** The answer chosen for one example. */
@@ -233,15 +241,18 @@ function topIndices(values: ArrayLike<number>, length: number, k: number): numbe
     .slice(0, k);
 }
 
-function decodeOptions(options: unknown, keys: readonly string[]): { nBest: number; maxAnswerLength: number; batchSize: number } {
+function decodeOptions(options: unknown, keys: readonly string[]): { nBest: number; maxAnswerLength: number; batchSize: number; collectives?: Collectives } {
   const o = v.object('options', options);
   v.knownKeys('options', o, keys);
   return {
     nBest: o.nBest === undefined ? QA_DEFAULTS.nBest : v.integer('options.nBest', o.nBest, { min: 1 }),
     maxAnswerLength: o.maxAnswerLength === undefined ? QA_DEFAULTS.maxAnswerLength : v.integer('options.maxAnswerLength', o.maxAnswerLength, { min: 1 }),
     batchSize: o.batchSize === undefined ? 32 : v.integer('options.batchSize', o.batchSize, { min: 1 }),
+    ...(o.collectives === undefined ? {} : { collectives: checkCollectives('options.collectives', o.collectives) }),
   };
 }
+
+const PREDICT_KEYS = ['nBest', 'maxAnswerLength', 'batchSize', 'collectives'];
 
 function decode(examples: readonly SquadExample[], features: readonly QaFeature[], logits: readonly QaLogits[], nBest: number, maxAnswerLength: number): QaPrediction[] {
   const best: Array<QaPrediction | undefined> = new Array(examples.length);
@@ -294,30 +305,102 @@ export function decodeQaSpans(examples: readonly SquadExample[], features: reado
 }
 
 /** Runs the model over the features in order: each feature's logits and the mean loss. */
-async function runFeatures(model: Model, features: readonly QaFeature[], batchSize: number): Promise<{ logits: QaLogits[]; loss: number }> {
+async function runFeatures(model: Model, features: readonly QaFeature[], batchSize: number, collectives?: Collectives): Promise<{ logits: QaLogits[]; loss: number }> {
   if (typeof model !== 'object' || model === null || typeof model.forward !== 'function') throw invalidArg('model', 'a Model', model);
   if (model.task !== 'question-answering') throw invalidArg('model', 'a question-answering model', model.task);
   if (!Array.isArray(features)) throw invalidArg('features', 'an array of QA features (prepareQaFeatures)', features);
   const padId = model.tokenizer?.special.pad.id ?? model.config.padTokenId;
-  const logits: QaLogits[] = [];
+  const worldSize = collectives?.worldSize ?? 1;
+  const rank = collectives?.rank ?? 0;
+  const batches = Math.ceil(features.length / batchSize);
+  const logits: QaLogits[] = new Array(features.length);
+  // Each batch's mean loss times its size, added in batch order below (as one process adds them).
+  const lossSums = new Float64Array(batches);
+  const runOwn = async (): Promise<void> => {
+    for (let b = rank; b < batches; b += worldSize) {
+      const part = features.slice(b * batchSize, (b + 1) * batchSize);
+      const batch = collateQa(part, { padId });
+      const out = await model.forward(batch);
+      lossSums[b] = (out.loss ?? Number.NaN) * part.length;
+      const L = batch.seqLen;
+      part.forEach((f, r) => {
+        const start = new Float32Array(f.length);
+        const end = new Float32Array(f.length);
+        for (let j = 0; j < f.length; j++) {
+          start[j] = out.logits[(r * L + j) * 2]!;
+          end[j] = out.logits[(r * L + j) * 2 + 1]!;
+        }
+        logits[b * batchSize + r] = { start, end };
+      });
+    }
+  };
+  if (worldSize > 1) await gatherFeatureLogits(collectives!, features, batchSize, runOwn, logits, lossSums);
+  else await runOwn();
   let lossSum = 0;
-  for (let i = 0; i < features.length; i += batchSize) {
-    const part = features.slice(i, i + batchSize);
-    const batch = collateQa(part, { padId });
-    const out = await model.forward(batch);
-    lossSum += (out.loss ?? Number.NaN) * part.length;
-    const L = batch.seqLen;
-    part.forEach((f, r) => {
-      const start = new Float32Array(f.length);
-      const end = new Float32Array(f.length);
-      for (let j = 0; j < f.length; j++) {
-        start[j] = out.logits[(r * L + j) * 2]!;
-        end[j] = out.logits[(r * L + j) * 2 + 1]!;
-      }
-      logits.push({ start, end });
-    });
-  }
+  for (const x of lossSums) lossSum += x;
   return { logits, loss: features.length ? lossSum / features.length : Number.NaN };
+}
+
+/**
+ * Runs this rank's batches (`runOwn`), then fills in the logits and loss sums of the other ranks'.
+ * Each rank sends, for its batches in order, the loss sums (float64) then every feature's start and
+ * end logits (float32): the layout follows from the features and batch size, which every rank has.
+ */
+async function gatherFeatureLogits(
+  c: Collectives,
+  features: readonly QaFeature[],
+  batchSize: number,
+  runOwn: () => Promise<void>,
+  logits: QaLogits[],
+  lossSums: Float64Array,
+): Promise<void> {
+  const owned = (rank: number): number[] => Array.from({ length: Math.max(0, Math.ceil((lossSums.length - rank) / c.worldSize)) }, (_, k) => rank + k * c.worldSize);
+  const featuresOf = (b: number): number[] => range(b * batchSize, Math.min(features.length, (b + 1) * batchSize));
+  const floatsOf = (bs: number[]): number => bs.reduce((n, b) => n + featuresOf(b).reduce((m, i) => m + 2 * features[i]!.length, 0), 0);
+  const parts = await allGatherSettled(c, async () => {
+    await runOwn();
+    const mine = owned(c.rank);
+    const bytes = new Uint8Array(8 * (1 + mine.length) + 4 * floatsOf(mine));
+    const head = new Float64Array(bytes.buffer, 0, 1 + mine.length);
+    // The feature count first, so ranks given different features are caught (not misread).
+    head[0] = features.length;
+    mine.forEach((b, k) => (head[1 + k] = lossSums[b]!));
+    const body = new Float32Array(bytes.buffer, head.byteLength);
+    let o = 0;
+    for (const b of mine) {
+      for (const i of featuresOf(b)) {
+        body.set(logits[i]!.start, o);
+        body.set(logits[i]!.end, o + features[i]!.length);
+        o += 2 * features[i]!.length;
+      }
+    }
+    return bytes;
+  });
+  parts.forEach((received, rank) => {
+    if (rank === c.rank) return;
+    const theirs = owned(rank);
+    const want = 8 * (1 + theirs.length) + 4 * floatsOf(theirs);
+    // A copy: the received view may not sit at an offset aligned for Float64Array.
+    const bytes = received.slice();
+    const head = bytes.length >= 8 ? new Float64Array(bytes.buffer, 0, 1) : undefined;
+    if (bytes.length !== want || head![0] !== features.length) {
+      throw new AdvtrainError(
+        `Expected the same QA features on every rank but rank ${rank} sent ${bytes.length} bytes for ${head?.[0] ?? '?'} features, rank ${c.rank} expected ${want} for ${features.length}`,
+        'ERR_DISTRIBUTED',
+      );
+    }
+    const sums = new Float64Array(bytes.buffer, 8, theirs.length);
+    const body = new Float32Array(bytes.buffer, 8 * (1 + theirs.length));
+    let o = 0;
+    theirs.forEach((b, k) => {
+      lossSums[b] = sums[k]!;
+      for (const i of featuresOf(b)) {
+        const n = features[i]!.length;
+        logits[i] = { start: body.slice(o, o + n), end: body.slice(o + n, o + 2 * n) };
+        o += 2 * n;
+      }
+    });
+  });
 }
 
 /**
@@ -332,8 +415,8 @@ async function runFeatures(model: Model, features: readonly QaFeature[], batchSi
  */
 export async function predictQa(model: Model, examples: readonly SquadExample[], features: readonly QaFeature[], options: QaPredictOptions = {}): Promise<QaPrediction[]> {
   checkExamples(examples);
-  const o = decodeOptions(options, ['nBest', 'maxAnswerLength', 'batchSize']);
-  const { logits } = await runFeatures(model, features, o.batchSize);
+  const o = decodeOptions(options, PREDICT_KEYS);
+  const { logits } = await runFeatures(model, features, o.batchSize, o.collectives);
   return decode(examples, features, logits, o.nBest, o.maxAnswerLength);
 }
 
@@ -342,18 +425,20 @@ export async function predictQa(model: Model, examples: readonly SquadExample[],
  * and F1 of the decoded answers (fractions in [0, 1], named as Hugging Face's `squad` metric), with
  * the counts of examples and features. Padding takes part in the loss's softmax, as in transformers,
  * so the loss (not the answers) depends on `batchSize`. Pass it as `evalData: (m) => evaluateQa(m, dev, features)` to
- * have `Trainer.fit` report these.
+ * have `Trainer.fit` report these. With `collectives` the ranks share the forward passes and all
+ * return the single-process metrics (see {@link QaPredictOptions.collectives}).
  *
  * @example
  * ```ts
  * const features = prepareQaFeatures(tokenizer, dev);
  * await evaluateQa(model, dev, features); // e.g. { loss: 1.93, exact_match: 0.61, f1: 0.72, examples: 10570, features: 10784 }
+ * await evaluateQa(model, dev, features, { collectives: group }); // on every rank: the same numbers
  * ```
  */
 export async function evaluateQa(model: Model, examples: readonly SquadExample[], features: readonly QaFeature[], options: QaPredictOptions = {}): Promise<Record<string, number>> {
   checkExamples(examples);
-  const o = decodeOptions(options, ['nBest', 'maxAnswerLength', 'batchSize']);
-  const { logits, loss } = await runFeatures(model, features, o.batchSize);
+  const o = decodeOptions(options, PREDICT_KEYS);
+  const { logits, loss } = await runFeatures(model, features, o.batchSize, o.collectives);
   const predictions = decode(examples, features, logits, o.nBest, o.maxAnswerLength);
   const scores = squadScores(Object.fromEntries(predictions.map((p) => [p.id, p.text])), examples);
   return { loss, exact_match: scores.exactMatch, f1: scores.f1, examples: examples.length, features: features.length };
