@@ -17,8 +17,6 @@ export type ErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_NON_FINITE'
   | 'ERR_ABORTED'
-  /** A collective operation failed, or another rank of the process group did. */
-  | 'ERR_DISTRIBUTED'
   /** A file or folder cannot be created, written or removed; the message names the path. */
   | 'ERR_IO'
   /** A collective, the rendezvous or a peer rank failed; the message names the rank. */

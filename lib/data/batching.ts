@@ -591,6 +591,15 @@ export class BatchLoader<T extends { readonly length: number }, B> {
     return this.spec.shard && { ...this.spec.shard };
   }
 
+  /**
+   * The same items, collate and order served as `shard`'s part (batchSize becomes the per-rank batch):
+   * what a distributed Trainer does with an unsharded loader.
+   */
+  withShard(shard: DataShard): BatchLoader<T, B> {
+    const { batchSize, seed, shuffle, bucket, dropLast } = this.spec;
+    return new BatchLoader(this.items, this.collate, { batchSize, seed, shuffle, bucket: bucket > 0 ? bucket : false, dropLast, shard });
+  }
+
   /** The batches of `epoch` as index lists. */
   order(epoch: number): number[][] {
     v.integer('epoch', epoch, { min: 0, max: 0xffffffff });

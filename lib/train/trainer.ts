@@ -529,7 +529,9 @@ export class Trainer {
    * trainer's `scorer` replaces the default classification/regression metrics.
    */
   async evaluate(data: Iterable<LabeledBatch>): Promise<Record<string, number>> {
-    return evaluateModel(this.model, data, { scorer: this.scorer });
+    // Each rank of a distributed run scores its share of the batches; the counts are gathered exactly.
+    const c = this.isDistributed ? collectives() : null;
+    return evaluateModel(this.model, data, { scorer: this.scorer, ...(c ? { collectives: c } : {}) });
   }
 
   /**

@@ -10,7 +10,8 @@
 // Departures from the official code: each pass backpropagates loss / K as FreeLB does (the official
 // loop backpropagates the full loss K times); padding carries no perturbation and the write-back
 // touches only the rows of real tokens (the official code also writes the padding rows).
-// Data parallel: every rank adds all ranks' rows to its table, as one process with their batches would.
+// Data parallel: the table's norm is over all ranks' rows, and every rank adds all ranks' rows to its
+// table, as one process with their batches would.
 #include "common/error.h"
 #include "kernels/token_aware_step.h"
 #include "methods/perturbation.h"
@@ -41,7 +42,14 @@ class TextAt : public Method {
     {
       at::NoGradGuard noGrad;
       dt = table_.index_select(0, b.inputIds.flatten()).view({b.rows(), b.seqLen(), E}) * mask;
-      dt = dt / dt.norm().clamp_min(1e-12);
+      at::Tensor squares = dt.pow(2).sum();
+      if (ctx.group) {
+        // The norm is over the whole batch: every rank's rows of it.
+        std::vector<at::Tensor> sum{squares.reshape({1}).to(ctx.group->commDevice())};
+        ctx.group->allReduceSum(sum, "TextAT's table norm");
+        squares = sum[0].to(dt.device()).reshape({});
+      }
+      dt = dt / squares.sqrt().clamp_min(1e-12);
     }
     dt.requires_grad_(true);
     at::Tensor total = at::zeros({}, at::TensorOptions().device(model.device()));
