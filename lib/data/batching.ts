@@ -591,6 +591,20 @@ export class BatchLoader<T extends { readonly length: number }, B> {
     return this.spec.shard && { ...this.spec.shard };
   }
 
+  /**
+   * The same items, collation and options, serving `shard` (the per-rank batch size stays
+   * `batchSize`): for a trainer that shards a loader its caller built for one process.
+   *
+   * @example
+   * ```ts
+   * const mine = loader.withShard({ rank: group.rank, worldSize: group.worldSize });
+   * ```
+   */
+  withShard(shard: DataShard): BatchLoader<T, B> {
+    const { batchSize, seed, shuffle, bucket, dropLast } = this.spec;
+    return new BatchLoader(this.items, this.collate, { batchSize, seed, shuffle, bucket: bucket > 0 ? bucket : false, dropLast, shard });
+  }
+
   /** The batches of `epoch` as index lists. */
   order(epoch: number): number[][] {
     v.integer('epoch', epoch, { min: 0, max: 0xffffffff });
