@@ -592,8 +592,13 @@ export class BatchLoader<T extends { readonly length: number }, B> {
   }
 
   /**
-   * The same items, collate and order served as `shard`'s part (batchSize becomes the per-rank batch):
-   * what a distributed Trainer does with an unsharded loader.
+   * The same items, collation and options, serving `shard` (the per-rank batch size stays
+   * `batchSize`): for a trainer that shards a loader its caller built for one process.
+   *
+   * @example
+   * ```ts
+   * const mine = loader.withShard({ rank: group.rank, worldSize: group.worldSize });
+   * ```
    */
   withShard(shard: DataShard): BatchLoader<T, B> {
     const { batchSize, seed, shuffle, bucket, dropLast } = this.spec;

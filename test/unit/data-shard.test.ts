@@ -105,6 +105,14 @@ t.test('BatchLoader with shard: equal batchesPerEpoch on every rank, resumes exa
   t.same(loaders.map((l) => l.batchSize), [2, 2, 2], 'batchSize is per rank');
   t.same(loaders[1]!.shard, { rank: 1, worldSize: 3 });
   t.equal(new BatchLoader(items, (xs) => xs, opts).shard, undefined);
+  for (const extra of [{}, { bucket: false, shuffle: false, dropLast: true }, { bucket: true }]) {
+    const plain = new BatchLoader(items, (xs) => xs.map((x) => x.id), { ...opts, ...extra });
+    const direct = new BatchLoader(items, (xs) => xs.map((x) => x.id), { ...opts, ...extra, shard: { rank: 2, worldSize } });
+    const derived = plain.withShard({ rank: 2, worldSize });
+    t.same([derived.batchesPerEpoch, derived.batchSize, derived.shard], [direct.batchesPerEpoch, 2, { rank: 2, worldSize }]);
+    t.same([...derived.iterate(2)], [...direct.iterate(2)], `withShard is the loader built with shard (${JSON.stringify(extra)})`);
+  }
+  t.throws(() => loaders[0]!.withShard({ rank: 3, worldSize }), { code: 'ERR_INVALID_ARG', message: /options\.shard\.rank/ });
   t.same(new BatchLoader(items, (xs) => xs, { ...opts, dropLast: true, shard: { rank: 2, worldSize } }).batchesPerEpoch, 3);
   for (const [rank, loader] of loaders.entries()) {
     t.equal(loader.order(1).length, loader.batchesPerEpoch);
