@@ -296,8 +296,9 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& state) {
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_state(cpu->second.to(at::kCPU, at::kByte));
   }
+  if (!model_.device().is_cuda()) return;
   auto cuda = rngEntry("rng.cuda");
-  if (cuda != state.end() && model_.device().is_cuda()) {
+  if (cuda != state.end()) {
     at::Generator g = rng_.forDevice(model_.device());
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_state(cuda->second.to(at::kCPU, at::kByte));
