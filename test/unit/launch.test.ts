@@ -182,7 +182,7 @@ t.test('LinePrefixer: whole lines, \\r as a line end, a bounded stderr tail', as
   const p = new LinePrefixer('[r] ', (s) => writes.push(s), true);
   p.push('a\nb');
   p.push('c\r');
-  t.same(writes, ['[r] a\n'], "a held '\\r' may be half of '\\r\\n'");
+  t.same(writes, ['[r] a\n', '[r] bc\r'], "a line ending in '\\r' goes out at once");
   p.push('\nx 10%\rx 20%\r');
   p.push('x 30%\ny');
   p.end();
