@@ -129,6 +129,21 @@ setInterval(() => {}, 1000);`,
   t.equal(process.listenerCount('SIGINT'), before, 'the handler is gone after launch');
 });
 
+t.test('a second SIGINT kills the workers at once', SLOW, async (t) => {
+  const dir = t.testdir();
+  const worker = script(dir, 'deaf.mjs', `process.on('SIGINT', () => console.log('ignoring SIGINT'));\nconsole.log('ready');\nsetInterval(() => {}, 1000);`);
+  const out = sink();
+  const err = sink();
+  const done = launch({ nproc: 2, command: [worker], stdout: out.stream, stderr: err.stream });
+  await Promise.all([out.waitFor(/\[rank 0\] ready/), out.waitFor(/\[rank 1\] ready/)]);
+  process.kill(process.pid, 'SIGINT');
+  await Promise.all([out.waitFor(/\[rank 0\] ignoring SIGINT/), out.waitFor(/\[rank 1\] ignoring SIGINT/)]);
+  process.kill(process.pid, 'SIGINT');
+  t.equal(await done, 130);
+  t.match(err.text, /SIGINT again: killing the ranks \(SIGKILL\)/);
+  t.notMatch(err.text, /exited with code|was killed by/, 'workers killed on request are no failure');
+});
+
 t.test('--grace-ms: a worker that ignores SIGTERM is killed', SLOW, async (t) => {
   const dir = t.testdir();
   const worker = script(
