@@ -233,7 +233,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
     const onSignal = (sig: ForwardedSignal) => {
       if (killedAll) return;
       if (interruptCode !== undefined || failure) {
-        say(`${sig} again: killing the ranks (SIGKILL)`);
+        say(`${sig}${failure && interruptCode === undefined ? ' while stopping after a failure' : ' again'}: killing the ranks (SIGKILL)`);
         killAll();
         return;
       }
