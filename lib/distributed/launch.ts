@@ -86,6 +86,8 @@ export async function freePort(host: string): Promise<number> {
  */
 export class LinePrefixer {
   private pending = '';
+  /** The last chunk ended in '\r': a '\n' opening the next one completes that '\r\n' line. */
+  private afterCr = false;
   /** The last line seen ended in a lone '\r': the next one replaces it in the tail. */
   private lastWasCr = false;
   readonly tail: string[] = [];
@@ -100,14 +102,21 @@ export class LinePrefixer {
     const s = this.pending + chunk;
     let out = '';
     let start = 0;
-    for (let i = 0; i < s.length; i++) {
+    // The '\r' went out with its line already (a progress bar shows at once); the '\n' only finishes it.
+    if (this.afterCr && s.startsWith('\n')) {
+      out = '\n';
+      start = 1;
+      this.lastWasCr = false;
+    }
+    this.afterCr = false;
+    for (let i = start; i < s.length; i++) {
       const c = s[i];
       if (c !== '\n' && c !== '\r') continue;
-      // A '\r' at the very end may be the first half of '\r\n': wait for the next chunk.
-      if (c === '\r' && i === s.length - 1) break;
       const end = c === '\r' && s[i + 1] === '\n' ? i + 2 : i + 1;
       out += this.prefix + s.slice(start, end);
-      this.remember(s.slice(start, i), end - i === 1 && c === '\r');
+      const cr = end - i === 1 && c === '\r';
+      this.remember(s.slice(start, i), cr);
+      if (cr && end === s.length) this.afterCr = true;
       start = end;
       i = end - 1;
     }
@@ -123,7 +132,7 @@ export class LinePrefixer {
   /** Flushes an unterminated last line, ending it with '\n'. */
   end(): void {
     if (!this.pending) return;
-    const line = this.pending.endsWith('\r') ? this.pending.slice(0, -1) : this.pending;
+    const line = this.pending;
     this.pending = '';
     this.write(`${this.prefix}${line}\n`);
     this.remember(line, false);
@@ -224,7 +233,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
     const onSignal = (sig: ForwardedSignal) => {
       if (killedAll) return;
       if (interruptCode !== undefined || failure) {
-        say(`${sig} again: killing the ranks (SIGKILL)`);
+        say(`${sig}${failure && interruptCode === undefined ? ' while stopping after a failure' : ' again'}: killing the ranks (SIGKILL)`);
         killAll();
         return;
       }
