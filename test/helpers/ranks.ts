@@ -29,12 +29,12 @@ export function rankEnv(rank: number, world: number, port: number, extra: Record
   return env;
 }
 
-/** Runs `node --import tsx script ...args` once per rank (world 0: one plain process). */
-export function startRanks(script: string, args: string[], world: number, port: number, extra: Record<string, string> = {}): { children: ChildProcess[]; done: Promise<RankResult[]> } {
-  const n = Math.max(1, world);
+/** Runs `node --import tsx script ...args` once per rank (world 0: one plain process), or for the ranks in `only`. */
+export function startRanks(script: string, args: string[], world: number, port: number, extra: Record<string, string> = {}, only?: number[]): { children: ChildProcess[]; done: Promise<RankResult[]> } {
+  const ranks = only ?? Array.from({ length: Math.max(1, world) }, (_, r) => r);
   const children: ChildProcess[] = [];
   const done: Promise<RankResult>[] = [];
-  for (let r = 0; r < n; r++) {
+  for (const r of ranks) {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: rankEnv(r, world, port, extra), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';

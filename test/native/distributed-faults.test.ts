@@ -80,9 +80,12 @@ if (!native().distributedBackends().gloo) {
     await new Promise((r) => srv.once('listening', r));
     const spec = join(root, 'port.json');
     writeFileSync(spec, JSON.stringify({ modelDir, outDir: join(root, 'port'), method, maxSteps: 2, timeoutMs: 3000 }));
-    const r0 = await startRanks(worker, [spec], 2, port).done;
+    const [inUse] = await startRanks(worker, [spec], 2, port, {}, [0]).done;
     srv.close();
-    t.match(r0[0]!.stderr, /ERROR ERR_DISTRIBUTED .*rank 0 of 2 could not listen on 127\.0\.0\.1:\d+ \(is the port in use/, 'rank 0: the port is in use');
-    t.match(r0[1]!.stderr, /ERROR ERR_DISTRIBUTED/, 'rank 1 fails too');
+    t.match(inUse!.stderr, /ERROR ERR_DISTRIBUTED .*rank 0 of 2 could not listen on 127\.0\.0\.1:\d+ \(is the port in use/, 'rank 0: the port is in use');
+    const t0 = Date.now();
+    const [lonely] = await startRanks(worker, [spec], 2, await freePort(), {}, [1]).done;
+    t.match(lonely!.stderr, /ERROR ERR_DISTRIBUTED .*rank 1 of 2 could not reach the master \(rank 0\) at 127\.0\.0\.1:\d+ within 3000 ms/, 'rank 1: no master');
+    t.ok(Date.now() - t0 < 3000 + 15_000, 'gives up after about the timeout');
   });
 }
