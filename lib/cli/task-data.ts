@@ -10,6 +10,7 @@ import { glueScores } from '../metrics/glue.js';
 import type { LabeledBatch } from '../model/batch.js';
 import { maxSeqLen, type Task } from '../model/config.js';
 import type { Model } from '../model/model.js';
+import { collectives } from '../distributed/group.js';
 import { collateQa, evaluateQa, prepareQaFeatures, QA_DEFAULTS } from '../tasks/qa.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { evaluateModel, type Scorer } from '../train/evaluate.js';
@@ -183,7 +184,11 @@ function squadSpec(): TaskSpec {
       const examples = await readSquad(file);
       const features = prepareQaFeatures(tokenizer, examples, { maxLength, docStride });
       const padId = tokenizer.special.pad.id;
-      return taskData(file, features, (xs) => collateQa(xs, { padId }), (_batches, batchSize) => (m) => evaluateQa(m, examples, features, { batchSize }));
+      return taskData(file, features, (xs) => collateQa(xs, { padId }), (_batches, batchSize) => (m) => {
+        // Under a launcher each rank runs its share of the windows; every rank decodes all of them.
+        const c = collectives();
+        return evaluateQa(m, examples, features, { batchSize, ...(c ? { collectives: c } : {}) });
+      });
     },
   };
 }

@@ -14,6 +14,7 @@ import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Command, INTERRUPT_NOTES, noTokenizerError, type ParsedArgs, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
+import { distributed } from '../distributed/group.js';
 import { progressCallback, table } from './progress.js';
 import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
@@ -27,7 +28,9 @@ function need(args: ParsedArgs, flag: string): string {
 
 /** The model to train: a folder (with its tokenizer) or a named size with --tokenizer. */
 export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
-  const device = typeof args.device === 'string' ? args.device : 'cpu';
+  let device = typeof args.device === 'string' ? args.device : 'cpu';
+  // Under a launcher each rank trains on the GPU of its LOCAL_RANK.
+  if (device === 'cuda' && distributed.worldSize > 1) device = `cuda:${distributed.localRank}`;
   if (typeof args.model === 'string' && typeof args.size === 'string') throw new UsageError('give --model DIR or --size NAME, not both');
   const family = (typeof args.family === 'string' ? args.family : 'bert') as FamilyName;
   if (!FAMILY_NAMES.includes(family)) throw new UsageError(`--family must be one of ${FAMILY_NAMES.join(', ')}, got '${family}'`);
@@ -77,7 +80,7 @@ export const trainOptions = {
   out: { type: 'string', help: 'output folder: final model (HF folder), checkpoints, metrics.jsonl' },
   epochs: { type: 'string', help: 'epochs', default: '3' },
   'max-steps': { type: 'string', help: 'optimizer steps (overrides --epochs)' },
-  'batch-size': { type: 'string', help: 'examples per step', default: '32' },
+  'batch-size': { type: 'string', help: 'examples per step (per process under advtrain launch)', default: '32' },
   lr: { type: 'string', help: 'peak learning rate', default: '5e-5' },
   'weight-decay': { type: 'string', help: 'AdamW weight decay', default: '0.01' },
   'warmup-ratio': { type: 'string', help: 'linear warmup fraction', default: '0.06' },
@@ -142,8 +145,11 @@ export const train: Command = {
       saveEvery: args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 }),
     };
     const resume = typeof args.resume === 'string' ? args.resume : undefined;
-    prepareOut(args, out);
+    const world = distributed.worldSize;
+    // Rank 0 alone touches --out (fit() then has every rank wait for it).
+    if (distributed.isMain) prepareOut(args, out);
     const tickets = ticketsFromArgs(args);
+    if (tickets && world > 1) throw new UsageError('--tickets runs in one process (the ticket search is not data-parallel); drop advtrain launch or --tickets');
     const built = await modelFromArgs(args, spec.modelTask, await spec.trainLabels(trainFile), seed);
     let model = built.model;
     const tokenizer = built.tokenizer;
@@ -202,8 +208,9 @@ export const train: Command = {
         ['pruned', `${r.before.heads} -> ${r.after.heads} heads, ${r.before.ffn} -> ${r.after.ffn} FFN neurons, ${r.before.parameters} -> ${r.after.parameters} parameters`],
       );
     }
-    const progress = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: `${method.name}` });
-    const trainer = new Trainer({ ...config, model, callbacks: [progress] });
+    // --batch-size is per rank: a step trains on batchSize x world examples.
+    const progress = progressCallback({ examplesPerStep: batchSize * world, quiet: args.quiet === true || !distributed.isMain, label: `${method.name}` });
+    const trainer = new Trainer({ ...config, model, callbacks: [progress], distributed: 'auto' });
     const interrupt = interruptOnSignals();
     const t0 = performance.now();
     try {
@@ -225,13 +232,14 @@ export const train: Command = {
         ['task', spec.name],
         ['method', method.name],
         ['steps', String(result.state.globalStep)],
-        ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize) / seconds).toFixed(1)} examples/s)`],
+        ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize * world) / seconds).toFixed(1)} examples/s)`],
+        ...(world > 1 ? ([['processes', `${world} (batch ${batchSize} each)`]] as [string, string][]) : []),
         ['skipped steps', String(result.state.skippedSteps)],
         ...ticketRows,
       ];
       for (const [k, v] of Object.entries(result.evalMetrics ?? {})) rows.push([`dev ${k}`, Number.isInteger(v) ? String(v) : v.toFixed(4)]);
       rows.push(['model', out]);
-      console.log(table(rows));
+      if (distributed.isMain) console.log(table(rows));
       return 0;
     } catch (err) {
       progress.stop();

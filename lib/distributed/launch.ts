@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
@@ -61,7 +61,11 @@ export function cliScript(): string {
 export function workerCommand(command: readonly string[]): string[] {
   const [first, ...rest] = command;
   if (first === undefined) throw invalidArg('command', 'a non-empty array of strings', command);
-  if (first === 'advtrain') return [process.execPath, cliScript(), ...rest];
+  if (first === 'advtrain') {
+    // Run from its TypeScript sources (tests, tsx), `advtrain` is those sources on the same loader.
+    if (import.meta.url.endsWith('.ts')) return [process.execPath, ...process.execArgv, fileURLToPath(new URL('../cli/main.ts', import.meta.url)), ...rest];
+    return [process.execPath, cliScript(), ...rest];
+  }
   if (/\.[cm]?js$/.test(first)) return [process.execPath, first, ...rest];
   return [first, ...rest];
 }
@@ -289,6 +293,9 @@ export async function launch(options: LaunchOptions): Promise<number> {
     };
 
     const worldSize = o.nproc * o.nnodes;
+    // As torchrun sets OMP_NUM_THREADS=1: N workers each using every core would oversubscribe the CPU.
+    // Here each gets an equal share of the cores, unless the caller chose a thread count.
+    const threads = baseEnv.ADVTRAIN_NUM_THREADS ?? baseEnv.OMP_NUM_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / o.nproc)));
     for (let i = 0; i < o.nproc; i++) {
       const rank = o.nodeRank * o.nproc + i;
       const env = {
@@ -299,6 +306,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
         LOCAL_WORLD_SIZE: String(o.nproc),
         MASTER_ADDR: o.masterAddr,
         MASTER_PORT: String(masterPort),
+        ADVTRAIN_NUM_THREADS: threads,
       };
       const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const w: Worker = {
