@@ -7,12 +7,21 @@
  *   npm run bench                                    # CPU: mini, batch 32, seq 64
  *   npm run bench -- --device cuda --model base --seq 128 --precision bf16 --peers
  *   npm run bench -- --family deberta-v3 --peers         # or albert: the same size in another family
+ *   npm run bench -- --nproc 2                            # data parallel: 1 vs 2 processes, scaling
+ *
+ * With --nproc N each method runs as 1 process and as N processes (advtrain launch: Gloo on CPU, NCCL on
+ * GPUs), each process with --batch rows; a `scaling` line gives both throughputs, their ratio and the
+ * efficiency (N-process examples/s over N x the 1-process one). On one CPU the N processes share its
+ * cores (each gets cores / N threads), so the ratio there measures the cost of splitting the work, not a
+ * gain; on N GPUs it is the data-parallel speed-up.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Writable } from 'node:stream';
+import { launch } from '../lib/distributed/launch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const venvPython = join(here, '..', '..', '.venv', 'bin', 'python');
@@ -28,6 +37,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     peers: { type: 'boolean', default: false },
+    nproc: { type: 'string', default: '1' },
     // The peers are what a user would run instead: transformers on the newest PyTorch, which
     // scripts/python-env.sh puts in .venv (PyTorch 2.13 CPU + transformers 5.18).
     python: { type: 'string', default: process.env.ADVTRAIN_PYTHON ?? process.env.PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3') },
@@ -43,6 +53,37 @@ const emit = (line: string) => {
   console.log(line);
   appendFileSync(values.out!, `${line}\n`);
 };
+const nproc = Number(values.nproc);
+if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc must be an integer >= 1, got ${values.nproc}`);
+
+/** One trial as `n` processes under the launcher: rank 0's JSON line. */
+async function launched(method: string, n: number): Promise<Record<string, unknown> | undefined> {
+  let text = '';
+  const sink = new Writable({ write: (chunk, _enc, cb) => ((text += chunk.toString()), cb()) });
+  const code = await launch({ nproc: n, command: [join(here, 'trial.js'), '--method', method, ...common], stdout: sink });
+  if (code !== 0) {
+    console.error(`trial ${method} on ${n} processes failed (exit ${code})`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  const line = text.split('\n').map((l) => l.replace(/^\[rank 0\] /, '')).find((l) => l.startsWith('{'));
+  return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+}
+
+if (nproc > 1) {
+  for (const method of values.methods!.split(',')) {
+    const one = await launched(method, 1);
+    const many = await launched(method, nproc);
+    if (!one || !many) continue;
+    emit(JSON.stringify(one));
+    emit(JSON.stringify(many));
+    const ex1 = one.examplesPerSec as number;
+    const exN = many.examplesPerSec as number;
+    emit(JSON.stringify({ impl: 'advtrain', kind: 'scaling', method, model, batchPerProcess: Number(values.batch), seq: Number(seq), device: values.device, processes: nproc, examplesPerSec1: ex1, examplesPerSecN: exN, ratio: +(exN / ex1).toFixed(3), efficiency: +(exN / (nproc * ex1)).toFixed(3) }));
+  }
+  process.exit();
+}
+
 for (const method of values.methods!.split(',')) {
   const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) {

@@ -4,6 +4,8 @@
  * batch of random tokens (all real), `warmup` steps, then `steps` timed optimizer steps of one method.
  * Prints one JSON line: { impl, method, model, family, batch, seq, precision, device, msPerStep (median),
  * examplesPerSec, tokensPerSec, peakMemMB, mfu, passes }. Run through bench/run.ts.
+ * Under a launcher (run.ts --nproc N) each rank steps its own batch of `batch` rows, gradients averaged
+ * over the ranks; rank 0 prints the line, with `processes` and the examples of all ranks per second.
  */
 import { parseArgs } from 'node:util';
 import { native } from '../lib/binding.js';
@@ -11,6 +13,7 @@ import { MODEL_SIZES, type ModelSize } from '../lib/model/config.js';
 import { createModel, sizedConfig } from '../lib/model/model.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';
+import { distributed } from '../lib/distributed/group.js';
 import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../lib/model/families.js';
 
 const { values } = parseArgs({
@@ -41,13 +44,16 @@ const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 3, creat: 3
 const size = values.model as ModelSize;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
-const device = values.device!;
+// Under a launcher each rank takes the GPU of its LOCAL_RANK.
+const device = values.device === 'cuda' && distributed.worldSize > 1 ? `cuda:${distributed.localRank}` : values.device!;
 const family = values.family as FamilyName;
 if (!FAMILY_NAMES.includes(family)) throw new Error(`--family must be one of ${FAMILY_NAMES.join(', ')}, got ${family}`);
 const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq), ...FAMILY_SETTINGS[family] }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });
 const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
-const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0 });
-let s = 12345;
+await distributed.init();
+const world = distributed.worldSize;
+const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto' });
+let s = 12345 + distributed.rank;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const inputIds = Int32Array.from({ length: batch * seq }, () => 1000 + Math.floor(rand() * 29000));
 const labels = Int32Array.from({ length: batch }, () => Math.floor(rand() * 2));
@@ -58,14 +64,16 @@ const ms: number[] = [];
 for (let i = 0; i < Number(values.steps); i++) ms.push((await trainer.step(data)).ms);
 ms.sort((a, b) => a - b);
 const msPerStep = ms[Math.floor(ms.length / 2)]!;
+const examples = batch * world;
 // Training FLOPs: 6 x (non-embedding params) per token per forward+backward, plus attention scores.
 const cfg = MODEL_SIZES[size];
 const params = cfg.num_hidden_layers * (4 * cfg.hidden_size ** 2 + 2 * cfg.hidden_size * cfg.intermediate_size);
 const flopsPerPass = 6 * batch * seq * params + 12 * batch * cfg.num_hidden_layers * seq * seq * cfg.hidden_size;
-const flops = flopsPerPass * (PASSES[method.name] ?? 1);
-const peak = device === 'cpu' ? (await native().matmulBench(1024, 5, 'cpu')).gflops * 1e9 : values.precision === 'bf16' ? 790e12 : 400e12;
+const flops = flopsPerPass * world * (PASSES[method.name] ?? 1);
+// Each process measures its own share of the CPU (or has its own GPU): the peak of all of them.
+const peak = world * (device === 'cpu' ? (await native().matmulBench(1024, 5, 'cpu')).gflops * 1e9 : values.precision === 'bf16' ? 790e12 : 400e12);
 const peakMemMB = device === 'cpu' ? process.resourceUsage().maxRSS / 1024 : native().memory(device).peakMB;
-console.log(
+if (distributed.isMain) console.log(
   JSON.stringify({
     impl: 'advtrain',
     method: method.name,
@@ -76,11 +84,12 @@ console.log(
     precision: values.precision,
     device,
     msPerStep: +msPerStep.toFixed(2),
-    examplesPerSec: +((batch * 1000) / msPerStep).toFixed(1),
-    tokensPerSec: Math.round((batch * seq * 1000) / msPerStep),
+    examplesPerSec: +((examples * 1000) / msPerStep).toFixed(1),
+    tokensPerSec: Math.round((examples * seq * 1000) / msPerStep),
     peakMemMB: Math.round(peakMemMB),
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
     passes: PASSES[method.name] ?? 1,
+    ...(world > 1 ? { processes: world, threadsPerProcess: native().info().numThreads } : {}),
   }),
 );
 trainer.dispose();
