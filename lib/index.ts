@@ -24,3 +24,5 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './tasks/index.js';
 export * from './robustness/index.js';
+export { distributed, DISTRIBUTED_DEFAULTS, type DistributedOptions, type DistributedSetting } from './distributed/group.js';
+export { allGatherJson, type Collectives } from './distributed/collectives.js';

@@ -1,3 +1,4 @@
+import { distributed } from '../distributed/group.js';
 import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpus.js';
 import { type Command, INTERRUPT_NOTES, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
@@ -44,6 +45,8 @@ export const pretrain: Command = {
   },
   async run(typed, _positionals, given) {
     const args = resumeArgs('pretrain', typed, given);
+    // Its masked-LM batches are not sharded per rank yet: N ranks would train on the same batches.
+    if (distributed.worldSize > 1) throw new UsageError('pretrain runs in one process (its corpus batches are not sharded per rank yet); run it without advtrain launch');
     const files = args.corpus as string[] | undefined;
     if (!files?.length) throw new UsageError('--corpus FILE is required (repeat it for several files)');
     if (typeof args.out !== 'string') throw new UsageError('--out is required');
