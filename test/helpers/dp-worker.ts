@@ -26,6 +26,10 @@ interface Spec {
   timeoutMs: number;
   /** Give the methods' random starts from the shared draws (false: each rank draws its own). */
   draws: boolean;
+  /** 'regression' for the non-finite test (default sequence-classification). */
+  task?: 'sequence-classification' | 'regression';
+  /** This rank's rows of step 1 get a target whose squared error overflows (regression). */
+  nanRank?: number;
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
@@ -44,7 +48,7 @@ function rowsOf(b: LabeledBatch, r: number, w: number): LabeledBatch {
     inputIds: seq(b.inputIds),
     attentionMask: seq(b.attentionMask!),
     ...(b.tokenTypeIds ? { tokenTypeIds: seq(b.tokenTypeIds) } : {}),
-    labels: Int32Array.from(keep.map((i) => (b.labels as Int32Array)[i]!)),
+    labels: b.labels instanceof Float32Array ? Float32Array.from(keep.map((i) => b.labels![i]!)) : Int32Array.from(keep.map((i) => (b.labels as Int32Array)[i]!)),
   } as LabeledBatch;
 }
 
@@ -56,25 +60,31 @@ function drawRows(data: Float32Array, rows: number, r: number, w: number): Float
   return out;
 }
 
-const model = await loadModel(spec.modelDir, { task: 'sequence-classification' });
+const task = spec.task ?? 'sequence-classification';
+const model = await loadModel(spec.modelDir, { task });
 await distributed.init({ timeoutMs: spec.timeoutMs });
 const trainer = new Trainer({ model, distributed: 'auto', method: spec.method as never, optimizer: { name: 'adamw', lr: 1e-2 }, maxGradNorm: 1, seed: 7 });
 const losses: number[] = [];
+const skipped: boolean[] = [];
 for (let s = 0; s < spec.steps; s++) {
   const lengths = Array.from({ length: spec.globalBatch }, (_, i) => 3 + ((i * 7 + s * 5) % (spec.seqLen - 3)));
-  const global = randomBatch({ task: 'sequence-classification', lengths, seqLen: spec.seqLen, numLabels: 2, seed: 100 + s });
+  const global = randomBatch({ task, lengths, seqLen: spec.seqLen, numLabels: 2, seed: 100 + s });
   if (spec.draws) {
     const u = rng(900 + s);
     const data = Float32Array.from({ length: spec.globalBatch * spec.seqLen * spec.width }, () => 2 * u() - 1);
     const mine = drawRows(data, spec.globalBatch, rank, world);
     setNextRandomDraws(trainer, { start: { data: mine, shape: [spec.globalBatch / world, spec.seqLen, spec.width] } });
   }
-  const r = await trainer.step(rowsOf(global, rank, world));
+  const mine = rowsOf(global, rank, world);
+  // A finite target whose squared error overflows float32: this rank alone has a non-finite loss.
+  if (s === 0 && spec.nanRank === rank) (mine.labels as Float32Array)[0] = 3e38;
+  const r = await trainer.step(mine);
   losses.push(r.loss);
+  skipped.push(r.skipped);
 }
 const dir = join(spec.outDir, `rank${rank}`);
 mkdirSync(dir, { recursive: true });
 await model.save(dir);
 // Every rank writes its own state (a test hook: fit() writes rank 0's only) to compare method state.
 await trainer['ensureNative']().saveState(join(dir, 'trainer_state.safetensors'));
-writeFileSync(join(dir, 'losses.json'), JSON.stringify({ losses, world }));
+writeFileSync(join(dir, 'losses.json'), JSON.stringify({ losses, skipped, world }));

@@ -29,10 +29,10 @@ if (!native().distributedBackends().gloo) {
     const h = readSafetensorsHeader(join(dir, 'trainer_state.safetensors'));
     return new Map([...h.tensors.keys()].filter((k) => k.startsWith('method.')).map((k) => [k, readFloat64(h, k)]));
   };
-  const run = async (name: string, method: Record<string, unknown>, world: number) => {
+  const run = async (name: string, method: Record<string, unknown>, world: number, extra: Record<string, unknown> = {}) => {
     const outDir = join(root, `${name}-${world}`);
     const spec = join(root, `${name}-${world}.json`);
-    writeFileSync(spec, JSON.stringify({ modelDir, outDir, method, steps: 3, globalBatch: 32, seqLen: 12, width: 32, timeoutMs: 60_000, draws: method.name !== 'vanilla' }));
+    writeFileSync(spec, JSON.stringify({ modelDir, outDir, method, steps: 3, globalBatch: 32, seqLen: 12, width: 32, timeoutMs: 60_000, draws: !['vanilla', 'freeat'].includes(method.name as string), ...extra }));
     const { done } = startRanks(worker, [spec], world, await freePort());
     const results = await done;
     results.forEach((r, i) => t.equal(r.code, 0, `${name} world ${world} rank ${i} exits 0`, { stderr: r.stderr.slice(-2000) }));
@@ -46,6 +46,8 @@ if (!native().distributedBackends().gloo) {
     creat: { name: 'creat' },
     smart: { name: 'smart', bregman: { mu: 1, beta: 0.99 } },
     textat: { name: 'textat', steps: 3, initMag: 0.1 },
+    // Every replay is an optimizer update, each reduced.
+    freeat: { name: 'freeat', replays: 2 },
   };
   for (const [name, method] of Object.entries(methods)) {
     await t.test(`${name}: 2 ranks x 16 rows = 1 process x 32 rows after 3 steps`, async (t) => {
@@ -73,4 +75,21 @@ if (!native().distributedBackends().gloo) {
       l1.forEach((x, i) => t.ok(Math.abs(x - l2[i]!) < 1e-5, `step ${i + 1} loss ${l2[i]} matches one process's ${x}`));
     });
   }
+
+  await t.test('a non-finite loss on one rank: every rank skips the step, weights untouched', async (t) => {
+    const regDir = join(root, 'regression');
+    const reg = await createModel(tinyConfig('bert'), { task: 'regression', seed: 5 });
+    await reg.save(regDir);
+    reg.dispose();
+    const outDir = join(root, 'nan');
+    const spec = join(root, 'nan.json');
+    writeFileSync(spec, JSON.stringify({ modelDir: regDir, outDir, method: { name: 'vanilla' }, steps: 1, globalBatch: 8, seqLen: 12, width: 32, timeoutMs: 60_000, draws: false, task: 'regression', nanRank: 1 }));
+    const results = await startRanks(worker, [spec], 2, await freePort()).done;
+    results.forEach((r, i) => t.equal(r.code, 0, `rank ${i} exits 0`, { stderr: r.stderr.slice(-2000) }));
+    for (const r of [0, 1]) {
+      const rec = JSON.parse(readFileSync(join(outDir, `rank${r}`, 'losses.json'), 'utf8')) as { skipped: boolean[] };
+      t.same(rec.skipped, [true], `rank ${r} skipped the step`);
+      t.equal(worstDiff(readParams(join(regDir, 'model.safetensors')), readParams(join(outDir, `rank${r}`, 'model.safetensors'))).worst, 0, `rank ${r}'s weights are untouched`);
+    }
+  });
 }
