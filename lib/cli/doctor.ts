@@ -32,7 +32,8 @@ export const doctor: Command = {
     };
     const discovery = discoverLibtorch();
     const build = info();
-    const report: Record<string, unknown> = { ...build, libtorch: discovery };
+    const backends = native().distributedBackends();
+    const report: Record<string, unknown> = { ...build, libtorch: discovery, distributed: backends };
     if (!args['no-bench']) {
       const device = build.cuda ? 'cuda' : 'cpu';
       const cpu = await native().matmulBench(1024, 10, 'cpu');
@@ -44,6 +45,7 @@ export const doctor: Command = {
       warnings.push(`CPU matmul runs at ${report.matmulCpuGflops} GFLOP/s: libtorch is probably on the reference BLAS; install libopenblas0`);
     }
     if (build.cudaCompiled && !build.cuda) warnings.push('built with CUDA but no GPU is visible');
+    if (!backends.gloo) warnings.push('built without Gloo: advtrain launch cannot train on CPU (apt install libgloo-dev, then npm run build:native)');
     report.warnings = warnings;
     if (args.json) {
       console.log(JSON.stringify(report));
@@ -56,6 +58,8 @@ export const doctor: Command = {
       ['threads', String(build.numThreads)],
       // PyTorch's own libtorch links MKL statically: no separate BLAS library is mapped then.
       ['blas', `${build.blas}${build.mkldnn ? ' + oneDNN' : ''}; ${build.blasLibraries.length ? `loaded: ${build.blasLibraries.join(', ')}` : 'linked into libtorch'}`],
+      // The c10d backends `advtrain launch` can train on (docs/distributed.md).
+      ['distributed', [backends.gloo && 'gloo', backends.nccl && 'nccl'].filter(Boolean).join(', ') || 'none'],
       ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
     ];
     if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);

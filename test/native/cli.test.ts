@@ -141,4 +141,6 @@ t.test('doctor prints the build as JSON', { skip }, async (t) => {
   t.type(d.blas, 'string');
   // Debian's libtorch loads OpenBLAS through libblas.so.3; PyTorch's links MKL into itself.
   t.ok(Array.isArray(d.blasLibraries) && (d.blas === 'mkl' || d.blasLibraries.length > 0), `the BLAS libtorch runs on: ${d.blas}, loaded ${d.blasLibraries}`);
+  // CI builds with gloo's headers (libgloo-dev); NCCL only in a CUDA build.
+  t.same(d.distributed, { gloo: true, nccl: d.cudaCompiled }, 'the c10d backends of this build');
 });
