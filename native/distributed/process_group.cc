@@ -105,55 +105,53 @@ void ProcessGroup::failed(const std::string& what, const std::exception& e) cons
                             " exited, failed or hung (the timeout is " + std::to_string(o_.timeoutMs) + " ms); its own output says why");
 }
 
-void ProcessGroup::allReduceSum(std::vector<at::Tensor>& tensors, const std::string& what) {
+namespace {
+
+// One collective per tensor (several tensors in one call are summed together as one rank's inputs), all
+// launched before the first is waited for.
+template <typename Launch>
+void eachTensor(std::vector<at::Tensor>& tensors, Launch launch) {
+  std::vector<std::vector<at::Tensor>> one;
+  one.reserve(tensors.size());
+  std::vector<c10::intrusive_ptr<CommWork>> works;
+  for (auto& t : tensors) {
+    one.push_back({t});
+    works.push_back(launch(one.back()));
+  }
+  for (auto& w : works) w->wait();
+}
+
+}  // namespace
+
+template <typename Fn>
+auto ProcessGroup::guard(const std::string& what, Fn&& fn) const {
   try {
-    std::vector<std::vector<at::Tensor>> one;
-    one.reserve(tensors.size());
-    std::vector<c10::intrusive_ptr<CommWork>> works;
-    // One tensor per call: several in one call would be summed together as one rank's inputs.
-    for (auto& t : tensors) {
-      one.push_back({t});
-      works.push_back(impl_->pg->allreduce(one.back(), c10d::AllreduceOptions()));
-    }
-    for (auto& w : works) w->wait();
+    return fn();
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     failed(what, e);
   }
+}
+
+void ProcessGroup::allReduceSum(std::vector<at::Tensor>& tensors, const std::string& what) {
+  guard(what, [&] { eachTensor(tensors, [&](std::vector<at::Tensor>& t) { return impl_->pg->allreduce(t, c10d::AllreduceOptions()); }); });
 }
 
 void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, const std::string& what) {
-  try {
-    std::vector<std::vector<at::Tensor>> one;
-    one.reserve(tensors.size());
-    std::vector<c10::intrusive_ptr<CommWork>> works;
-    for (auto& t : tensors) {
-      one.push_back({t});
-      c10d::BroadcastOptions bo;
-      bo.rootRank = 0;
-      works.push_back(impl_->pg->broadcast(one.back(), bo));
-    }
-    for (auto& w : works) w->wait();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    failed(what, e);
-  }
+  c10d::BroadcastOptions bo;
+  bo.rootRank = 0;
+  guard(what, [&] { eachTensor(tensors, [&](std::vector<at::Tensor>& t) { return impl_->pg->broadcast(t, bo); }); });
 }
 
 std::vector<at::Tensor> ProcessGroup::allGather(const at::Tensor& t, const std::string& what) {
-  try {
+  return guard(what, [&] {
     std::vector<at::Tensor> in{t.contiguous()};
     std::vector<std::vector<at::Tensor>> out(1);
     for (int r = 0; r < o_.worldSize; ++r) out[0].push_back(at::empty_like(in[0]));
     impl_->pg->allgather(out, in, c10d::AllgatherOptions())->wait();
     return out[0];
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    failed(what, e);
-  }
+  });
 }
 
 std::vector<at::Tensor> ProcessGroup::allGatherRows(const at::Tensor& t, const std::string& what) {
@@ -177,13 +175,7 @@ std::vector<at::Tensor> ProcessGroup::allGatherRows(const at::Tensor& t, const s
 }
 
 void ProcessGroup::barrier(const std::string& what) {
-  try {
-    impl_->pg->barrier(c10d::BarrierOptions())->wait();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    failed(what, e);
-  }
+  guard(what, [&] { impl_->pg->barrier(c10d::BarrierOptions())->wait(); });
 }
 
 std::shared_ptr<ProcessGroup> currentProcessGroup() {

@@ -50,6 +50,9 @@ class ProcessGroup {
   struct Impl;
   ProcessGroup(const DistributedOptions& o, std::unique_ptr<Impl> impl);
   [[noreturn]] void failed(const std::string& what, const std::exception& e) const;
+  // Runs `fn`, turning c10d's exceptions into ERR_DISTRIBUTED about `what`.
+  template <typename Fn>
+  auto guard(const std::string& what, Fn&& fn) const;
   DistributedOptions o_;
   std::unique_ptr<Impl> impl_;
 };
