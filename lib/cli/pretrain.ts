@@ -25,7 +25,7 @@ export const pretrain: Command = {
     family: { type: 'string', help: `with --size: the encoder family's settings at that size (${FAMILY_NAMES.join(', ')})`, default: 'bert' },
     'max-steps': { type: 'string', help: 'optimizer steps', default: '1000' },
     seq: { type: 'string', help: 'tokens per packed sequence', default: '128' },
-    'batch-size': { type: 'string', help: 'sequences per step', default: '32' },
+    'batch-size': { type: 'string', help: 'sequences per step (per process under advtrain launch)', default: '32' },
     lr: { type: 'string', help: 'peak learning rate', default: '5e-4' },
     'weight-decay': { type: 'string', help: 'AdamW weight decay', default: '0.01' },
     'warmup-ratio': { type: 'string', help: 'linear warmup fraction', default: '0.06' },
@@ -45,8 +45,6 @@ export const pretrain: Command = {
   },
   async run(typed, _positionals, given) {
     const args = resumeArgs('pretrain', typed, given);
-    // Its masked-LM batches are not sharded per rank yet: N ranks would train on the same batches.
-    if (distributed.worldSize > 1) throw new UsageError('pretrain runs in one process (its corpus batches are not sharded per rank yet); run it without advtrain launch');
     const files = args.corpus as string[] | undefined;
     if (!files?.length) throw new UsageError('--corpus FILE is required (repeat it for several files)');
     if (typeof args.out !== 'string') throw new UsageError('--out is required');
@@ -63,7 +61,9 @@ export const pretrain: Command = {
     const saveEvery = args['save-every'] === undefined ? undefined : numberFlag(args, 'save-every', 1, { int: true, min: 1 });
     const maskProb = numberFlag(args, 'mask-prob', 0.15, { min: 0.01, max: 1 });
     const out = args.out;
-    prepareOut(args, out);
+    const world = distributed.worldSize;
+    // Rank 0 alone touches --out (fit() then has every rank wait for it).
+    if (distributed.isMain) prepareOut(args, out);
     const { model, tokenizer } = await modelFromArgs(args, 'masked-lm', [], seed);
     const tok = corpusTokenizer(tokenizer);
     const specialIds = [...new Set(Object.values(tokenizer.special).map((s) => s.id))];
@@ -74,6 +74,8 @@ export const pretrain: Command = {
       seqLen,
       batchSize,
       seed,
+      // Under a launcher each rank takes its rows of every global batch of batchSize x world sequences.
+      ...(world > 1 ? { shard: { rank: distributed.rank, worldSize: world } } : {}),
       masking: {
         maskId: tokenizer.special.mask.id,
         vocabSize: tokenizer.vocabSize,
@@ -82,9 +84,9 @@ export const pretrain: Command = {
         ...(args['whole-word'] ? { isContinuation: (id: number) => tokenizer.idToToken(id)?.startsWith('##') ?? false } : {}),
       },
     });
-    if (data.length === 0) throw new UsageError(`the corpus holds ${data.sequences} sequences of ${seqLen} tokens: fewer than one batch of ${batchSize}`);
-    const progress = progressCallback({ examplesPerStep: batchSize, quiet: args.quiet === true, label: `mlm ${method.name}` });
-    const trainer = new Trainer({ ...config, model, callbacks: [progress] });
+    if (data.length === 0) throw new UsageError(`the corpus holds ${data.sequences} sequences of ${seqLen} tokens: fewer than one batch of ${batchSize * world}`);
+    const progress = progressCallback({ examplesPerStep: batchSize * world, quiet: args.quiet === true || !distributed.isMain, label: `mlm ${method.name}` });
+    const trainer = new Trainer({ ...config, model, callbacks: [progress], distributed: 'auto' });
     const interrupt = interruptOnSignals();
     const t0 = performance.now();
     try {
@@ -104,12 +106,12 @@ export const pretrain: Command = {
       }
       const last = result.state.logHistory.filter((l) => typeof l.loss === 'number').at(-1);
       const seconds = (performance.now() - t0) / 1000;
-      console.log(
+      if (distributed.isMain) console.log(
         table([
           ['method', method.name],
           ['corpus', `${data.sequences} sequences of ${seqLen} tokens (${data.length} batches per epoch)`],
           ['steps', String(result.state.globalStep)],
-          ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize * seqLen) / seconds).toFixed(0)} tokens/s)`],
+          ['time', `${seconds.toFixed(1)} s (${((result.state.globalStep * batchSize * world * seqLen) / seconds).toFixed(0)} tokens/s)`],
           ['last logged MLM loss', last ? (last.cleanLoss ?? last.loss)!.toFixed(4) : '-'],
           ['model', out],
         ]),

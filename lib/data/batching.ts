@@ -457,7 +457,7 @@ interface OrderSpec {
   shard?: DataShard;
 }
 
-function checkShard(value: unknown): DataShard {
+export function checkShard(value: unknown): DataShard {
   const o = v.object('options.shard', value);
   v.knownKeys('options.shard', o, ['rank', 'worldSize']);
   const worldSize = v.integer('options.shard.worldSize', o.worldSize, { min: 1 });

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { invalidArg } from '../errors.js';
 import * as v from '../validate.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { checkShard, type DataShard } from './batching.js';
 import { maskTokens, type MaskingOptions } from './masking.js';
 import { Random } from './random.js';
 import { dataError, decodeUtf8 } from './source.js';
@@ -140,6 +141,12 @@ export interface CorpusBatchesOptions {
   masking: MaskingOptions;
   /** Sequences held for shuffling (default 10,000); 1 keeps corpus order. */
   shuffleBuffer?: number;
+  /**
+   * Data parallel: this rank's share. `batchSize` is then per rank; each global batch of
+   * batchSize x worldSize sequences is made and masked as one process would, and rank r takes its rows
+   * r, r + W, ... (so W ranks see exactly the sequences and masks of one process with the global batch).
+   */
+  shard?: DataShard;
 }
 
 /**
@@ -166,15 +173,23 @@ export class CorpusBatches {
     v.integer('options.seqLen', o.seqLen, { min: 8 });
     v.integer('options.batchSize', o.batchSize, { min: 1 });
     v.integer('options.seed', o.seed, { min: 0, max: 0xffffffff });
+    const shard = o.shard === undefined ? undefined : checkShard(o.shard);
     let n = 0;
     for await (const _ of packSequences(readDocuments(o.files, { format: o.format, unkToken: o.tokenizer.unkToken }), o.tokenizer, o.seqLen)) n++;
     if (n === 0) throw invalidArg('options.files', `a corpus with at least ${o.seqLen - 2} tokens`, o.files);
-    return new CorpusBatches(o, Math.floor(n / o.batchSize), n);
+    return new CorpusBatches({ ...o, ...(shard ? { shard } : {}) }, Math.floor(n / (o.batchSize * (shard?.worldSize ?? 1))), n);
+  }
+
+  /** This rank's part, when the batches are sharded. */
+  get shard(): DataShard | undefined {
+    return this.opts.shard && { ...this.opts.shard };
   }
 
   /** The (async) batches of `epoch` from batch `start`: shuffled through a seeded buffer, masked anew. */
   async *epoch(epoch: number, start = 0): AsyncGenerator<{ inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }> {
-    const { batchSize, seqLen, seed } = this.opts;
+    const { seqLen, seed } = this.opts;
+    const world = this.opts.shard?.worldSize ?? 1;
+    const batchSize = this.opts.batchSize * world;
     const size = Math.max(1, this.opts.shuffleBuffer ?? 10_000);
     const rng = new Random(seed, (epoch * 2 + 1) >>> 0);
     const pool: number[][] = [];
@@ -191,7 +206,8 @@ export class CorpusBatches {
       const ids = Int32Array.from(rows.flat());
       const attentionMask = new Int32Array(ids.length).fill(1);
       const masked = maskTokens(ids, attentionMask, seqLen, new Random(seed, (epoch * 100_003 + b) >>> 0), this.opts.masking);
-      return { inputIds: masked.inputIds, attentionMask, tokenTypeIds: new Int32Array(ids.length), labels: masked.labels, batchSize: rows.length, seqLen };
+      const full = { inputIds: masked.inputIds, attentionMask, tokenTypeIds: new Int32Array(ids.length), labels: masked.labels, batchSize: rows.length, seqLen };
+      return this.opts.shard ? shardRows(full, this.opts.shard) : full;
     };
     const drain = function* (this: CorpusBatches, all: boolean) {
       while (pool.length > (all ? 0 : size - 1)) {
@@ -213,4 +229,16 @@ export class CorpusBatches {
     }
     yield* drain.call(this, true);
   }
+}
+
+/** Rows r, r + W, ... of a collated [batchSize, seqLen] masked-LM batch. */
+function shardRows<B extends { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }>(b: B, shard: DataShard): B {
+  const { rank, worldSize } = shard;
+  const rows = Array.from({ length: b.batchSize }, (_, i) => i).filter((i) => i % worldSize === rank);
+  const pick = (a: Int32Array) => {
+    const out = new Int32Array(rows.length * b.seqLen);
+    rows.forEach((i, k) => out.set(a.subarray(i * b.seqLen, (i + 1) * b.seqLen), k * b.seqLen));
+    return out;
+  };
+  return { ...b, inputIds: pick(b.inputIds), attentionMask: pick(b.attentionMask), tokenTypeIds: pick(b.tokenTypeIds), labels: pick(b.labels), batchSize: rows.length };
 }

@@ -252,6 +252,7 @@ export class Trainer {
   private readonly distributedOptions?: DistributedOptions;
   /** The ranks agreed to stop the running loop (an abort on any of them). */
   private stopAgreed = false;
+  private warnedUnsharded = false;
 
   constructor(options: TrainerOptions) {
     const o = object('options', options) as unknown as TrainerOptions;
@@ -376,6 +377,10 @@ export class Trainer {
     const pg = this.isDistributed ? currentGroup()! : undefined;
     // Each rank reads its own shard of a BatchLoader's seeded order (DistributedSampler's semantics).
     if (pg && train instanceof BatchLoader && train.shard === undefined) train = train.withShard({ rank: pg.env.rank, worldSize: pg.env.worldSize });
+    else if (pg && !(train instanceof BatchLoader) && (train as { shard?: unknown }).shard === undefined && !this.warnedUnsharded) {
+      this.warnedUnsharded = true;
+      process.emitWarning(`rank ${pg.env.rank}: the training data is not a sharded source, so each rank trains on the batches it was given; give each rank its own (BatchLoader and CorpusBatches shard themselves)`, { code: 'ADVTRAIN_UNSHARDED_DATA' });
+    }
     const source = toSource(train);
     if (!source || typeof source.epoch !== 'function' || !(source.length > 0)) throw invalidArg('train', 'a non-empty BatchSource or batch array', train);
     const accum = this.config.gradientAccumulation;

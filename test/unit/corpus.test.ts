@@ -82,3 +82,36 @@ t.test('invalid UTF-8 in a corpus is ERR_DATA with file:line:col, also across re
   writeFileSync(big, Buffer.concat([head, Buffer.from('\ud83d\ude00\n')]));
   t.equal((await collect(readDocuments([big], { format: 'lines' }))).at(-1)?.endsWith('\ud83d\ude00'), true);
 });
+
+t.test('corpus batches sharded: W ranks hold the rows and masks of one process with a W x batchSize batch', async (t) => {
+  const dir = t.testdir();
+  const f = join(dir, 'c.txt');
+  writeFileSync(f, Array.from({ length: 300 }, (_, i) => `line ${i} says w${i % 13} then w${(i * 5) % 29} and more`).join('\n\n'));
+  const common = { files: [f], tokenizer: tok, seqLen: 16, seed: 9, shuffleBuffer: 40, masking: { maskId: 3, vocabSize: 100, specialIds: [0, 1, 2, 3] } };
+  const one = await CorpusBatches.open({ ...common, batchSize: 6 });
+  const ranks = await Promise.all([0, 1, 2].map((rank) => CorpusBatches.open({ ...common, batchSize: 2, shard: { rank, worldSize: 3 } })));
+  t.ok(one.length > 2, `${one.length} global batches`);
+  for (const r of ranks) t.equal(r.length, one.length, 'every rank has as many batches as the single process');
+  const all = async (d: CorpusBatches, e: number, start = 0) => {
+    const out = [];
+    for await (const b of d.epoch(e, start)) out.push(b);
+    return out;
+  };
+  for (const e of [0, 1]) {
+    const single = await all(one, e);
+    const parts = await Promise.all(ranks.map((r) => all(r, e)));
+    single.forEach((g, b) => {
+      const L = g.seqLen;
+      for (let row = 0; row < g.batchSize; row++) {
+        const part = parts[row % 3]![b]!;
+        const k = Math.floor(row / 3);
+        for (const key of ['inputIds', 'labels', 'attentionMask'] as const) {
+          t.same(Array.from(part[key].subarray(k * L, (k + 1) * L)), Array.from(g[key].subarray(row * L, (row + 1) * L)), `epoch ${e} batch ${b} row ${row} ${key}`);
+        }
+      }
+    });
+  }
+  const resumed = await all(ranks[1]!, 1, 2);
+  t.same(resumed[0]!.inputIds, (await all(ranks[1]!, 1))[2]!.inputIds, 'a rank resumes mid-epoch exactly');
+  await t.rejects(CorpusBatches.open({ ...common, batchSize: 2, shard: { rank: 3, worldSize: 3 } }), { code: 'ERR_INVALID_ARG', message: /options\.shard\.rank/ });
+});
