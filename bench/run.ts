@@ -38,6 +38,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     peers: { type: 'boolean', default: false },
     nproc: { type: 'string', default: '1' },
+    // Intra-op threads of each side (default: all cores; with --nproc, the launcher's share).
+    threads: { type: 'string' },
     // The peers are what a user would run instead: transformers on the newest PyTorch, which
     // scripts/python-env.sh puts in .venv (PyTorch 2.13 CPU + transformers 5.18).
     python: { type: 'string', default: process.env.ADVTRAIN_PYTHON ?? process.env.PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3') },
@@ -49,6 +51,8 @@ const model = values.model ?? (cuda ? 'base' : 'mini');
 const seq = values.seq ?? (cuda ? '128' : '64');
 mkdirSync(dirname(values.out!), { recursive: true });
 const common = ['--model', model, '--family', values.family!, '--batch', values.batch!, '--seq', seq, '--device', values.device!, '--precision', values.precision!, '--steps', values.steps!, '--warmup', values.warmup!];
+if (values.threads !== undefined) process.env.ADVTRAIN_NUM_THREADS = values.threads;
+const peerThreads = values.threads !== undefined ? ['--threads', values.threads] : [];
 const emit = (line: string) => {
   console.log(line);
   appendFileSync(values.out!, `${line}\n`);
@@ -93,7 +97,7 @@ for (const method of values.methods!.split(',')) {
   }
   for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
   if (values.peers) {
-    const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common, ...peerThreads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (p.status !== 0) {
       console.error(`python peer ${method} failed (exit ${p.status}); is PyTorch installed for ${values.python}?`);
       process.exitCode = 1;

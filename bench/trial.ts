@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { native } from '../lib/binding.js';
+import { info } from '../lib/info.js';
 import { MODEL_SIZES, type ModelSize } from '../lib/model/config.js';
 import { createModel, sizedConfig } from '../lib/model/model.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
@@ -89,7 +90,11 @@ if (distributed.isMain) console.log(
     peakMemMB: Math.round(peakMemMB),
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
     passes: PASSES[method.name] ?? 1,
-    ...(world > 1 ? { processes: world, threadsPerProcess: native().info().numThreads } : {}),
+    ...(world > 1 ? { processes: world } : {}),
+    // What the figure ran on: libtorch, the BLAS it was built for, intra-op threads (per process).
+    torch: native().info().torchVersion,
+    blas: info().blas,
+    threads: native().info().numThreads,
   }),
 );
 trainer.dispose();

@@ -21,6 +21,7 @@ Loops (per optimizer step, AdamW, grad clipping 1.0):
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -182,10 +183,12 @@ def main():
     p.add_argument("--methods", default="vanilla,freelb,pgd,creat,smart")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     a = p.parse_args()
     torch.manual_seed(0)
     if a.device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(a.threads)
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
     for method in a.methods.split(","):
         model, impl, embed_words, run = build(a.model, a.device, a.attn, a.family)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
@@ -215,7 +218,8 @@ def main():
         ms = times[len(times) // 2]
         peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
         print(json.dumps(dict(impl=impl, method=method, model=a.model, family=a.family, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
-                              msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak)), flush=True)
+                              msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak,
+                              torch=torch.__version__, blas=blas.group(1) if blas else None, threads=torch.get_num_threads())), flush=True)
 
 
 if __name__ == "__main__":
