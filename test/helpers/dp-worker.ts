@@ -4,7 +4,8 @@
  *
  * Every process builds the same global batches of `globalBatch` rows and the same U(-1, 1) start draws;
  * rank r of W trains on rows r, r + W, ... of each (the rows a DistributedSampler gives it) with the same
- * rows of the draws, so W ranks must end where one process on the whole batches ends.
+ * rows of the draws, so W ranks must end where one process on the whole batches ends. SGD, whose
+ * step is proportional to the gradient (Adam would hide a wrong scale of the averaged gradient).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,7 +64,7 @@ function drawRows(data: Float32Array, rows: number, r: number, w: number): Float
 const task = spec.task ?? 'sequence-classification';
 const model = await loadModel(spec.modelDir, { task });
 await distributed.init({ timeoutMs: spec.timeoutMs });
-const trainer = new Trainer({ model, distributed: 'auto', method: spec.method as never, optimizer: { name: 'adamw', lr: 1e-2 }, maxGradNorm: 1, seed: 7 });
+const trainer = new Trainer({ model, distributed: 'auto', method: spec.method as never, optimizer: { name: 'sgd', lr: 0.3, momentum: 0.9 }, maxGradNorm: 1, seed: 7 });
 const losses: number[] = [];
 const skipped: boolean[] = [];
 for (let s = 0; s < spec.steps; s++) {
