@@ -1,7 +1,5 @@
-// Long native work runs here: an AsyncWorker that settles a Promise. Its Execute() (on the libuv pool)
-// hands the work to the compute thread (binding/compute_thread.h) unless it is started with
-// Thread::Pool (work that waits on other processes: rendezvous, barriers). Execute() never touches JS;
-// inputs are copied into plain C++ values before the worker starts.
+// Long native work runs here: an AsyncWorker on the libuv pool that settles a Promise.
+// Execute() never touches JS; inputs are copied into plain C++ values before the worker starts.
 #pragma once
 #include <napi.h>
 
@@ -12,7 +10,6 @@
 #include <string>
 #include <utility>
 
-#include "binding/compute_thread.h"
 #include "binding/errors.h"
 #include "common/error.h"
 
@@ -54,9 +51,6 @@ class BusyFlag {
   std::atomic<bool> busy_{false};
 };
 
-// Where a PromiseWorker's work runs: the compute thread, or the libuv pool thread that executes it.
-enum class Thread { Compute, Pool };
-
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -64,9 +58,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   using Finish = std::function<Napi::Value(Napi::Env, Result&)>;
 
   // `keepAlive` holds whatever the work reads (native state, busy lease) until the Promise settles.
-  static Napi::Promise start(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive = nullptr,
-                             Thread thread = Thread::Compute) {
-    auto* worker = new PromiseWorker(env, std::move(work), std::move(finish), std::move(keepAlive), thread);
+  static Napi::Promise start(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive = nullptr) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(finish), std::move(keepAlive));
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
     return promise;
@@ -74,17 +67,10 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    const std::function<void()> run = [this]() {
-      try {
-        result_.emplace(work_());
-      } catch (...) {
-        error_ = describeCurrentException();
-      }
-    };
-    if (thread_ == Thread::Compute) {
-      runOnComputeThread(run);
-    } else {
-      run();
+    try {
+      result_.emplace(work_());
+    } catch (...) {
+      error_ = describeCurrentException();
     }
   }
 
@@ -111,13 +97,12 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
  private:
-  PromiseWorker(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive, Thread thread)
+  PromiseWorker(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive)
       : Napi::AsyncWorker(env, "advtrain"),
         deferred_(Napi::Promise::Deferred::New(env)),
         work_(std::move(work)),
         finish_(std::move(finish)),
-        keepAlive_(std::move(keepAlive)),
-        thread_(thread) {}
+        keepAlive_(std::move(keepAlive)) {}
 
   Napi::Promise::Deferred deferred_;
   Work work_;
@@ -125,7 +110,6 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::shared_ptr<void> keepAlive_;
   std::optional<Result> result_;
   std::optional<ErrorInfo> error_;
-  Thread thread_;
 };
 
 }  // namespace advtrain
