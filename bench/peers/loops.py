@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import sys
 import time
 
@@ -216,7 +217,8 @@ def main():
                 times.append((time.perf_counter() - t0) * 1000)
         times.sort()
         ms = times[len(times) // 2]
-        peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+        # CPU: the process's peak RSS (bench/trial.ts's figure), so run one method per process to compare.
+        peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(dict(impl=impl, method=method, model=a.model, family=a.family, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
                               msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak,
                               torch=torch.__version__, blas=blas.group(1) if blas else None, threads=torch.get_num_threads())), flush=True)
