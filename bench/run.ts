@@ -52,6 +52,8 @@ const seq = values.seq ?? (cuda ? '128' : '64');
 mkdirSync(dirname(values.out!), { recursive: true });
 const common = ['--model', model, '--family', values.family!, '--batch', values.batch!, '--seq', seq, '--device', values.device!, '--precision', values.precision!, '--steps', values.steps!, '--warmup', values.warmup!];
 if (values.threads !== undefined) process.env.ADVTRAIN_NUM_THREADS = values.threads;
+// Trials run as the advtrain command runs: one malloc arena (set before each trial's Node starts).
+process.env.MALLOC_ARENA_MAX ??= '1';
 const peerThreads = values.threads !== undefined ? ['--threads', values.threads] : [];
 const emit = (line: string) => {
   console.log(line);

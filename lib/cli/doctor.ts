@@ -45,6 +45,7 @@ export const doctor: Command = {
       warnings.push(`CPU matmul runs at ${report.matmulCpuGflops} GFLOP/s: libtorch is probably on the reference BLAS; install libopenblas0`);
     }
     if (build.cudaCompiled && !build.cuda) warnings.push('built with CUDA but no GPU is visible');
+    if (process.env.MALLOC_ARENA_MAX === undefined) warnings.push('MALLOC_ARENA_MAX is not set: run as the advtrain command (it sets it) or start node with MALLOC_ARENA_MAX=1, or peak memory can reach ~4x a step\'s activations (docs/performance.md)');
     if (!backends.gloo) warnings.push('built without Gloo: advtrain launch cannot train on CPU (apt install libgloo-dev, then npm run build:native)');
     report.warnings = warnings;
     if (args.json) {
