@@ -57,6 +57,7 @@ export const doctor: Command = {
       // PyTorch's own libtorch links MKL statically: no separate BLAS library is mapped then.
       ['blas', `${build.blas}${build.mkldnn ? ' + oneDNN' : ''}; ${build.blasLibraries.length ? `loaded: ${build.blasLibraries.join(', ')}` : 'linked into libtorch'}`],
       ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
+      ['cpu bf16', build.cpuBf16 ? `available (${build.cpuBf16Flags.join(', ')}): --precision bf16 runs on the CPU` : `unavailable: ${build.cpuBf16Reason}`],
     ];
     if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);
     if (report.matmulCudaGflops !== undefined) rows.push(['cuda matmul', `${report.matmulCudaGflops} GFLOP/s (4096^2 fp32)`]);
