@@ -141,4 +141,7 @@ t.test('doctor prints the build as JSON', { skip }, async (t) => {
   t.type(d.blas, 'string');
   // Debian's libtorch loads OpenBLAS through libblas.so.3; PyTorch's links MKL into itself.
   t.ok(Array.isArray(d.blasLibraries) && (d.blas === 'mkl' || d.blasLibraries.length > 0), `the BLAS libtorch runs on: ${d.blas}, loaded ${d.blasLibraries}`);
+  // bf16 on the CPU: available, or a reason why not.
+  t.type(d.cpuBf16, 'boolean');
+  t.equal(d.cpuBf16Reason === '', d.cpuBf16, `cpuBf16 ${d.cpuBf16}: '${d.cpuBf16Reason}'`);
 });
