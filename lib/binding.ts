@@ -25,6 +25,10 @@ export interface NativeInfo {
   numThreads: number;
   parallelInfo: string;
   torchConfig: string;
+  cpuBf16: boolean;
+  /** Space-separated. */
+  cpuBf16Flags: string;
+  cpuBf16Reason: string;
   cudaCompiled: boolean;
   cuda: boolean;
   cudaDeviceCount: number;

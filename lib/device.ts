@@ -18,3 +18,10 @@ export function resolveDevice(name: string, value: unknown): DeviceName {
   if (index >= i.cudaDeviceCount) throw invalidArg(name, `a CUDA device index below ${i.cudaDeviceCount}`, value);
   return `cuda:${index}`;
 }
+
+/** Refuses precision 'bf16' on the CPU where this build or processor cannot run it (info().cpuBf16Reason says why). */
+export function checkBf16Device(name: string, device: DeviceName): void {
+  if (device !== 'cpu') return;
+  const i = info();
+  if (!i.cpuBf16) throw invalidArg(name, `'fp32' on the CPU (${i.cpuBf16Reason})`, 'bf16');
+}

@@ -26,6 +26,12 @@ export interface Info {
   /** BLAS shared libraries loaded in this process (Linux: from /proc/self/maps), e.g. Debian's OpenBLAS; empty
    * for PyTorch's libtorch, which links MKL into itself. */
   blasLibraries: string[];
+  /** True when precision 'bf16' runs on the CPU: libtorch >= 2 and a CPU with avx512_bf16 or amx_bf16. */
+  cpuBf16: boolean;
+  /** The bf16 flags this CPU lists in /proc/cpuinfo (avx512_bf16, amx_bf16). */
+  cpuBf16Flags: string[];
+  /** Why bf16 on the CPU is unavailable ('' when it is available). */
+  cpuBf16Reason: string;
 }
 
 /** BLAS libraries mapped into this process (Linux), by file path. */
@@ -69,5 +75,8 @@ export function info(): Info {
     blas: /BLAS_INFO=([^,\s]+)/.exec(n.torchConfig)?.[1] ?? 'unknown',
     mkldnn: /USE_MKLDNN=(ON|1)/.test(n.torchConfig),
     blasLibraries: loadedBlas(),
+    cpuBf16: n.cpuBf16,
+    cpuBf16Flags: n.cpuBf16Flags ? n.cpuBf16Flags.split(' ') : [],
+    cpuBf16Reason: n.cpuBf16Reason,
   };
 }

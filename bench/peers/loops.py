@@ -198,7 +198,8 @@ def main():
         mask = torch.ones_like(ids)
         y = torch.randint(0, 2, (a.batch,), device=a.device)
         cuda = a.device.startswith("cuda")
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and a.precision == "bf16" else torch.autocast("cpu", enabled=False)
+        # bf16 as a user writes it: autocast on the run's device (CPU autocast bf16 needs PyTorch >= 1.10).
+        amp = torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
         times = []
         if cuda:
             torch.cuda.reset_peak_memory_stats()

@@ -62,6 +62,7 @@ export const doctor: Command = {
       // The c10d backends `advtrain launch` can train on (docs/distributed.md).
       ['distributed', [backends.gloo && 'gloo', backends.nccl && 'nccl'].filter(Boolean).join(', ') || 'none'],
       ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
+      ['cpu bf16', build.cpuBf16 ? `available (${build.cpuBf16Flags.join(', ')}): --precision bf16 runs on the CPU` : `unavailable: ${build.cpuBf16Reason}`],
     ];
     if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);
     if (report.matmulCudaGflops !== undefined) rows.push(['cuda matmul', `${report.matmulCudaGflops} GFLOP/s (4096^2 fp32)`]);

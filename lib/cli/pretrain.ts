@@ -34,7 +34,7 @@ export const pretrain: Command = {
     'whole-word': { type: 'boolean', help: 'whole-word masking (WordPiece ## pieces follow their word)' },
     seed: { type: 'string', help: 'seed', default: '42' },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
-    precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
+    precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA, or a CPU with avx512_bf16/amx_bf16: see advtrain doctor)", default: 'fp32' },
     'save-every': { type: 'string', help: 'checkpoint every N steps' },
     resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },
     quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },

@@ -89,7 +89,7 @@ export const trainOptions = {
   'doc-stride': { type: 'string', help: 'squad: context tokens a window shares with the previous one', default: String(QA_DEFAULTS.docStride) },
   seed: { type: 'string', help: 'seed', default: '42' },
   device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
-  precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA)", default: 'fp32' },
+  precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA, or a CPU with avx512_bf16/amx_bf16: see advtrain doctor)", default: 'fp32' },
   'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
   'save-every': { type: 'string', help: 'checkpoint every N steps' },
   resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { native, type NativeAttackResult, type NativeForwardOutput, type NativeModel } from '../binding.js';
-import { resolveDevice, type DeviceName } from '../device.js';
+import { checkBf16Device, resolveDevice, type DeviceName } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
 import { readCheckpointJson } from '../io/json-file.js';
@@ -51,7 +51,7 @@ export interface LoadReport {
 export interface ForwardOptions {
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
-  /** `'bf16'` computes matmuls in bfloat16 (CUDA); default fp32. */
+  /** `'bf16'` computes matmuls in bfloat16 (CUDA, or a CPU with avx512_bf16 / amx_bf16 on libtorch >= 2: see info().cpuBf16); default fp32. */
   precision?: 'fp32' | 'bf16';
   /** Also return the loss of each example (needs labels). */
   perExampleLoss?: boolean;
@@ -223,7 +223,7 @@ export class Model {
     knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation']);
     if (o.precision !== undefined) oneOf('options.precision', o.precision, ['fp32', 'bf16'] as const);
     if (o.attention !== undefined) oneOf('options.attention', o.attention, ['auto', 'math'] as const);
-    if (o.precision === 'bf16' && this.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast is a CUDA feature)", o.precision);
+    if (o.precision === 'bf16') checkBf16Device('options.precision', this.device);
     const nb = prepareBatch(batch, this.config);
     if (o.perturbation !== undefined) float32Array('options.perturbation', o.perturbation, nb.inputIds.length * this.config.embeddingSize);
     const out: NativeForwardOutput = await this.handle.forward(nb, o);

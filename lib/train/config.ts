@@ -38,7 +38,7 @@ export interface TrainingConfig {
   gradientAccumulation?: number;
   /** Seeds libtorch's generators (dropout, random starts) and data shuffling. Default 42. */
   seed?: number;
-  /** `'bf16'`: bfloat16 autocast with fp32 master weights and fp32 norms (CUDA). Default 'fp32'. */
+  /** `'bf16'`: bfloat16 matmuls with fp32 master weights and fp32 norms (CUDA, or a CPU with avx512_bf16 / amx_bf16 on libtorch >= 2: see info().cpuBf16). Default 'fp32'. */
   precision?: 'fp32' | 'bf16';
   /** Consecutive non-finite steps (skipped, weights untouched) before training stops with ERR_NON_FINITE. Default 5. */
   maxNonFiniteSteps?: number;

@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'nod
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { native, type NativeTrainer } from '../binding.js';
+import { checkBf16Device } from '../device.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { fsyncDir, swapInDir, writeFileAtomic } from '../io/atomic.js';
 import { readCheckpointJson } from '../io/json-file.js';
@@ -261,7 +262,7 @@ export class Trainer {
     if (o.model.task === 'base') throw invalidArg('options.model', 'a model with a task head (loaded with a task)', o.model.task);
     this.model = o.model;
     this.config = resolveConfig(o, { task: o.model.task, numLayers: layerApplications(o.model.config) });
-    if (this.config.precision === 'bf16' && this.model.device === 'cpu') throw invalidArg('options.precision', "'fp32' on the CPU (bf16 autocast needs CUDA)", 'bf16');
+    if (this.config.precision === 'bf16') checkBf16Device('options.precision', this.model.device);
     if (o.distributed !== undefined) this.distributedOptions = resolveDistributed(o.distributed);
     this.callbacks = o.callbacks ?? [];
     this.scorer = o.scorer;

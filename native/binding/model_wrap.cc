@@ -295,6 +295,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     const bool wantPerExample = optBool(opts, "perExampleLoss", false);
     Compute compute;
     compute.dtype = optEnum(opts, "precision", "fp32", {"fp32", "bf16"}, "options.precision") == "bf16" ? at::kBFloat16 : h->model->dtype();
+    if (compute.dtype == at::kBFloat16) checkBf16Device(h->model->device(), "options.precision");
     compute.allowSdpa = optEnum(opts, "attention", "auto", {"auto", "math"}, "options.attention") != "math";
     at::Tensor wordDelta;
     if (opts.Get("perturbation").IsTypedArray()) {

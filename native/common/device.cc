@@ -2,19 +2,66 @@
 
 #include <malloc.h>
 
+#include <torch/version.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include "common/error.h"
 
 #ifdef ADVTRAIN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
-#include <torch/version.h>
 #endif
 
 namespace advtrain {
 
 at::Device parseDevice(const std::string& spec) { return at::Device(spec == "cuda" ? std::string("cuda:0") : spec); }
+
+namespace {
+
+CpuBf16 detectCpuBf16() {
+  CpuBf16 r;
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  bool read = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    read = true;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;) {
+      if (w == "avx512_bf16" || w == "amx_bf16") r.flags += (r.flags.empty() ? "" : " ") + w;
+    }
+    break;  // every core lists the same flags
+  }
+#if TORCH_VERSION_MAJOR < 2
+  r.reason = std::string("this addon is built against libtorch ") + TORCH_VERSION + "; bf16 on the CPU needs libtorch >= 2";
+#else
+  if (!read) {
+    r.reason = "no CPU flags could be read from /proc/cpuinfo (bf16 on the CPU needs avx512_bf16 or amx_bf16)";
+  } else if (r.flags.empty()) {
+    r.reason = "this CPU has neither avx512_bf16 nor amx_bf16 (in /proc/cpuinfo); without them bf16 is emulated, slower than fp32";
+  } else {
+    r.available = true;
+  }
+#endif
+  return r;
+}
+
+}  // namespace
+
+const CpuBf16& cpuBf16() {
+  static const CpuBf16 r = detectCpuBf16();
+  return r;
+}
+
+void checkBf16Device(const at::Device& device, const std::string& field) {
+  if (!device.is_cpu() || cpuBf16().available) return;
+  fail(kErrInvalidArg, "Expected " + field + " 'fp32' on the CPU: " + cpuBf16().reason);
+}
 
 void synchronize(const at::Device& device) {
 #ifdef ADVTRAIN_WITH_CUDA

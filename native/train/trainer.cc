@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/device.h"
 #include "common/error.h"
 
 namespace advtrain {
@@ -58,6 +59,7 @@ Trainer::Trainer(TransformerModel& model, const TrainerConfig& cfg)
       rng_(cfg.seed + static_cast<uint64_t>(group_ ? group_->rank() : 0), model.device()),
       optimizer_(cfg.optimizer, model.params()),
       method_(makeMethodWith(rng_, cfg.method, model)) {
+  if (cfg.bf16) checkBf16Device(model.device(), "precision");
   if (auto* own = method_->trainableParams()) methodOptimizer_ = std::make_unique<Optimizer>(cfg.optimizer, *own);
   structure_ = model.structureVersion();
 }

@@ -143,4 +143,7 @@ t.test('doctor prints the build as JSON', { skip }, async (t) => {
   t.ok(Array.isArray(d.blasLibraries) && (d.blas === 'mkl' || d.blasLibraries.length > 0), `the BLAS libtorch runs on: ${d.blas}, loaded ${d.blasLibraries}`);
   // CI builds with gloo's headers (libgloo-dev); NCCL only in a CUDA build.
   t.same(d.distributed, { gloo: true, nccl: d.cudaCompiled }, 'the c10d backends of this build');
+  // bf16 on the CPU: available, or a reason why not.
+  t.type(d.cpuBf16, 'boolean');
+  t.equal(d.cpuBf16Reason === '', d.cpuBf16, `cpuBf16 ${d.cpuBf16}: '${d.cpuBf16Reason}'`);
 });
