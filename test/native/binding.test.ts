@@ -140,7 +140,7 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('save path', () => handle.save(5 as never, []), /a file path for path but received 5/);
   await refuses('save metadata', () => handle.save('/nonexistent/x', [['a', 1 as never]]), /metadata\[0\]\[1\]/);
   await refuses('loadState entries', () => tr.loadState([{ ...source, file: undefined as never }]), /entries\[0\]\.file but received undefined/);
-  await refuses('saveState path', () => tr.saveState(null as never), /for path but received null/);
+  await refuses('saveState path', () => tr.saveState(42 as never), /a file path or null for path but received 42/);
 
   await refuses('kernelCheck dtype', () => native().testing.kernelCheck('ascendProject', { dtype: 'float16' } as never), /options\.dtype but received 'float16'/);
   await refuses('kernelCheck norm', () => native().testing.kernelCheck('ascendProject', { norm: 'l1' } as never), /options\.norm/);
