@@ -33,9 +33,11 @@ t.test('launch --nproc 2 -- advtrain train', { skip }, async (t) => {
 
   const out2 = join(dir, 'interrupted');
   let sent = false;
-  const c = await runCli(['launch', '--nproc', '2', '--', 'advtrain', 'train', ...common, '--epochs', '3', '--out', out2], {
+  // Long enough (40 epochs) that the first progress line (every 10 s off a terminal) comes mid-run.
+  const c = await runCli(['launch', '--nproc', '2', '--', 'advtrain', 'train', ...common, '--epochs', '40', '--out', out2], {
     onStderr: (chunk, kill) => {
-      if (!sent && /\[rank 0\] freelb step ([3-9]|\d\d+)\//.test(chunk)) {
+      const m = /\[rank 0\] freelb step (\d+)\/(\d+)/.exec(chunk);
+      if (!sent && m && Number(m[1]) >= 3 && Number(m[1]) < Number(m[2])) {
         sent = true;
         kill('SIGINT');
       }
@@ -44,7 +46,7 @@ t.test('launch --nproc 2 -- advtrain train', { skip }, async (t) => {
   t.ok(sent, 'SIGINT was sent during training');
   t.equal(c.code, 130, 'the launcher exits 130', { stderr: c.stderr.slice(-3000) });
   const saved = [...c.stderr.matchAll(/\[rank (\d)\] interrupted at step (\d+): checkpoint saved/g)].map((m) => [m[1], m[2]]);
-  t.equal(saved.length, 2, 'both ranks stopped with the checkpoint');
+  t.equal(saved.length, 2, 'both ranks stopped with the checkpoint', { stderr: c.stderr.slice(-4000) });
   t.equal(saved[0]![1], saved[1]![1], 'at the same step');
   const ckpts = readdirSync(out2).filter((d) => d.startsWith('checkpoint-'));
   t.same(ckpts, [`checkpoint-${saved[0]![1]}`], 'one checkpoint, written once');
