@@ -7,7 +7,7 @@ import { native } from '../binding.js';
 import { AdvtrainError, invalidArg } from '../errors.js';
 import { info } from '../info.js';
 import { integer, knownKeys, object, oneOf } from '../validate.js';
-import { type Collectives } from './collectives.js';
+import { allGatherJson, type Collectives } from './collectives.js';
 import { launchEnv, type LaunchEnv } from './env.js';
 
 /** How a Trainer joins the process group (TrainerOptions.distributed). */
@@ -98,11 +98,6 @@ export function shutdownDistributed(): void {
   group = undefined;
 }
 
-function needGroup(op: string): Group {
-  if (!group) throw new AdvtrainError(`distributed.${op}() needs the process group: it is joined by a distributed Trainer's first step or by distributed.init()`, 'ERR_DISTRIBUTED');
-  return group;
-}
-
 /** The process group as the data and evaluation code sees it; null in a single process. */
 export function collectives(): Collectives | null {
   if (!group) return null;
@@ -163,9 +158,7 @@ export const distributed = {
   },
   /** Every rank's JSON value, in rank order (all ranks must call it). `[value]` in a single process. */
   async allGather<T>(value: T): Promise<T[]> {
-    if (!group) return [value];
-    needGroup('allGather');
-    const all = await native().distributedAllGather(new TextEncoder().encode(JSON.stringify(value)));
-    return all.map((b) => JSON.parse(new TextDecoder().decode(b)) as T);
+    const c = collectives();
+    return c ? allGatherJson(c, value) : [value];
   },
 };

@@ -20,6 +20,7 @@ import { float32Array, integer, knownKeys, object, string } from '../validate.js
 import { BatchLoader } from '../data/batching.js';
 import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
 import { evaluateModel, type Scorer } from './evaluate.js';
+import { allGatherJson } from '../distributed/collectives.js';
 import { collectives, currentGroup, initDistributed, resolveDistributed, type DistributedOptions, type DistributedSetting } from '../distributed/group.js';
 import { launchEnv } from '../distributed/env.js';
 
@@ -603,8 +604,7 @@ export class Trainer {
     const c = this.isDistributed ? collectives() : null;
     if (c) {
       const mine = failure === undefined ? {} : { message: (failure as Error).message ?? String(failure), code: (failure as AdvtrainError).code ?? 'ERR_NATIVE' };
-      const [main] = await c.allGather(new TextEncoder().encode(JSON.stringify(mine)));
-      const outcome = JSON.parse(new TextDecoder().decode(main)) as { message?: string; code?: AdvtrainError['code'] };
+      const [outcome] = await allGatherJson<{ message?: string; code?: AdvtrainError['code'] }>(c, mine);
       if (failure === undefined && outcome.message !== undefined) throw new AdvtrainError(`rank 0 could not ${what}: ${outcome.message}`, outcome.code);
     }
     if (failure !== undefined) throw failure;
