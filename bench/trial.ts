@@ -1,7 +1,10 @@
 /**
  * One bench trial in its own process: a randomly initialised classifier of a named size and family
  * (BERT, or DeBERTa-v3- or ALBERT-style shapes of the same size: lib/model/families.ts), a fixed
- * batch of random tokens (all real), `warmup` steps, then `steps` timed optimizer steps of one method.
+ * padded batch of random tokens (row lengths from seq/2 to seq, `padLengths`, the same rows as the Python
+ * loops'), random starts where the method has them, `warmup` steps, then `steps` timed optimizer steps of
+ * one method. With ADVTRAIN_PROFILE_DIR set (libtorch >= 2) every step writes a Kineto trace there
+ * (bench/profile.ts).
  * Prints one JSON line: { impl, method, model, family, batch, seq, precision, device, msPerStep (median),
  * examplesPerSec, tokensPerSec, peakMemMB, mfu, passes }. Run through bench/run.ts.
  * Under a launcher (run.ts --nproc N) each rank steps its own batch of `batch` rows, gradients averaged
@@ -34,13 +37,22 @@ const { values } = parseArgs({
 // The settings of the Python reference loops (bench/peers/loops.py), so both sides do the same passes.
 const METHOD: Record<string, MethodConfig> = {
   vanilla: { name: 'vanilla' },
-  freelb: { name: 'freelb', steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0 },
-  pgd: { name: 'pgd', steps: 2, stepSize: 0.1, epsilon: 0.1, cleanWeight: 0.5 },
+  freelb: { name: 'freelb', steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1 },
+  pgd: { name: 'pgd', steps: 2, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, cleanWeight: 0.5 },
   creat: { name: 'creat', steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1 },
   smart: { name: 'smart', steps: 1 },
 };
 // Forward+backward "pass units" per update (algorithms.md's cost model), for MFU.
 const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 3, creat: 3, smart: 2.33, rpt: 1.67, alum: 2.33, textat: 3, freeat: 2, yopo: 2 };
+
+/**
+ * Real lengths of the bench batch's rows: spread evenly over [seq/2, seq] in a shuffled order, as a
+ * length-sorted-free batch of a real task is; bench/peers/loops.py `pad_lengths` makes the same.
+ */
+function padLengths(batch: number, seq: number): number[] {
+  const lo = Math.ceil(seq / 2);
+  return Array.from({ length: batch }, (_, i) => lo + ((i * 37 + 11) % (seq - lo + 1)));
+}
 
 const size = values.model as ModelSize;
 const batch = Number(values.batch);
@@ -56,9 +68,17 @@ const world = distributed.worldSize;
 const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto' });
 let s = 12345 + distributed.rank;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const inputIds = Int32Array.from({ length: batch * seq }, () => 1000 + Math.floor(rand() * 29000));
+const lengths = padLengths(batch, seq);
+const inputIds = new Int32Array(batch * seq);
+const attentionMask = new Int32Array(batch * seq);
+for (let r = 0; r < batch; r++) {
+  for (let t = 0; t < lengths[r]!; t++) {
+    inputIds[r * seq + t] = 1000 + Math.floor(rand() * 29000);
+    attentionMask[r * seq + t] = 1;
+  }
+}
 const labels = Int32Array.from({ length: batch }, () => Math.floor(rand() * 2));
-const data = { inputIds, batchSize: batch, seqLen: seq, labels };
+const data = { inputIds, attentionMask, batchSize: batch, seqLen: seq, labels };
 for (let i = 0; i < Number(values.warmup); i++) await trainer.step(data);
 native().memory(device, true);
 const ms: number[] = [];
@@ -86,7 +106,7 @@ if (distributed.isMain) console.log(
     device,
     msPerStep: +msPerStep.toFixed(2),
     examplesPerSec: +((examples * 1000) / msPerStep).toFixed(1),
-    tokensPerSec: Math.round((examples * seq * 1000) / msPerStep),
+    tokensPerSec: Math.round((world * lengths.reduce((a, b) => a + b, 0) * 1000) / msPerStep),
     peakMemMB: Math.round(peakMemMB),
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
     passes: PASSES[method.name] ?? 1,

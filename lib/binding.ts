@@ -205,6 +205,8 @@ export interface NativeAddon {
   distributedBackends(): { gloo: boolean; nccl: boolean };
   testing: {
     raise(kind: string): Promise<void>;
+    /** The thread the addon's promise work runs on (native/binding/compute_thread.h): one for all of it. */
+    threadId(): Promise<string>;
     kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;
     attackCheck(spec: NativeAttackCheckSpec): Promise<Omit<NativeAttackResult, 'cleanLogits' | 'advLogits' | 'logitsShape'> & Partial<NativeAttackResult>>;
   };

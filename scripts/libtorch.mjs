@@ -71,20 +71,32 @@ export function discoverLibtorch(env = process.env) {
   const tried = [];
   for (const c of candidates(env)) {
     tried.push(`${c.source}: ${c.detail}${c.cmakeDir ? '' : ' (no TorchConfig.cmake)'}`);
-    if (!c.cmakeDir) continue;
-    // TorchConfig.cmake sits in <prefix>/share/cmake/Torch (pip, libtorch zip) or <libdir>/cmake/Torch (Debian).
-    const up4 = resolve(c.cmakeDir, '..', '..', '..');
-    const prefix = existsSync(join(up4, 'include', 'torch')) ? up4 : resolve(c.cmakeDir, '..', '..', '..', '..');
-    const includeDirs = [join(prefix, 'include'), join(prefix, 'include', 'torch', 'csrc', 'api', 'include')];
-    const libDir = [join(prefix, 'lib'), resolve(c.cmakeDir, '..', '..')].find((d) => existsSync(join(d, 'libtorch.so')) || existsSync(join(d, 'libtorch.dylib')));
-    if (!libDir) {
-      tried[tried.length - 1] += ' (TorchConfig.cmake found but no libtorch.so beside it)';
-      continue;
-    }
-    const cuda = existsSync(join(libDir, 'libtorch_cuda.so'));
-    return { found: true, source: c.source, cmakeDir: c.cmakeDir, prefix, includeDirs, libDir, cuda, version: versionOf(includeDirs), tried };
+    const found = describe(c);
+    if (found) return { ...found, tried };
+    if (c.cmakeDir) tried[tried.length - 1] += ' (TorchConfig.cmake found but no libtorch.so beside it)';
   }
   return { found: false, tried };
+}
+
+/**
+ * Every usable libtorch the discovery can see, in priority order (the first is the one a build takes):
+ * `advtrain doctor` compares them with the one the addon runs on.
+ * @param {NodeJS.ProcessEnv} env
+ */
+export function discoverAllLibtorches(env = process.env) {
+  return candidates(env).map(describe).filter(Boolean);
+}
+
+function describe(c) {
+  if (!c.cmakeDir) return null;
+  // TorchConfig.cmake sits in <prefix>/share/cmake/Torch (pip, libtorch zip) or <libdir>/cmake/Torch (Debian).
+  const up4 = resolve(c.cmakeDir, '..', '..', '..');
+  const prefix = existsSync(join(up4, 'include', 'torch')) ? up4 : resolve(c.cmakeDir, '..', '..', '..', '..');
+  const includeDirs = [join(prefix, 'include'), join(prefix, 'include', 'torch', 'csrc', 'api', 'include')];
+  const libDir = [join(prefix, 'lib'), resolve(c.cmakeDir, '..', '..')].find((d) => existsSync(join(d, 'libtorch.so')) || existsSync(join(d, 'libtorch.dylib')));
+  if (!libDir) return null;
+  const cuda = existsSync(join(libDir, 'libtorch_cuda.so'));
+  return { found: true, source: c.source, cmakeDir: c.cmakeDir, prefix, includeDirs, libDir, cuda, version: versionOf(includeDirs) };
 }
 
 export function notFoundMessage(tried) {

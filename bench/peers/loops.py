@@ -10,10 +10,15 @@ Prints one JSON line per method with the same fields as advtrain's bench (bench/
   python3 bench/peers/loops.py --model mini --batch 32 --seq 64 --device cpu --methods vanilla,freelb
   python3 bench/peers/loops.py --model base --batch 32 --seq 128 --device cuda --precision bf16 --attn sdpa
 
+Batches are padded: row lengths spread over [seq/2, seq] (pad_lengths, the same as bench/trial.ts).
+With --profile DIR, --profile-steps more steps after the timed ones run under torch.profiler, each
+Chrome trace written to DIR/python-<method>-<k>.json (bench/profile.ts compares them with advtrain's).
+
 Loops (per optimizer step, AdamW, grad clipping 1.0):
   vanilla  loss.backward()
-  freelb   K=3 passes on E + delta, (loss / K).backward() each, l2 ascent + projection between passes
-  pgd      K=2 delta-only ascents (autograd.grad), then 0.5 * (L(x) + L(x + delta)).backward()
+  freelb   K=3 passes on E + delta (random start, FreeLB's init), (loss / K).backward() each, l2 ascent +
+           projection between passes
+  pgd      random start, K=2 delta-only ascents (autograd.grad), then 0.5 * (L(x) + L(x + delta)).backward()
   creat    clean forward (graph kept), one ascent on L_ptb - tau * cos(h, h_ptb), final 0.5 * (L + L_ptb)
   smart    clean forward, one attack step on symKL(adv, sg(clean)) of the post-LayerNorm embeddings, then
            L + symKL(sg-each) backward (mt-dnn's loop)
@@ -95,6 +100,17 @@ def build(size, device, attn, family="bert"):
     return model.to(device).train(), impl, embed_words, run
 
 
+def pad_lengths(batch, seq):
+    lo = (seq + 1) // 2
+    return [lo + (i * 37 + 11) % (seq - lo + 1) for i in range(batch)]
+
+
+def l2_init(ids, dim, m, mag):
+    # The official FreeLB init: uniform in [-1, 1] on real tokens, scaled by mag / sqrt(length * dim).
+    lengths = m.sum((1, 2)).clamp_min(1)
+    return torch.empty(*ids.shape, dim, device=ids.device).uniform_(-1, 1) * m * (mag / torch.sqrt(lengths * dim)).view(-1, 1, 1)
+
+
 def l2_step(delta, grad, mask, lr, eps):
     g = grad * mask
     n = g.flatten(1).norm(dim=1).clamp_min(1e-8).view(-1, 1, 1)
@@ -116,7 +132,7 @@ def step_fn(method, embed_words, run):
 
     def freelb(ids, mask, y, K=3):
         m = mask.unsqueeze(-1).float()
-        delta = torch.zeros(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device).requires_grad_()
+        delta = l2_init(ids, embed_words(ids[:1, :1]).shape[-1], m, 0.1).requires_grad_()
         total = 0.0
         for t in range(K):
             logits, _ = run(ids, mask, words=embed_words(ids) + delta)
@@ -130,7 +146,7 @@ def step_fn(method, embed_words, run):
 
     def pgd(ids, mask, y, K=2):
         m = mask.unsqueeze(-1).float()
-        delta = torch.zeros(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device).requires_grad_()
+        delta = l2_init(ids, embed_words(ids[:1, :1]).shape[-1], m, 0.1).requires_grad_()
         for _ in range(K):
             logits, _ = run(ids, mask, words=embed_words(ids).detach() + delta)
             (g,) = torch.autograd.grad(F.cross_entropy(logits, y), delta)
@@ -185,6 +201,8 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--profile", default=None)
+    p.add_argument("--profile-steps", type=int, default=3)
     a = p.parse_args()
     torch.manual_seed(0)
     if a.device == "cpu":
@@ -194,8 +212,9 @@ def main():
         model, impl, embed_words, run = build(a.model, a.device, a.attn, a.family)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
         fn = step_fn(method, embed_words, run)
-        ids = torch.randint(1000, 30000, (a.batch, a.seq), device=a.device)
-        mask = torch.ones_like(ids)
+        lengths = torch.tensor(pad_lengths(a.batch, a.seq), device=a.device)
+        mask = (torch.arange(a.seq, device=a.device).unsqueeze(0) < lengths.unsqueeze(1)).long()
+        ids = torch.randint(1000, 30000, (a.batch, a.seq), device=a.device) * mask
         y = torch.randint(0, 2, (a.batch,), device=a.device)
         cuda = a.device.startswith("cuda")
         # bf16 as a user writes it: autocast on the run's device (CPU autocast bf16 needs PyTorch >= 1.10).
@@ -203,25 +222,34 @@ def main():
         times = []
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        for i in range(a.warmup + a.steps):
+        # With --profile, more steps after the timed ones run under the profiler.
+        for i in range(a.warmup + a.steps + (a.profile_steps if a.profile else 0)):
             if cuda:
                 torch.cuda.synchronize()
+            prof = None
+            if a.profile and i >= a.warmup + a.steps:
+                prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True)
+                prof.__enter__()
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             with amp:
                 fn(ids, mask, y)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            if prof:
+                prof.__exit__(None, None, None)
+                os.makedirs(a.profile, exist_ok=True)
+                prof.export_chrome_trace(os.path.join(a.profile, f"python-{method}-{i - a.warmup - a.steps}.json"))
             if cuda:
                 torch.cuda.synchronize()
-            if i >= a.warmup:
+            if a.warmup <= i < a.warmup + a.steps:
                 times.append((time.perf_counter() - t0) * 1000)
         times.sort()
         ms = times[len(times) // 2]
         # CPU: the process's peak RSS (bench/trial.ts's figure), so run one method per process to compare.
         peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(dict(impl=impl, method=method, model=a.model, family=a.family, batch=a.batch, seq=a.seq, precision=a.precision, device=a.device,
-                              msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(a.batch * a.seq * 1000 / ms), peakMemMB=peak,
+                              msPerStep=round(ms, 2), examplesPerSec=round(a.batch * 1000 / ms, 1), tokensPerSec=round(int(mask.sum()) * 1000 / ms), peakMemMB=peak,
                               torch=torch.__version__, blas=blas.group(1) if blas else None, threads=torch.get_num_threads())), flush=True)
 
 

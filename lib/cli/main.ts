@@ -1,6 +1,6 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=1 node
-// One malloc arena (set before Node starts: it cannot be changed later): libtorch's freed activations are
-// reused by every libuv pool thread instead of each thread keeping a step's worth (docs/performance.md).
+// One malloc arena (set before Node starts: it cannot be changed later): the compute thread's own arena
+// would hand its emptied 64 MB heaps back and page-fault them in again every step (docs/performance.md).
 /** The `advtrain` command line. */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -307,7 +307,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
         MASTER_ADDR: o.masterAddr,
         MASTER_PORT: String(masterPort),
         ADVTRAIN_NUM_THREADS: threads,
-        // One malloc arena per worker, as the advtrain command itself runs (docs/performance.md).
+        // One malloc arena per worker, as the advtrain command itself runs (no per-step page faults, docs/performance.md).
         MALLOC_ARENA_MAX: baseEnv.MALLOC_ARENA_MAX ?? '1',
       };
       const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

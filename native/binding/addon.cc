@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <thread>
 
 #include "binding/addon_data.h"
@@ -206,6 +207,18 @@ Napi::Value RaiseForTest(const Napi::CallbackInfo& info) {
       [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
 }
 
+// The thread a promise's work runs on, as a string (tests: every job runs on the one compute thread).
+Napi::Value ThreadIdForTest(const Napi::CallbackInfo& info) {
+  return PromiseWorker<std::string>::start(
+      info.Env(),
+      []() {
+        std::ostringstream id;
+        id << std::this_thread::get_id();
+        return id.str();
+      },
+      [](Napi::Env env, std::string& id) -> Napi::Value { return Napi::String::New(env, id); });
+}
+
 }  // namespace
 
 Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
@@ -218,6 +231,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory, "memory"));
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
+  testing.Set("threadId", Napi::Function::New(env, ThreadIdForTest, "threadId"));
   testing.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
   testing.Set("attackCheck", Napi::Function::New(env, AttackCheck, "attackCheck"));
   exports.Set("testing", testing);

@@ -34,13 +34,14 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     d.backend = optEnum(o, "backend", "", {"gloo", "nccl"}, "backend");
     d.timeoutMs = requiredInt(o, "timeoutMs", "timeoutMs", 1);
     d.device = parseDevice(requiredString(o, "device", "device"));
+    // Rendezvous, barrier and all-gather wait on the other ranks: on the pool, not holding up the compute thread.
     return PromiseWorker<int>::start(
         env,
         [d]() {
           setCurrentProcessGroup(ProcessGroup::create(d));
           return 0;
         },
-        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, nullptr, Thread::Pool);
   });
 }
 
@@ -54,7 +55,7 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
           g->barrier("the barrier");
           return 0;
         },
-        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+        [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); }, nullptr, Thread::Pool);
   });
 }
 
@@ -78,7 +79,8 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
             out.Set(static_cast<uint32_t>(r), a);
           }
           return out;
-        });
+        },
+        nullptr, Thread::Pool);
   });
 }
 

@@ -1,5 +1,7 @@
-// Long native work runs here: an AsyncWorker on the libuv pool that settles a Promise.
-// Execute() never touches JS; inputs are copied into plain C++ values before the worker starts.
+// Long native work runs here: an AsyncWorker that settles a Promise. Its Execute() (on the libuv pool)
+// hands the work to the compute thread (binding/compute_thread.h) unless it is started with
+// Thread::Pool (work that waits on other processes: rendezvous, barriers). Execute() never touches JS;
+// inputs are copied into plain C++ values before the worker starts.
 #pragma once
 #include <napi.h>
 
@@ -10,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "binding/compute_thread.h"
 #include "binding/errors.h"
 #include "common/error.h"
 
@@ -51,6 +54,9 @@ class BusyFlag {
   std::atomic<bool> busy_{false};
 };
 
+// Where a PromiseWorker's work runs: the compute thread, or the libuv pool thread that executes it.
+enum class Thread { Compute, Pool };
+
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -58,8 +64,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   using Finish = std::function<Napi::Value(Napi::Env, Result&)>;
 
   // `keepAlive` holds whatever the work reads (native state, busy lease) until the Promise settles.
-  static Napi::Promise start(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive = nullptr) {
-    auto* worker = new PromiseWorker(env, std::move(work), std::move(finish), std::move(keepAlive));
+  static Napi::Promise start(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive = nullptr,
+                             Thread thread = Thread::Compute) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(finish), std::move(keepAlive), thread);
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
     return promise;
@@ -67,10 +74,17 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    try {
-      result_.emplace(work_());
-    } catch (...) {
-      error_ = describeCurrentException();
+    const std::function<void()> run = [this]() {
+      try {
+        result_.emplace(work_());
+      } catch (...) {
+        error_ = describeCurrentException();
+      }
+    };
+    if (thread_ == Thread::Compute) {
+      runOnComputeThread(run);
+    } else {
+      run();
     }
   }
 
@@ -97,12 +111,13 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
  private:
-  PromiseWorker(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive)
+  PromiseWorker(Napi::Env env, Work work, Finish finish, std::shared_ptr<void> keepAlive, Thread thread)
       : Napi::AsyncWorker(env, "advtrain"),
         deferred_(Napi::Promise::Deferred::New(env)),
         work_(std::move(work)),
         finish_(std::move(finish)),
-        keepAlive_(std::move(keepAlive)) {}
+        keepAlive_(std::move(keepAlive)),
+        thread_(thread) {}
 
   Napi::Promise::Deferred deferred_;
   Work work_;
@@ -110,6 +125,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::shared_ptr<void> keepAlive_;
   std::optional<Result> result_;
   std::optional<ErrorInfo> error_;
+  Thread thread_;
 };
 
 }  // namespace advtrain

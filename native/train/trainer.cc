@@ -4,6 +4,7 @@
 
 #include "common/device.h"
 #include "common/error.h"
+#include "train/step_profiler.h"
 
 namespace advtrain {
 
@@ -117,6 +118,7 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     fail(kErrInvalidArg, "the model was pruned or given slimming coefficients after this Trainer was created; create a new Trainer");
   }
   if (group_ && !broadcastDone_) broadcastInitialState();
+  StepProfiler profile(scheduleStep_ + 1);
   GeneratorScope scope(rng_);
   StepContext ctx{model_};
   ctx.group = group_.get();

@@ -32,6 +32,17 @@ t.test('a long native call leaves the event loop free', { skip }, async (t) => {
   t.ok(elapsed > 10, 'the call took measurable time');
 });
 
+t.test('every promise job runs on the one compute thread, queued together or one after another', { skip }, async (t) => {
+  // One thread means one malloc arena reused step after step and one OpenMP team kept warm; jobs spread
+  // over the libuv pool each kept an arena holding a step's activations (peak RSS ~4x a step's) and a
+  // team of their own, so libgomp, seeing more threads than CPUs, put workers to sleep between regions
+  // (GEMMs ~1.5x slower than in one PyTorch process, issue #18).
+  const together = await Promise.all(Array.from({ length: 8 }, () => native().testing.threadId()));
+  const apart: string[] = [];
+  for (let i = 0; i < 4; i++) apart.push(await native().testing.threadId());
+  t.same(new Set([...together, ...apart]).size, 1, `thread ids ${[...new Set([...together, ...apart])].join(', ')}`);
+});
+
 t.test('native exceptions arrive as AdvtrainError with the right code', { skip }, async (t) => {
   const cases: [string, string, RegExp][] = [
     ['c10', 'ERR_NATIVE', /shape mismatch raised for test/],

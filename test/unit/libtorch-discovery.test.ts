@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 // @ts-expect-error plain .mjs build script without types
-import { discoverLibtorch, notFoundMessage } from '../../scripts/libtorch.mjs';
+import { discoverAllLibtorches, discoverLibtorch, notFoundMessage } from '../../scripts/libtorch.mjs';
+import { fasterLibtorch } from '../../lib/cli/doctor.js';
 
 interface Found {
   found: boolean;
@@ -69,4 +70,25 @@ t.test('the version comes from torch/headeronly/version.h (2.x) or the C++ API v
   mkdirSync(join(one, 'include', 'torch', 'csrc', 'api', 'include', 'torch'), { recursive: true });
   writeFileSync(join(one, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'), '#define TORCH_VERSION_MAJOR 1\n#define TORCH_VERSION_MINOR 13\n#define TORCH_VERSION_PATCH 1\n');
   t.equal((discover({ LIBTORCH: one, PYTHON: '/nonexistent/python' }) as Found & { version: string }).version, '1.13.1');
+});
+
+t.test('every usable libtorch is listed in priority order; doctor names a 2.x one the addon does not run on', async (t) => {
+  const dir = t.testdir();
+  const versioned = (name: string, major: number, minor: number) => {
+    const root = fakeLibtorch(join(dir, name));
+    mkdirSync(join(root, 'include', 'torch', 'headeronly'), { recursive: true });
+    writeFileSync(join(root, 'include', 'torch', 'headeronly', 'version.h'), `#define TORCH_VERSION_MAJOR ${major}\n#define TORCH_VERSION_MINOR ${minor}\n#define TORCH_VERSION_PATCH 0\n`);
+    return root;
+  };
+  const one = versioned('one', 1, 13);
+  const two = versioned('two', 2, 13);
+  const all = (discoverAllLibtorches as (env: Record<string, string>) => (Found & { version: string })[])({
+    LIBTORCH: one,
+    CMAKE_PREFIX_PATH: `/nowhere:${join(two, 'share', 'cmake')}`,
+    PYTHON: '/nonexistent/python',
+  }).filter((d) => d.source !== 'Debian libtorch-dev');
+  t.same(all.map((d) => [d.source, d.version]), [['LIBTORCH', '1.13.0'], ['CMAKE_PREFIX_PATH', '2.13.0']], 'missing entries are left out');
+  t.same(fasterLibtorch('1.13.1', all), { source: 'CMAKE_PREFIX_PATH', version: '2.13.0' });
+  t.equal(fasterLibtorch('2.13.0', all), undefined, 'an addon on 2.x gets no warning');
+  t.equal(fasterLibtorch('1.13.1', all.slice(0, 1)), undefined, 'nothing newer installed');
 });
