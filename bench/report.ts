@@ -2,7 +2,7 @@
  * Turns bench results (JSON lines from bench/run.ts) into a markdown table and an SVG chart:
  * `node dist/bench/report.js [results.jsonl] [outDir]` (defaults: bench/out/results.jsonl, bench/results).
  * Ratios (advtrain vs the Python loops, and each method vs its pass count x advtrain's vanilla) come from
- * rows of the same run and device.
+ * rows of the same run and device; advtrain rows on different libtorch builds get a table each.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,6 +22,7 @@ interface Row {
   peakMemMB: number | null;
   mfu?: number;
   passes?: number;
+  torch?: string;
 }
 
 const input = process.argv[2] ?? join(packageRoot, 'bench', 'out', 'results.jsonl');
@@ -31,12 +32,14 @@ const rows: Row[] = readFileSync(input, 'utf8')
   .filter((l) => l.startsWith('{'))
   .map((l) => JSON.parse(l) as Row);
 const key = (r: Row) => `${r.model}/b${r.batch}/s${r.seq}/${r.precision}/${r.device}`;
+const label = (r: Row) => (r.impl === 'advtrain' ? `advtrain${r.torch ? ` (libtorch ${r.torch})` : ''}` : `${r.impl === 'python-transformers' ? 'transformers' : 'python'}${r.torch ? ` (PyTorch ${r.torch})` : ''}`);
 const lines: string[] = [];
-for (const setting of [...new Set(rows.map(key))]) {
-  const mine = rows.filter((r) => key(r) === setting && r.impl === 'advtrain');
+for (const setting of [...new Set(rows.map(key))]) for (const build of [...new Set(rows.filter((r) => key(r) === setting && r.impl === 'advtrain').map((r) => r.torch))]) {
+  const mine = rows.filter((r) => key(r) === setting && r.impl === 'advtrain' && r.torch === build);
   const peers = rows.filter((r) => key(r) === setting && r.impl !== 'advtrain');
   const vanilla = mine.find((r) => r.method === 'vanilla');
-  lines.push(`### ${setting}`, '', '| method | advtrain ms/step | Python ms/step | speed-up | ex/s | peak MB | MFU | passes | vs passes x vanilla |', '|---|---|---|---|---|---|---|---|---|');
+  const peerName = peers[0] ? label(peers[0]) : 'Python';
+  lines.push(`### ${setting}, ${label(mine[0]!)} vs ${peerName}`, '', '| method | advtrain ms/step | Python ms/step | speed-up | ex/s | peak MB | MFU | passes | vs passes x vanilla |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of mine) {
     const peer = peers.find((p) => p.method === r.method);
     const budget = vanilla && r.passes ? r.msPerStep / (r.passes * vanilla.msPerStep) : undefined;
@@ -50,7 +53,7 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.md'), `# Bench results\n\nFrom ${relative(packageRoot, input)}; median ms per optimizer step after warm-up, each trial in a fresh process.\n\n${lines.join('\n')}`);
 const svg = await renderSvg({
   title: 'ms per optimizer step (lower is better)',
-  data: { values: rows.map((r) => ({ ...r, setting: key(r), impl: r.impl === 'advtrain' ? 'advtrain' : 'python' })) },
+  data: { values: rows.map((r) => ({ ...r, setting: key(r), impl: label(r) })) },
   mark: 'bar',
   encoding: {
     column: { field: 'setting', type: 'nominal', title: null },
