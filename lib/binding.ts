@@ -207,6 +207,8 @@ export interface NativeAddon {
     raise(kind: string): Promise<void>;
     /** The thread the addon's promise work runs on (native/binding/compute_thread.h): one for all of it. */
     threadId(): Promise<string>;
+    /** Statistics of the CPU dropout mask (native/model/layers.h dropoutMaskCpu) for a seeded generator. */
+    dropoutCheck(numel: number, p: number, seed: number): Promise<{ keptFraction: number; keptMin: number; keptMax: number; sameSeedMaxDiff: number; nextMatchFraction: number; oneThreadMaxDiff: number }>;
     kernelCheck(name: NativeKernelName, options: NativeKernelCheckOptions): Promise<NativeKernelCheckResult>;
     attackCheck(spec: NativeAttackCheckSpec): Promise<Omit<NativeAttackResult, 'cleanLogits' | 'advLogits' | 'logitsShape'> & Partial<NativeAttackResult>>;
   };

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <torch/version.h>
@@ -30,6 +31,7 @@
 #ifdef ADVTRAIN_WITH_CUDA
 #include "kernels/device_query.h"
 #endif
+#include "model/layers.h"
 
 namespace advtrain {
 
@@ -219,6 +221,53 @@ Napi::Value ThreadIdForTest(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::string& id) -> Napi::Value { return Napi::String::New(env, id); });
 }
 
+struct DropoutStats {
+  double keptFraction = 0, keptMin = 0, keptMax = 0, sameSeedMaxDiff = 0, nextMatchFraction = 0, oneThreadMaxDiff = 0;
+};
+
+// testing.dropoutCheck(numel, p, seed): the CPU dropout mask's statistics (model/layers.h dropoutMaskCpu):
+// the kept fraction and values, the same mask again from the same seed, a fresh one from the advanced
+// generator, and the same mask computed on one thread.
+Napi::Value DropoutCheckForTest(const Napi::CallbackInfo& info) {
+  const int64_t n = info[0].As<Napi::Number>().Int64Value();
+  const double p = info[1].As<Napi::Number>().DoubleValue();
+  const uint64_t seed = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  if (n <= 0 || !(p > 0.0 && p < 1.0)) fail(kErrInvalidArg, "dropoutCheck needs numel > 0 and 0 < p < 1");
+  return PromiseWorker<DropoutStats>::start(
+      info.Env(),
+      [=]() {
+        at::NoGradGuard noGrad;
+        const at::Tensor like = at::empty({n}, at::kFloat);
+        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+        const at::Tensor a = dropoutMaskCpu(like, p, gen);
+        const at::Tensor next = dropoutMaskCpu(like, p, gen);
+        const at::Tensor again = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
+        const int threads = at::get_num_threads();
+        at::set_num_threads(1);
+        const at::Tensor single = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
+        at::set_num_threads(threads);
+        const at::Tensor kept = a.masked_select(a != 0);
+        DropoutStats s;
+        s.keptFraction = (a != 0).to(at::kDouble).mean().item<double>();
+        s.keptMin = kept.numel() ? kept.min().item<double>() : 0.0;
+        s.keptMax = kept.numel() ? kept.max().item<double>() : 0.0;
+        s.sameSeedMaxDiff = (a - again).abs().max().item<double>();
+        s.nextMatchFraction = ((a != 0) == (next != 0)).to(at::kDouble).mean().item<double>();
+        s.oneThreadMaxDiff = (a - single).abs().max().item<double>();
+        return s;
+      },
+      [](Napi::Env env, DropoutStats& s) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("keptFraction", s.keptFraction);
+        o.Set("keptMin", s.keptMin);
+        o.Set("keptMax", s.keptMax);
+        o.Set("sameSeedMaxDiff", s.sameSeedMaxDiff);
+        o.Set("nextMatchFraction", s.nextMatchFraction);
+        o.Set("oneThreadMaxDiff", s.oneThreadMaxDiff);
+        return o;
+      });
+}
+
 }  // namespace
 
 Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
@@ -232,6 +281,7 @@ Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("raise", Napi::Function::New(env, RaiseForTest, "raise"));
   testing.Set("threadId", Napi::Function::New(env, ThreadIdForTest, "threadId"));
+  testing.Set("dropoutCheck", Napi::Function::New(env, DropoutCheckForTest, "dropoutCheck"));
   testing.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
   testing.Set("attackCheck", Napi::Function::New(env, AttackCheck, "attackCheck"));
   exports.Set("testing", testing);

@@ -67,6 +67,8 @@ at::Tensor activate(const at::Tensor& x, Activation a);
 // Dropout from the current trainer's generator for x's device (common/rng.h), so a saved generator
 // state replays the same masks.
 at::Tensor dropout(const at::Tensor& x, double p, const Compute& c);
+// The CPU dropout mask: 1 / (1 - p) with probability 1 - p, else 0, shaped like `like`, one seed drawn from `gen`.
+at::Tensor dropoutMaskCpu(const at::Tensor& like, double p, at::Generator gen);
 
 // Additive attention bias [N, 1, 1, L] from a [N, L] 0/1 mask: 0 for real tokens, dtype's lowest for padding.
 at::Tensor attentionBias(const at::Tensor& mask, at::ScalarType dtype);
