@@ -1,5 +1,6 @@
 #include "train/step_profiler.h"
 
+#include <c10/util/StringUtil.h>
 #include <torch/version.h>
 
 #include <cstdlib>

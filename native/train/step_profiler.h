@@ -3,7 +3,7 @@
 // Trainer step runs under libtorch's Kineto CPU profiler and its trace is written as
 // <dir>/advtrain-step-<n>.json, the Chrome trace format torch.profiler writes for the Python loops, so
 // bench/profile.ts reads both sides the same way. libtorch >= 2 only (1.13's profiler API differs).
-#include <memory>
+#include <cstdint>
 #include <string>
 
 namespace advtrain {
