@@ -21,6 +21,7 @@
 
 #include "binding/addon_data.h"
 #include "binding/attack_check.h"
+#include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/exports.h"
 #include "binding/kernel_check.h"
@@ -229,43 +230,48 @@ struct DropoutStats {
 // the kept fraction and values, the same mask again from the same seed, a fresh one from the advanced
 // generator, and the same mask computed on one thread.
 Napi::Value DropoutCheckForTest(const Napi::CallbackInfo& info) {
-  const int64_t n = info[0].As<Napi::Number>().Int64Value();
-  const double p = info[1].As<Napi::Number>().DoubleValue();
-  const uint64_t seed = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
-  if (n <= 0 || !(p > 0.0 && p < 1.0)) fail(kErrInvalidArg, "dropoutCheck needs numel > 0 and 0 < p < 1");
-  return PromiseWorker<DropoutStats>::start(
-      info.Env(),
-      [=]() {
-        at::NoGradGuard noGrad;
-        const at::Tensor like = at::empty({n}, at::kFloat);
-        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-        const at::Tensor a = dropoutMaskCpu(like, p, gen);
-        const at::Tensor next = dropoutMaskCpu(like, p, gen);
-        const at::Tensor again = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
-        const int threads = at::get_num_threads();
-        at::set_num_threads(1);
-        const at::Tensor single = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
-        at::set_num_threads(threads);
-        const at::Tensor kept = a.masked_select(a != 0);
-        DropoutStats s;
-        s.keptFraction = (a != 0).to(at::kDouble).mean().item<double>();
-        s.keptMin = kept.numel() ? kept.min().item<double>() : 0.0;
-        s.keptMax = kept.numel() ? kept.max().item<double>() : 0.0;
-        s.sameSeedMaxDiff = (a - again).abs().max().item<double>();
-        s.nextMatchFraction = ((a != 0) == (next != 0)).to(at::kDouble).mean().item<double>();
-        s.oneThreadMaxDiff = (a - single).abs().max().item<double>();
-        return s;
-      },
-      [](Napi::Env env, DropoutStats& s) -> Napi::Value {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("keptFraction", s.keptFraction);
-        o.Set("keptMin", s.keptMin);
-        o.Set("keptMax", s.keptMax);
-        o.Set("sameSeedMaxDiff", s.sameSeedMaxDiff);
-        o.Set("nextMatchFraction", s.nextMatchFraction);
-        o.Set("oneThreadMaxDiff", s.oneThreadMaxDiff);
-        return o;
-      });
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    for (size_t i = 0; i < 3; ++i) {
+      if (!info[i].IsNumber()) badArg(i == 0 ? "numel" : i == 1 ? "p" : "seed", "a number", info[i]);
+    }
+    const int64_t n = info[0].As<Napi::Number>().Int64Value();
+    const double p = info[1].As<Napi::Number>().DoubleValue();
+    const uint64_t seed = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+    if (n <= 0 || !(p > 0.0 && p < 1.0)) fail(kErrInvalidArg, "dropoutCheck needs numel > 0 and 0 < p < 1");
+    return PromiseWorker<DropoutStats>::start(
+        info.Env(),
+        [=]() {
+          at::NoGradGuard noGrad;
+          const at::Tensor like = at::empty({n}, at::kFloat);
+          at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+          const at::Tensor a = dropoutMaskCpu(like, p, gen);
+          const at::Tensor next = dropoutMaskCpu(like, p, gen);
+          const at::Tensor again = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
+          const int threads = at::get_num_threads();
+          at::set_num_threads(1);
+          const at::Tensor single = dropoutMaskCpu(like, p, at::make_generator<at::CPUGeneratorImpl>(seed));
+          at::set_num_threads(threads);
+          const at::Tensor kept = a.masked_select(a != 0);
+          DropoutStats s;
+          s.keptFraction = (a != 0).to(at::kDouble).mean().item<double>();
+          s.keptMin = kept.numel() ? kept.min().item<double>() : 0.0;
+          s.keptMax = kept.numel() ? kept.max().item<double>() : 0.0;
+          s.sameSeedMaxDiff = (a - again).abs().max().item<double>();
+          s.nextMatchFraction = ((a != 0) == (next != 0)).to(at::kDouble).mean().item<double>();
+          s.oneThreadMaxDiff = (a - single).abs().max().item<double>();
+          return s;
+        },
+        [](Napi::Env env, DropoutStats& s) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("keptFraction", s.keptFraction);
+          o.Set("keptMin", s.keptMin);
+          o.Set("keptMax", s.keptMax);
+          o.Set("sameSeedMaxDiff", s.sameSeedMaxDiff);
+          o.Set("nextMatchFraction", s.nextMatchFraction);
+          o.Set("oneThreadMaxDiff", s.oneThreadMaxDiff);
+          return o;
+        });
+  });
 }
 
 }  // namespace
