@@ -12,7 +12,15 @@ function configIn(dir) {
   return dir && existsSync(join(dir, 'TorchConfig.cmake')) ? resolve(dir) : null;
 }
 
+// One `import torch` per python and process: doctor asks for the first libtorch and for all of them.
+const pythonPrefixes = new Map();
+
 function pythonPrefix(python) {
+  if (!pythonPrefixes.has(python)) pythonPrefixes.set(python, queryPython(python));
+  return pythonPrefixes.get(python);
+}
+
+function queryPython(python) {
   try {
     const out = execFileSync(python, ['-c', 'import torch,os;print(torch.utils.cmake_prefix_path);print(os.path.dirname(torch.__file__))'], {
       encoding: 'utf8',
