@@ -23,6 +23,7 @@ interface Row {
   mfu?: number;
   passes?: number;
   torch?: string;
+  skipPadding?: boolean;
 }
 
 const input = process.argv[2] ?? join(packageRoot, 'bench', 'out', 'results.jsonl');
@@ -32,10 +33,12 @@ const rows: Row[] = readFileSync(input, 'utf8')
   .filter((l) => l.startsWith('{'))
   .map((l) => JSON.parse(l) as Row);
 const key = (r: Row) => `${r.model}/b${r.batch}/s${r.seq}/${r.precision}/${r.device}`;
-const label = (r: Row) => (r.impl === 'advtrain' ? `advtrain${r.torch ? ` (libtorch ${r.torch})` : ''}` : `${r.impl === 'python-transformers' ? 'transformers' : 'python'}${r.torch ? ` (PyTorch ${r.torch})` : ''}`);
+const label = (r: Row) => (r.impl === 'advtrain' ? `advtrain${r.torch ? ` (libtorch ${r.torch}${r.skipPadding === false ? ', through the padding' : ''})` : ''}` : `${r.impl === 'python-transformers' ? 'transformers' : 'python'}${r.torch ? ` (PyTorch ${r.torch})` : ''}`);
 const lines: string[] = [];
-for (const setting of [...new Set(rows.map(key))]) for (const build of [...new Set(rows.filter((r) => key(r) === setting && r.impl === 'advtrain').map((r) => r.torch))]) {
-  const mine = rows.filter((r) => key(r) === setting && r.impl === 'advtrain' && r.torch === build);
+// advtrain's rows split by build and by skipPadding (rows from before the option skipped nothing).
+const variant = (r: Row) => `${r.torch}|${r.skipPadding ?? false}`;
+for (const setting of [...new Set(rows.map(key))]) for (const build of [...new Set(rows.filter((r) => key(r) === setting && r.impl === 'advtrain').map(variant))]) {
+  const mine = rows.filter((r) => key(r) === setting && r.impl === 'advtrain' && variant(r) === build);
   const peers = rows.filter((r) => key(r) === setting && r.impl !== 'advtrain');
   const vanilla = mine.find((r) => r.method === 'vanilla');
   const peerName = peers[0] ? label(peers[0]) : 'Python';

@@ -8,6 +8,7 @@
  *   npm run bench -- --device cuda --model base --seq 128 --precision bf16 --peers
  *   npm run bench -- --family deberta-v3 --peers         # or albert: the same size in another family
  *   npm run bench -- --nproc 2                            # data parallel: 1 vs 2 processes, scaling
+ *   npm run bench -- --peers --padded                     # also advtrain through the padding, as the peers
  *
  * With --nproc N each method runs as 1 process and as N processes (advtrain launch: Gloo on CPU, NCCL on
  * GPUs), each process with --batch rows; a `scaling` line gives both throughputs, their ratio and the
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     peers: { type: 'boolean', default: false },
+    // Also run advtrain with skipPadding false: every token through every layer, the peers' GEMMs.
+    padded: { type: 'boolean', default: false },
     nproc: { type: 'string', default: '1' },
     // Intra-op threads of each side (default: all cores; with --nproc, the launcher's share).
     threads: { type: 'string' },
@@ -91,13 +94,15 @@ if (nproc > 1) {
 }
 
 for (const method of values.methods!.split(',')) {
-  const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) {
-    console.error(`trial ${method} failed (exit ${r.status})`);
-    process.exitCode = 1;
-    continue;
+  for (const skip of values.padded ? ['true', 'false'] : ['true']) {
+    const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, '--skip-padding', skip, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) {
+      console.error(`trial ${method} failed (exit ${r.status})`);
+      process.exitCode = 1;
+      continue;
+    }
+    for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
   }
-  for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
   if (values.peers) {
     const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common, ...peerThreads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (p.status !== 0) {

@@ -31,6 +31,8 @@ const { values } = parseArgs({
     precision: { type: 'string', default: 'fp32' },
     warmup: { type: 'string', default: '3' },
     steps: { type: 'string', default: '10' },
+    // 'false' runs every token through every layer, as the Python loops do (Trainer's skipPadding).
+    'skip-padding': { type: 'string', default: 'true' },
   },
 });
 
@@ -42,8 +44,14 @@ const METHOD: Record<string, MethodConfig> = {
   creat: { name: 'creat', steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1 },
   smart: { name: 'smart', steps: 1 },
 };
-// Forward+backward "pass units" per update (algorithms.md's cost model), for MFU.
-const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 3, creat: 3, smart: 2.33, rpt: 1.67, alum: 2.33, textat: 3, freeat: 2, yopo: 2 };
+// Vanilla-step equivalents per update, for MFU and the "vs passes x vanilla" column. Counted in GEMM work
+// with a forward as 1, a backward that only needs the input's gradient (an attack's, wrt delta) as 1 and a
+// full backward (input and weight gradients) as 2, so a vanilla step is 3. FreeLB-3: 3 x (1 + 2) = 9.
+// PGD-2 + clean: 2 attacks x (1 + 1), the clean and the adversarial forward, and the final backward runs
+// through both graphs: 4 + 2 + 4 = 10. CreAT (one ascent, loss on clean and adversarial) and SMART-1 / ALUM
+// (clean, attack, adversarial forward; the regulariser's gradient reaches both graphs): 1 + 2 + 1 + 4 = 8.
+// R3F: two forwards, gradients through both: 6. TextAT as FreeLB; FreeAT 2 replays; YOPO approximated as 2.
+const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, textat: 3, freeat: 2, yopo: 2 };
 
 /**
  * Real lengths of the bench batch's rows: spread evenly over [seq/2, seq] in a shuffled order, as a
@@ -65,7 +73,7 @@ const model = await createModel(sizedConfig(size, 30522, { max_position_embeddin
 const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
 await distributed.init();
 const world = distributed.worldSize;
-const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto' });
+const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding: values['skip-padding'] !== 'false' });
 let s = 12345 + distributed.rank;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const lengths = padLengths(batch, seq);
@@ -109,7 +117,8 @@ if (distributed.isMain) console.log(
     tokensPerSec: Math.round((world * lengths.reduce((a, b) => a + b, 0) * 1000) / msPerStep),
     peakMemMB: Math.round(peakMemMB),
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
-    passes: PASSES[method.name] ?? 1,
+    passes: +(PASSES[method.name] ?? 1).toFixed(3),
+    skipPadding: values['skip-padding'] !== 'false',
     ...(world > 1 ? { processes: world } : {}),
     // What the figure ran on: libtorch, the BLAS it was built for, intra-op threads (per process).
     torch: native().info().torchVersion,

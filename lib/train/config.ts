@@ -1,6 +1,6 @@
 /** Trainer configuration: validated once, frozen, saved with every checkpoint. */
 import { invalidArg } from '../errors.js';
-import { finiteNumber, integer, knownKeys, object, oneOf } from '../validate.js';
+import { boolean, finiteNumber, integer, knownKeys, object, oneOf } from '../validate.js';
 import { type MethodConfig, type ResolvedMethod, resolveMethod } from './methods.js';
 
 export interface OptimizerOptions {
@@ -49,6 +49,17 @@ export interface TrainingConfig {
    * Default none.
    */
   slimmingL1?: { heads: number; ffn: number };
+  /**
+   * Run the token-wise layers (projections, feed-forward, LayerNorm, dropout) on the real tokens of a
+   * padded batch only; attention keeps the padded layout. Losses and gradients are those of the padded
+   * computation (outputs at padding positions, which no loss reads, become zeros), and the work shrinks
+   * with the padding: a batch with a quarter padding skips about a quarter of the step. Taken where
+   * nothing reads padding positions: not for extractive QA (its position softmax covers padding, as in
+   * transformers), DeBERTa-v2, batches with a token label on padding or a row without tokens, or
+   * passes that collect hidden states (InfoBERT). Dropout masks are drawn for the real tokens only, so
+   * the draws differ from `skipPadding: false`. Default true.
+   */
+  skipPadding?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -61,9 +72,10 @@ export interface ResolvedConfig {
   precision: 'fp32' | 'bf16';
   maxNonFiniteSteps: number;
   slimmingL1: { heads: number; ffn: number };
+  skipPadding: boolean;
 }
 
-export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps', 'slimmingL1'] as const;
+export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps', 'slimmingL1', 'skipPadding'] as const;
 
 export function resolveConfig(c: TrainingConfig, model: { task?: string; numLayers?: number } = {}): Readonly<ResolvedConfig> {
   const opt = object('optimizer', c.optimizer);
@@ -104,5 +116,6 @@ export function resolveConfig(c: TrainingConfig, model: { task?: string; numLaye
     precision: oneOf('precision', c.precision ?? 'fp32', ['fp32', 'bf16'] as const),
     maxNonFiniteSteps: integer('maxNonFiniteSteps', c.maxNonFiniteSteps ?? 5, { min: 1 }),
     slimmingL1: Object.freeze({ heads: finiteNumber('slimmingL1.heads', l1.heads, { min: 0 }), ffn: finiteNumber('slimmingL1.ffn', l1.ffn, { min: 0 }) }),
+    skipPadding: boolean('skipPadding', c.skipPadding ?? true),
   });
 }

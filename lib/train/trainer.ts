@@ -314,6 +314,7 @@ export class Trainer {
       seed: c.seed,
       precision: c.precision,
       slimmingL1: c.slimmingL1,
+      skipPadding: c.skipPadding,
       distributed: group !== undefined,
       ...(group ? { bucketBytes: group.bucketBytes } : {}),
     });

@@ -116,6 +116,9 @@ TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
     c.slimmingL1Heads = optNumber(l1, "heads", 0.0);
     c.slimmingL1Ffn = optNumber(l1, "ffn", 0.0);
   }
+  Napi::Value skip = o.Get("skipPadding");
+  if (!skip.IsBoolean()) badArg("config.skipPadding", "a boolean", skip);
+  c.packTokens = skip.As<Napi::Boolean>().Value();
   Napi::Value dist = o.Get("distributed");
   if (!dist.IsBoolean()) badArg("config.distributed", "a boolean", dist);
   c.distributed = dist.As<Napi::Boolean>().Value();

@@ -19,6 +19,7 @@ Batch Batch::select(const at::Tensor& index) const {
   b.endPositions = pick(endPositions, index);
   b.realIndex = at::Tensor();  // positions of the old rows
   b.labeledIndex = at::Tensor();
+  b.packable = false;
   return b;
 }
 

@@ -17,6 +17,9 @@ struct Batch {
   // (boolean-mask indexing does one). Undefined until to() computes them; see realPositions().
   at::Tensor realIndex;
   at::Tensor labeledIndex;
+  // Found on the host with realIndex: the batch has padding, every row has a real token and no padding
+  // position carries a token label, so the token-wise layers may skip the padding (Compute::packTokens).
+  bool packable = false;
 
   int64_t rows() const { return inputIds.size(0); }
   int64_t seqLen() const { return inputIds.size(1); }
@@ -25,7 +28,13 @@ struct Batch {
   Batch to(const at::Device& device) const {
     auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device, /*non_blocking=*/true) : t; };
     Batch b = *this;
-    if (!b.realIndex.defined() && attentionMask.is_cpu()) b.realIndex = attentionMask.flatten().nonzero().squeeze(1);
+    if (!b.realIndex.defined() && attentionMask.is_cpu()) {
+      b.realIndex = attentionMask.flatten().nonzero().squeeze(1);
+      const at::Tensor real = attentionMask.ne(0);
+      const bool tokenLabels = labels.defined() && labels.dim() == 2;
+      b.packable = b.realIndex.numel() < attentionMask.numel() && real.any(1).all().item<bool>() &&
+                   (!tokenLabels || (labels.is_cpu() && !labels.ne(-100).logical_and(real.logical_not()).any().item<bool>()));
+    }
     if (!b.labeledIndex.defined() && labels.defined() && labels.dim() == 2 && labels.is_cpu()) {
       b.labeledIndex = labels.flatten().ne(-100).nonzero().squeeze(1);
     }

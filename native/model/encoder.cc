@@ -80,9 +80,14 @@ at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Ten
 at::Tensor Encoder::layerMask(const Batch& b, at::ScalarType dtype) const { return attentionBias(b.attentionMask, dtype); }
 
 at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const {
+  return layerOf(i, h, bias, c, probs, nullptr);
+}
+
+at::Tensor Encoder::layerOf(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs,
+                            const TokenPacking* pack) const {
   const EncoderLayer& L = layers_[static_cast<size_t>(i)];
-  const int64_t N = h.size(0), T = h.size(1), heads = L.heads, d = cfg_.hiddenSize / cfg_.numHeads;
-  auto split = [&](const at::Tensor& t) { return t.view({N, T, heads, d}).transpose(1, 2); };
+  const int64_t N = pack ? pack->rows : h.size(0), T = pack ? pack->seqLen : h.size(1), heads = L.heads, d = cfg_.hiddenSize / cfg_.numHeads;
+  auto split = [&](const at::Tensor& t) { return (pack ? pack->unpack(t) : t).view({N, T, heads, d}).transpose(1, 2); };
   at::Tensor q = split(linear(h, L.query, c));
   at::Tensor k = split(linear(h, L.key, c));
   at::Tensor v = split(linear(h, L.value, c));
@@ -90,6 +95,7 @@ at::Tensor Encoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& bias
   // EarlyRobust multiplies the (dropped-out) probabilities by the head's coefficient; scaling the head's
   // context is the same product and keeps the SDPA path.
   if (L.headCoef.defined()) ctx = (ctx.view({N, T, heads, d}) * L.headCoef.to(ctx.scalar_type()).view({heads, 1})).flatten(2);
+  if (pack) ctx = pack->pack(ctx);
   at::Tensor a = layerNorm(dropout(linear(ctx, L.attnOut, c), cfg_.hiddenDropout, c) + h, L.attnNorm);
   at::Tensor inner = activate(linear(a, L.intermediate, c), cfg_.hiddenAct);
   if (L.ffnCoef.defined()) inner = inner * L.ffnCoef.to(inner.scalar_type());
@@ -116,6 +122,20 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
   at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace, &p);
   const at::Tensor bias = layerMask(b, c.dtype);
+  if (c.packTokens && b.packable && !trace && packsTokens()) {
+    // The embedding module stays padded (position ids, RoBERTa's cumsum): packing starts at layer 0.
+    const TokenPacking pack{realPositions(b), b.rows(), b.seqLen()};
+    at::Tensor x = pack.pack(h);
+    auto run = [&](int64_t from, int64_t to) {
+      for (int64_t i = from; i < to; ++i) x = layerOf(i, x, bias, c, nullptr, &pack);
+    };
+    run(0, deep ? p.deltaLayer : numLayers());
+    if (deep) {
+      x = x + pack.pack(p.embeddingDelta);
+      run(p.deltaLayer, numLayers());
+    }
+    return pack.unpack(x);
+  }
   if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
   h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;
   return layers(h, bias, p.deltaLayer, numLayers(), c, trace);

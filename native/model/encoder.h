@@ -42,6 +42,18 @@ struct EncoderLayer {
   at::Tensor headCoef, ffnCoef;
 };
 
+// The real tokens of a padded batch (Compute::packTokens): token-wise work runs on their [T, H] rows.
+// Outputs at padding positions are zeros where the padded path leaves whatever the layers computed
+// there; nothing reads them (Batch::packable, TransformerModel::forward).
+struct TokenPacking {
+  at::Tensor index;  // [T] flat positions in N * L (Batch::realIndex)
+  int64_t rows = 0, seqLen = 0;
+  at::Tensor pack(const at::Tensor& x) const { return x.flatten(0, 1).index_select(0, index); }
+  at::Tensor unpack(const at::Tensor& x) const {
+    return at::zeros({rows * seqLen, x.size(-1)}, x.options()).index_copy(0, index, x).view({rows, seqLen, x.size(-1)});
+  }
+};
+
 // SiFT's PerturbationLayer on the embedding LayerNorm's input: an affine-free LayerNorm, then (attack and
 // adversarial passes) the detached result plus siftDelta.
 at::Tensor siftNormalize(const at::Tensor& x, const Perturbation& sift);
@@ -69,7 +81,8 @@ class Encoder {
   // Layers [from, to) on h.
   at::Tensor layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace) const;
 
-  // Full pass: returns the last hidden state [N, L, H] (float32).
+  // Full pass: returns the last hidden state [N, L, H] (float32). With c.packTokens on a packable batch
+  // and no trace, the layers run on the real tokens only (TokenPacking) where the family supports it.
   at::Tensor forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const;
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
@@ -87,11 +100,17 @@ class Encoder {
   // For subclasses, which register their own parameters (wordEmb_ included).
   explicit Encoder(const ModelConfig& cfg) : cfg_(cfg) {}
 
+  // Whether layer() may run on packed tokens (layerOf with a TokenPacking): DeBERTa-v2's layers do not.
+  virtual bool packsTokens() const { return true; }
+
   ModelConfig cfg_;
   at::Tensor wordEmb_;
 
  private:
   at::Tensor positionIds(const Batch& b) const;
+  // One layer on h [N, L, H], or on packed rows [T, H] when `pack` is given (attention then runs padded).
+  at::Tensor layerOf(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs,
+                     const TokenPacking* pack) const;
 
   at::Tensor posEmb_, typeEmb_;
   LayerNorm embNorm_;

@@ -34,6 +34,10 @@ struct Compute {
   at::ScalarType dtype = at::kFloat;
   bool training = false;
   bool allowSdpa = true;
+  // Token-wise layers (projections, feed-forward, LayerNorm, dropout) on the real tokens only; attention
+  // still sees the padded [N, L] layout. Taken only where the result cannot differ: Batch::packable, a
+  // family that supports it and a head that reads no padding position (TransformerModel::forward).
+  bool packTokens = false;
 };
 
 // Creates parameters initialised as transformers' _init_weights does (normal(0, range) for linear and

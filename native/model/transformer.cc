@@ -47,7 +47,11 @@ std::vector<std::pair<std::string, at::Tensor>> TransformerModel::savedTensors(b
 ForwardResult TransformerModel::forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace,
                                         bool labeledOnly) const {
   ForwardResult r;
-  r.sequence = encoder_->forward(b, p, c, trace);
+  // Extractive QA's loss takes its softmax over every position, padding included (as transformers'):
+  // its padding outputs are read, so they are computed.
+  Compute ec = c;
+  if (cfg_.task == Task::QuestionAnswering) ec.packTokens = false;
+  r.sequence = encoder_->forward(b, p, ec, trace);
   r.logits = head_->forward(r.sequence, b, c, labeledOnly);
   return r;
 }

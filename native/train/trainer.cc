@@ -127,6 +127,7 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   }
   ctx.draws = draws;
   ctx.compute.training = true;
+  ctx.compute.packTokens = cfg_.packTokens;
   ctx.compute.dtype = cfg_.bf16 ? at::kBFloat16 : model_.dtype();
   ctx.lossScale = 1.0 / static_cast<double>(microBatches.size());
   ctx.globalStep = scheduleStep_;

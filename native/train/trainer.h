@@ -26,6 +26,7 @@ struct TrainerConfig {
   double maxGradNorm = 0.0;  // 0 = no clipping
   uint64_t seed = 0;
   bool bf16 = false;
+  bool packTokens = false;  // Compute::packTokens for every pass of a step (the JS option skipPadding)
   // EarlyRobust's L1 penalty on the slimming coefficients, added to the gradient once per update.
   double slimmingL1Heads = 0.0, slimmingL1Ffn = 0.0;
   // Data parallel over the process's c10d group (distributed/process_group.h): gradients averaged
