@@ -40,6 +40,9 @@ const { values } = parseArgs({
     peers: { type: 'boolean', default: false },
     // Also run advtrain with skipPadding false: every token through every layer, the peers' GEMMs.
     padded: { type: 'boolean', default: false },
+    // Rounds of the whole method list, interleaved (advtrain, Python, next method, ...): the report takes
+    // each figure's median over rounds, so one noisy trial on a shared host does not make the ratio.
+    repeat: { type: 'string', default: '1' },
     nproc: { type: 'string', default: '1' },
     // Intra-op threads of each side (default: all cores; with --nproc, the launcher's share).
     threads: { type: 'string' },
@@ -58,6 +61,9 @@ if (values.threads !== undefined) process.env.ADVTRAIN_NUM_THREADS = values.thre
 // Trials run as the advtrain command runs: one malloc arena (set before each trial's Node starts).
 process.env.MALLOC_ARENA_MAX ??= '1';
 const peerThreads = values.threads !== undefined ? ['--threads', values.threads] : [];
+const rounds = Number(values.repeat);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--repeat must be an integer >= 1, got ${values.repeat}`);
+const tagged = (line: string, round: number) => (rounds > 1 ? JSON.stringify({ ...JSON.parse(line), round }) : line);
 const emit = (line: string) => {
   console.log(line);
   appendFileSync(values.out!, `${line}\n`);
@@ -93,23 +99,25 @@ if (nproc > 1) {
   process.exit();
 }
 
-for (const method of values.methods!.split(',')) {
-  for (const skip of values.padded ? ['true', 'false'] : ['true']) {
-    const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, '--skip-padding', skip, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) {
-      console.error(`trial ${method} failed (exit ${r.status})`);
-      process.exitCode = 1;
-      continue;
+for (let round = 1; round <= rounds; round++) {
+  for (const method of values.methods!.split(',')) {
+    for (const skip of values.padded ? ['true', 'false'] : ['true']) {
+      const r = spawnSync(process.execPath, [join(here, 'trial.js'), '--method', method, '--skip-padding', skip, ...common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) {
+        console.error(`trial ${method} failed (exit ${r.status})`);
+        process.exitCode = 1;
+        continue;
+      }
+      for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(tagged(line, round));
     }
-    for (const line of r.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
-  }
-  if (values.peers) {
-    const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common, ...peerThreads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (p.status !== 0) {
-      console.error(`python peer ${method} failed (exit ${p.status}); is PyTorch installed for ${values.python}?`);
-      process.exitCode = 1;
-      continue;
+    if (values.peers) {
+      const p = spawnSync(values.python!, [join(here, '..', '..', 'bench', 'peers', 'loops.py'), '--methods', method, '--attn', 'sdpa', ...common, ...peerThreads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (p.status !== 0) {
+        console.error(`python peer ${method} failed (exit ${p.status}); is PyTorch installed for ${values.python}?`);
+        process.exitCode = 1;
+        continue;
+      }
+      for (const line of p.stdout.trim().split('\n')) if (line.startsWith('{')) emit(tagged(line, round));
     }
-    for (const line of p.stdout.trim().split('\n')) if (line.startsWith('{')) emit(line);
   }
 }

@@ -91,13 +91,16 @@ for (let i = 0; i < Number(values.warmup); i++) await trainer.step(data);
 native().memory(device, true);
 const ms: number[] = [];
 for (let i = 0; i < Number(values.steps); i++) ms.push((await trainer.step(data)).ms);
+const inOrder = [...ms];
 ms.sort((a, b) => a - b);
 const msPerStep = ms[Math.floor(ms.length / 2)]!;
 const examples = batch * world;
 // Training FLOPs: 6 x (non-embedding params) per token per forward+backward, plus attention scores.
 const cfg = MODEL_SIZES[size];
 const params = cfg.num_hidden_layers * (4 * cfg.hidden_size ** 2 + 2 * cfg.hidden_size * cfg.intermediate_size);
-const flopsPerPass = 6 * batch * seq * params + 12 * batch * cfg.num_hidden_layers * seq * seq * cfg.hidden_size;
+// The FLOPs run: with skipPadding the token-wise layers see the real tokens only; attention stays padded.
+const denseTokens = values['skip-padding'] !== 'false' ? lengths.reduce((a, b) => a + b, 0) : batch * seq;
+const flopsPerPass = 6 * denseTokens * params + 12 * batch * cfg.num_hidden_layers * seq * seq * cfg.hidden_size;
 const flops = flopsPerPass * world * (PASSES[method.name] ?? 1);
 // Each process measures its own share of the CPU (or has its own GPU): the peak of all of them.
 const peak = world * (device === 'cpu' ? (await native().matmulBench(1024, 5, 'cpu')).gflops * 1e9 : values.precision === 'bf16' ? 790e12 : 400e12);
@@ -113,6 +116,8 @@ if (distributed.isMain) console.log(
     precision: values.precision,
     device,
     msPerStep: +msPerStep.toFixed(2),
+    // Every timed step in order (the spread a median hides).
+    stepMs: inOrder.map((x) => Math.round(x)),
     examplesPerSec: +((examples * 1000) / msPerStep).toFixed(1),
     tokensPerSec: Math.round((world * lengths.reduce((a, b) => a + b, 0) * 1000) / msPerStep),
     peakMemMB: Math.round(peakMemMB),

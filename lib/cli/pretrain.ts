@@ -3,7 +3,7 @@ import { CorpusBatches, corpusTokenizer, type CorpusFormat } from '../data/corpu
 import { type Command, INTERRUPT_NOTES, UsageError } from './command.js';
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSignals, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
+import { interruptOnSignals, keepPaddingOption, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
 import { modelFromArgs } from './train.js';
 import { FAMILY_NAMES } from '../model/families.js';
@@ -35,6 +35,7 @@ export const pretrain: Command = {
     seed: { type: 'string', help: 'seed', default: '42' },
     device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
     precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA, or a CPU with avx512_bf16/amx_bf16: see advtrain doctor)", default: 'fp32' },
+    'keep-padding': keepPaddingOption,
     'save-every': { type: 'string', help: 'checkpoint every N steps' },
     resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },
     quiet: { type: 'boolean', help: 'no progress output (the summary table and errors still print)' },

@@ -9,7 +9,7 @@ import { checkpointRunSettings } from '../train/trainer.js';
 import { type OptionSpec, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 
-/** The trainer settings of --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision (checked before any work). */
+/** The trainer settings of --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision, --keep-padding (checked before any work). */
 export function trainingConfigFromArgs(args: ParsedArgs, method: MethodConfig, defaultLr: number): TrainingConfig {
   return {
     method,
@@ -18,8 +18,12 @@ export function trainingConfigFromArgs(args: ParsedArgs, method: MethodConfig, d
     maxGradNorm: numberFlag(args, 'max-grad-norm', 1, { min: 0 }),
     seed: numberFlag(args, 'seed', 42, { int: true, min: 0 }),
     precision: precisionFlag(args),
+    skipPadding: args['keep-padding'] !== true,
   };
 }
+
+/** --keep-padding: the Trainer's skipPadding false (every token through every layer, as transformers). */
+export const keepPaddingOption: OptionSpec = { type: 'boolean', help: 'run padding positions through every layer, as transformers does (default: the layers skip them; same losses, fewer FLOPs)' };
 
 /** --precision: exactly 'fp32' or 'bf16' (fp16 is not implemented; a typo must not train in fp32). */
 export function precisionFlag(args: ParsedArgs): 'fp32' | 'bf16' {
