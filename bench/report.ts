@@ -59,7 +59,7 @@ const rows: Row[] = [...groups.values()].map((g) => {
 });
 const msCell = (r: Row) => (r.range ? `${r.msPerStep.toFixed(1)} (${r.range[0].toFixed(0)}-${r.range[1].toFixed(0)})` : r.msPerStep.toFixed(1));
 const key = (r: Row) => `${r.model}/b${r.batch}/s${r.seq}/${r.precision}/${r.device}`;
-const label = (r: Row) => (r.impl === 'advtrain' ? `advtrain${r.torch ? ` (libtorch ${r.torch}${r.skipPadding === false ? ', through the padding' : ''})` : ''}` : `${r.impl === 'python-transformers' ? 'transformers' : 'python'}${r.torch ? ` (PyTorch ${r.torch})` : ''}`);
+const label = (r: Row) => (r.impl === 'advtrain' ? `advtrain${r.torch ? ` (libtorch ${r.torch}${r.skipPadding === true ? '' : ', through the padding'})` : ''}` : `${r.impl === 'python-transformers' ? 'transformers' : 'python'}${r.torch ? ` (PyTorch ${r.torch})` : ''}`);
 const lines: string[] = [];
 // advtrain's rows split by build and by skipPadding (rows from before the option skipped nothing).
 const variant = (r: Row) => `${r.torch}|${r.skipPadding ?? false}`;
