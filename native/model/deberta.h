@@ -29,16 +29,13 @@ class DebertaEncoder : public Encoder {
 
   int64_t numLayers() const override { return static_cast<int64_t>(layers_.size()); }
 
- protected:
-  // Its relative attention and ConvLayer work on [N, L, H]: left padded.
-  bool packsTokens() const override { return false; }
-
- public:
-
   // H everywhere: embed_proj sits inside the embedding module, before its LayerNorm.
   int64_t perturbationWidth(int64_t) const override { return cfg_.hiddenSize; }
 
  private:
+  // Its relative attention and ConvLayer work on [N, L, H]: left padded (Compute::packTokens is ignored).
+  bool packsTokens() const override { return false; }
+
   struct Layer {
     Linear query, key, value, posKey, posQuery;  // posKey/posQuery: without share_att_key, per pos_att_type
     Linear attnOut;
