@@ -38,6 +38,7 @@ CpuBf16 detectCpuBf16() {
     break;  // every core lists the same flags
   }
 #if TORCH_VERSION_MAJOR < 2
+  (void)read;  // only libtorch 2.x builds ask whether the flags were readable
   r.reason = std::string("this addon is built against libtorch ") + TORCH_VERSION + "; bf16 on the CPU needs libtorch >= 2";
 #else
   if (!read) {
