@@ -73,7 +73,8 @@ const model = await createModel(sizedConfig(size, 30522, { max_position_embeddin
 const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } as MethodConfig);
 await distributed.init();
 const world = distributed.worldSize;
-const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding: values['skip-padding'] !== 'false' });
+const skipPadding = values['skip-padding'] !== 'false';
+const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding });
 let s = 12345 + distributed.rank;
 const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const lengths = padLengths(batch, seq);
@@ -99,7 +100,7 @@ const examples = batch * world;
 const cfg = MODEL_SIZES[size];
 const params = cfg.num_hidden_layers * (4 * cfg.hidden_size ** 2 + 2 * cfg.hidden_size * cfg.intermediate_size);
 // The FLOPs run: with skipPadding the token-wise layers see the real tokens only; attention stays padded.
-const denseTokens = values['skip-padding'] !== 'false' ? lengths.reduce((a, b) => a + b, 0) : batch * seq;
+const denseTokens = skipPadding ? lengths.reduce((a, b) => a + b, 0) : batch * seq;
 const flopsPerPass = 6 * denseTokens * params + 12 * batch * cfg.num_hidden_layers * seq * seq * cfg.hidden_size;
 const flops = flopsPerPass * world * (PASSES[method.name] ?? 1);
 // Each process measures its own share of the CPU (or has its own GPU): the peak of all of them.
@@ -123,7 +124,7 @@ if (distributed.isMain) console.log(
     peakMemMB: Math.round(peakMemMB),
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
     passes: +(PASSES[method.name] ?? 1).toFixed(3),
-    skipPadding: values['skip-padding'] !== 'false',
+    skipPadding,
     ...(world > 1 ? { processes: world } : {}),
     // What the figure ran on: libtorch, the BLAS it was built for, intra-op threads (per process).
     torch: native().info().torchVersion,

@@ -43,7 +43,7 @@ class Yopo : public Method {
       delta = delta.detach();
       at::Tensor h1 = enc.layer(0, enc.embed(b, enc.wordEmbeddings(b.inputIds) + delta, {}, ctx.compute, nullptr), bias, ctx.compute, nullptr);
       h1.retain_grad();
-      at::Tensor seq = enc.layers(h1, bias, 1, enc.numLayers(), ctx.compute, nullptr);
+      at::Tensor seq = enc.layers(h1, bias, 1, enc.numLayers(), ctx.compute, nullptr, nullptr);
       at::Tensor loss = model.loss(model.head().forward(seq, b, ctx.compute, true), b);
       (loss * (ctx.lossScale * scale)).backward();
       total = total + loss.detach() * scale;

@@ -1,5 +1,7 @@
 #include "model/encoder.h"
 
+#include <optional>
+
 #include "model/albert.h"
 
 namespace advtrain {
@@ -105,10 +107,11 @@ at::Tensor Encoder::layerOf(int64_t i, const at::Tensor& h, const at::Tensor& bi
   return layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);
 }
 
-at::Tensor Encoder::layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace) const {
+at::Tensor Encoder::layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace,
+                           const TokenPacking* pack) const {
   for (int64_t i = from; i < to; ++i) {
     at::Tensor probs;
-    h = layer(i, h, bias, c, trace && trace->attentions ? &probs : nullptr);
+    h = pack ? layerOf(i, h, bias, c, nullptr, pack) : layer(i, h, bias, c, trace && trace->attentions ? &probs : nullptr);
     if (trace && trace->hidden) trace->hiddenStates.push_back(h);
     if (trace && trace->attentions) trace->attentionProbs.push_back(probs);
   }
@@ -122,23 +125,14 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   const bool deep = p.deltaLayer > 0 && p.embeddingDelta.defined();
   at::Tensor h = embed(b, words, deep ? at::Tensor() : p.embeddingDelta, c, trace, &p);
   const at::Tensor bias = layerMask(b, c.dtype);
-  if (c.packTokens && b.packable && !trace && packsTokens()) {
-    // The embedding module stays padded (position ids, RoBERTa's cumsum): packing starts at layer 0.
-    const TokenPacking pack{realPositions(b), b.rows(), b.seqLen()};
-    at::Tensor x = pack.pack(h);
-    auto run = [&](int64_t from, int64_t to) {
-      for (int64_t i = from; i < to; ++i) x = layerOf(i, x, bias, c, nullptr, &pack);
-    };
-    run(0, deep ? p.deltaLayer : numLayers());
-    if (deep) {
-      x = x + pack.pack(p.embeddingDelta);
-      run(p.deltaLayer, numLayers());
-    }
-    return pack.unpack(x);
-  }
-  if (!deep) return layers(h, bias, 0, numLayers(), c, trace);
-  h = layers(h, bias, 0, p.deltaLayer, c, trace) + p.embeddingDelta;
-  return layers(h, bias, p.deltaLayer, numLayers(), c, trace);
+  // The embedding module stays padded (position ids, RoBERTa's cumsum): packing starts at layer 0.
+  std::optional<TokenPacking> pack;
+  if (c.packTokens && b.packable && !trace && packsTokens()) pack = TokenPacking{realPositions(b), b.rows(), b.seqLen()};
+  const TokenPacking* pk = pack ? &*pack : nullptr;
+  if (pk) h = pk->pack(h);
+  if (deep) h = layers(h, bias, 0, p.deltaLayer, c, trace, pk) + (pk ? pk->pack(p.embeddingDelta) : p.embeddingDelta);
+  h = layers(h, bias, deep ? p.deltaLayer : 0, numLayers(), c, trace, pk);
+  return pk ? pk->unpack(h) : h;
 }
 
 }  // namespace advtrain

@@ -78,8 +78,9 @@ class Encoder {
 
   virtual at::Tensor layer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, at::Tensor* probs) const;
 
-  // Layers [from, to) on h.
-  at::Tensor layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace) const;
+  // Layers [from, to) on h, or on its packed rows [T, H] with `pack` (then without a trace).
+  at::Tensor layers(at::Tensor h, const at::Tensor& bias, int64_t from, int64_t to, const Compute& c, EncoderTrace* trace,
+                    const TokenPacking* pack) const;
 
   // Full pass: returns the last hidden state [N, L, H] (float32). With c.packTokens on a packable batch
   // and no trace, the layers run on the real tokens only (TokenPacking) where the family supports it.
