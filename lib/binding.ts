@@ -26,6 +26,7 @@ export interface NativeInfo {
   parallelInfo: string;
   torchConfig: string;
   cpuBf16: boolean;
+  cpuBf16Emulated: boolean;
   /** Space-separated. */
   cpuBf16Flags: string;
   cpuBf16Reason: string;

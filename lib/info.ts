@@ -26,8 +26,12 @@ export interface Info {
   /** BLAS shared libraries loaded in this process (Linux: from /proc/self/maps), e.g. Debian's OpenBLAS; empty
    * for PyTorch's libtorch, which links MKL into itself. */
   blasLibraries: string[];
-  /** True when precision 'bf16' runs on the CPU: libtorch >= 2 and a CPU with avx512_bf16 or amx_bf16. */
+  /** True when precision 'bf16' runs on the CPU: libtorch >= 2 and a CPU with avx512_bf16 or amx_bf16 (or
+   * ADVTRAIN_CPU_BF16=emulate: see cpuBf16Emulated). */
   cpuBf16: boolean;
+  /** True when bf16 runs on the CPU only because ADVTRAIN_CPU_BF16=emulate is set on a libtorch >= 2 build whose
+   * CPU lacks bf16 units: libtorch's reference kernels, ~100x slower than fp32, for checking numerics. */
+  cpuBf16Emulated: boolean;
   /** The bf16 flags this CPU lists in /proc/cpuinfo (avx512_bf16, amx_bf16). */
   cpuBf16Flags: string[];
   /** Why bf16 on the CPU is unavailable ('' when it is available). */
@@ -76,6 +80,7 @@ export function info(): Info {
     mkldnn: /USE_MKLDNN=(ON|1)/.test(n.torchConfig),
     blasLibraries: loadedBlas(),
     cpuBf16: n.cpuBf16,
+    cpuBf16Emulated: n.cpuBf16Emulated,
     cpuBf16Flags: n.cpuBf16Flags ? n.cpuBf16Flags.split(' ') : [],
     cpuBf16Reason: n.cpuBf16Reason,
   };

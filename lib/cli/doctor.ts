@@ -84,7 +84,14 @@ export const doctor: Command = {
       // The c10d backends `advtrain launch` can train on (docs/distributed.md).
       ['distributed', [backends.gloo && 'gloo', backends.nccl && 'nccl'].filter(Boolean).join(', ') || 'none'],
       ['cuda devices', build.devices.length ? build.devices.map((d) => `${d.index}: ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${Math.round(d.totalMemoryMB / 1024)} GiB)`).join('; ') : 'none'],
-      ['cpu bf16', build.cpuBf16 ? `available (${build.cpuBf16Flags.join(', ')}): --precision bf16 runs on the CPU` : `unavailable: ${build.cpuBf16Reason}`],
+      [
+        'cpu bf16',
+        build.cpuBf16Emulated
+          ? 'emulated (ADVTRAIN_CPU_BF16=emulate; this CPU has no bf16 units): --precision bf16 runs ~100x slower than fp32'
+          : build.cpuBf16
+            ? `available (${build.cpuBf16Flags.join(', ')}): --precision bf16 runs on the CPU`
+            : `unavailable: ${build.cpuBf16Reason}`,
+      ],
     ];
     rows.push(['installed libtorch', installed.length ? installed.map((d) => `${d.version}${d.cuda ? ' (CUDA)' : ''} from ${d.source}`).join('; ') : 'none found']);
     if (report.matmulCpuGflops !== undefined) rows.push(['cpu matmul', `${report.matmulCpuGflops} GFLOP/s (1024^2 fp32)`]);

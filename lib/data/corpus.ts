@@ -11,7 +11,7 @@ import { invalidArg } from '../errors.js';
 import * as v from '../validate.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { checkShard, type DataShard } from './batching.js';
-import { maskTokens, type MaskingOptions } from './masking.js';
+import { maskTokens, shardRows, type MaskingOptions } from './masking.js';
 import { Random } from './random.js';
 import { dataError, decodeUtf8 } from './source.js';
 
@@ -229,16 +229,4 @@ export class CorpusBatches {
     }
     yield* drain.call(this, true);
   }
-}
-
-/** Rows r, r + W, ... of a collated [batchSize, seqLen] masked-LM batch. */
-function shardRows<B extends { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }>(b: B, shard: DataShard): B {
-  const { rank, worldSize } = shard;
-  const rows = Array.from({ length: b.batchSize }, (_, i) => i).filter((i) => i % worldSize === rank);
-  const pick = (a: Int32Array) => {
-    const out = new Int32Array(rows.length * b.seqLen);
-    rows.forEach((i, k) => out.set(a.subarray(i * b.seqLen, (i + 1) * b.seqLen), k * b.seqLen));
-    return out;
-  };
-  return { ...b, inputIds: pick(b.inputIds), attentionMask: pick(b.attentionMask), tokenTypeIds: pick(b.tokenTypeIds), labels: pick(b.labels), batchSize: rows.length };
 }

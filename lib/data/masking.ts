@@ -8,7 +8,7 @@
  */
 import { invalidArg } from '../errors.js';
 import * as v from '../validate.js';
-import { batchOrder, IGNORE_INDEX } from './batching.js';
+import { batchOrder, checkShard, IGNORE_INDEX, type DataShard } from './batching.js';
 import { Random } from './random.js';
 
 export interface MaskingOptions {
@@ -97,6 +97,13 @@ export interface MaskedLmBatchesOptions {
   masking: MaskingOptions;
   /** Length bucketing as in batchOrder (default true). */
   bucket?: boolean;
+  /**
+   * This process's share in data-parallel training: `batchSize` is then per rank, and rank `r` takes rows
+   * r, r + W, ... of each batch of `batchSize * W` sequences (W = worldSize), masks included, so the ranks
+   * together train on the single-process batches of that size (as BatchLoader's `shard`). A distributed
+   * Trainer gives an unsharded MaskedLmBatches its rank's shard itself.
+   */
+  shard?: DataShard;
 }
 
 /**
@@ -117,17 +124,34 @@ export class MaskedLmBatches {
   constructor(items: readonly { ids: number[]; typeIds: number[]; length: number }[], options: MaskedLmBatchesOptions) {
     if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of encoded sequences', items);
     v.integer('options.batchSize', options.batchSize, { min: 1 });
+    const shard = options.shard === undefined ? undefined : checkShard(options.shard);
     this.items = items;
-    this.opts = options;
-    this.length = Math.ceil(items.length / options.batchSize);
+    this.opts = { ...options, ...(shard ? { shard } : {}) };
+    this.length = Math.ceil(items.length / (options.batchSize * (shard?.worldSize ?? 1)));
+  }
+
+  /** This rank's part, when the batches are sharded. */
+  get shard(): DataShard | undefined {
+    return this.opts.shard && { ...this.opts.shard };
+  }
+
+  /** The same batches, as rank `shard.rank` of `shard.worldSize` reads them (see {@link MaskedLmBatchesOptions.shard}). */
+  withShard(shard: DataShard): MaskedLmBatches {
+    return new MaskedLmBatches(this.items, { ...this.opts, shard });
   }
 
   *epoch(epoch: number, start = 0): Generator<{ inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }> {
-    const order = batchOrder(
-      this.items.map((x) => x.length),
-      epoch,
-      { batchSize: this.opts.batchSize, seed: this.opts.seed, bucket: this.opts.bucket ?? true },
-    );
+    const lengths = this.items.map((x) => x.length);
+    const spec = { batchSize: this.opts.batchSize, seed: this.opts.seed, bucket: this.opts.bucket ?? true };
+    const shard = this.opts.shard;
+    // Sharded: the whole batch of every rank (each rank's rows interleaved, the last batch's padding rows
+    // included), masked as one, then this rank's rows; so masks do not depend on the world size.
+    const order = shard === undefined
+      ? batchOrder(lengths, epoch, spec)
+      : (() => {
+          const parts = Array.from({ length: shard.worldSize }, (_, rank) => batchOrder(lengths, epoch, { ...spec, shard: { rank, worldSize: shard.worldSize } }));
+          return parts[0]!.map((_, b) => parts[0]![b]!.flatMap((_, k) => parts.map((p) => p[b]![k]!)));
+        })();
     for (let b = start; b < order.length; b++) {
       const rows = order[b]!.map((i) => this.items[i]!);
       const seqLen = Math.max(...rows.map((x) => x.ids.length));
@@ -142,7 +166,20 @@ export class MaskedLmBatches {
       // One generator stream per (epoch, batch): dynamic masks, identical after a resume.
       const rng = new Random(this.opts.seed, (epoch * 100_003 + b) >>> 0);
       const masked = maskTokens(ids, attentionMask, seqLen, rng, this.opts.masking);
-      yield { inputIds: masked.inputIds, attentionMask, tokenTypeIds, labels: masked.labels, batchSize: rows.length, seqLen };
+      const full = { inputIds: masked.inputIds, attentionMask, tokenTypeIds, labels: masked.labels, batchSize: rows.length, seqLen };
+      yield shard === undefined ? full : shardRows(full, shard);
     }
   }
+}
+
+/** Rows r, r + W, ... of a collated [batchSize, seqLen] masked-LM batch. */
+export function shardRows<B extends { inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }>(b: B, shard: DataShard): B {
+  const { rank, worldSize } = shard;
+  const rows = Array.from({ length: b.batchSize }, (_, i) => i).filter((i) => i % worldSize === rank);
+  const pick = (a: Int32Array) => {
+    const out = new Int32Array(rows.length * b.seqLen);
+    rows.forEach((i, k) => out.set(a.subarray(i * b.seqLen, (i + 1) * b.seqLen), k * b.seqLen));
+    return out;
+  };
+  return { ...b, inputIds: pick(b.inputIds), attentionMask: pick(b.attentionMask), tokenTypeIds: pick(b.tokenTypeIds), labels: pick(b.labels), batchSize: rows.length };
 }

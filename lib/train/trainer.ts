@@ -17,7 +17,7 @@ import { layerApplications } from '../model/config.js';
 import type { Model } from '../model/model.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
 import { float32Array, integer, knownKeys, object, string } from '../validate.js';
-import { BatchLoader } from '../data/batching.js';
+import { BatchLoader, type DataShard } from '../data/batching.js';
 import { CONFIG_KEYS, resolveConfig, type ResolvedConfig, type TrainingConfig } from './config.js';
 import { evaluateModel, type Scorer } from './evaluate.js';
 import { allGatherJson } from '../distributed/collectives.js';
@@ -378,11 +378,13 @@ export class Trainer {
     await this.joinGroup();
     this.stopAgreed = false;
     const pg = this.isDistributed ? currentGroup()! : undefined;
-    // Each rank reads its own shard of a BatchLoader's seeded order (DistributedSampler's semantics).
-    if (pg && train instanceof BatchLoader && train.shard === undefined) train = train.withShard({ rank: pg.env.rank, worldSize: pg.env.worldSize });
-    else if (pg && !(train instanceof BatchLoader) && (train as { shard?: unknown }).shard === undefined && !this.warnedUnsharded) {
+    // Each rank reads its own shard of a seeded order (DistributedSampler's semantics): BatchLoader and
+    // MaskedLmBatches make one with withShard().
+    const shardable = train as { shard?: unknown; withShard?: (s: DataShard) => TrainData };
+    if (pg && !Array.isArray(train) && shardable.shard === undefined && typeof shardable.withShard === 'function') train = shardable.withShard({ rank: pg.env.rank, worldSize: pg.env.worldSize });
+    else if (pg && shardable.shard === undefined && !this.warnedUnsharded) {
       this.warnedUnsharded = true;
-      process.emitWarning(`rank ${pg.env.rank}: the training data is not a sharded source, so each rank trains on the batches it was given; give each rank its own (BatchLoader and CorpusBatches shard themselves)`, { code: 'ADVTRAIN_UNSHARDED_DATA' });
+      process.emitWarning(`rank ${pg.env.rank}: the training data is not a sharded source, so each rank trains on the batches it was given; give each rank its own (BatchLoader, MaskedLmBatches and CorpusBatches shard themselves)`, { code: 'ADVTRAIN_UNSHARDED_DATA' });
     }
     const source = toSource(train);
     if (!source || typeof source.epoch !== 'function' || !(source.length > 0)) throw invalidArg('train', 'a non-empty BatchSource or batch array', train);

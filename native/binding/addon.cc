@@ -110,9 +110,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("numThreads", at::get_num_threads());
   out.Set("parallelInfo", at::get_parallel_info());
   out.Set("torchConfig", at::show_config());
-  out.Set("cpuBf16", cpuBf16().available);
-  out.Set("cpuBf16Flags", cpuBf16().flags);
-  out.Set("cpuBf16Reason", cpuBf16().reason);
+  const CpuBf16 bf16 = cpuBf16();
+  out.Set("cpuBf16", bf16.available);
+  out.Set("cpuBf16Emulated", bf16.emulated);
+  out.Set("cpuBf16Flags", bf16.flags);
+  out.Set("cpuBf16Reason", bf16.reason);
   Napi::Array devices = Napi::Array::New(env);
   bool cudaCompiled = false;
   int deviceCount = 0;

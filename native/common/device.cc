@@ -54,14 +54,26 @@ CpuBf16 detectCpuBf16() {
 
 }  // namespace
 
-const CpuBf16& cpuBf16() {
-  static const CpuBf16 r = detectCpuBf16();
+CpuBf16 cpuBf16() {
+  static const CpuBf16 hardware = detectCpuBf16();
+  CpuBf16 r = hardware;
+#if TORCH_VERSION_MAJOR >= 2
+  // Read on every call, so a process (a test) can turn emulation on and off. Emulated bf16 runs libtorch's
+  // reference kernels: ~100x slower than fp32, for checking numerics on a CPU without bf16 units.
+  const char* e = std::getenv("ADVTRAIN_CPU_BF16");
+  if (!r.available && e != nullptr && std::string(e) == "emulate") {
+    r.available = true;
+    r.emulated = true;
+    r.reason.clear();
+  }
+#endif
   return r;
 }
 
 void checkBf16Device(const at::Device& device, const std::string& field) {
-  if (!device.is_cpu() || cpuBf16().available) return;
-  fail(kErrInvalidArg, "Expected " + field + " 'fp32' on the CPU: " + cpuBf16().reason);
+  if (!device.is_cpu()) return;
+  const CpuBf16 c = cpuBf16();
+  if (!c.available) fail(kErrInvalidArg, "Expected " + field + " 'fp32' on the CPU: " + c.reason);
 }
 
 void synchronize(const at::Device& device) {

@@ -21,13 +21,15 @@ double allocatedMemoryMB(const at::Device& device);
 double heapInUseMB();
 
 // Whether precision 'bf16' may run on the CPU: libtorch >= 2 (oneDNN's bf16 matmuls) and a CPU listing
-// avx512_bf16 or amx_bf16 in /proc/cpuinfo (without them bf16 is emulated, slower than fp32).
+// avx512_bf16 or amx_bf16 in /proc/cpuinfo (without them bf16 is emulated, slower than fp32), or
+// ADVTRAIN_CPU_BF16=emulate in the environment on libtorch >= 2 (emulated: for checking numerics).
 struct CpuBf16 {
   bool available = false;
-  std::string flags;   // the bf16 flags found, space-separated ("" for none)
-  std::string reason;  // why not, when unavailable
+  bool emulated = false;  // available through ADVTRAIN_CPU_BF16=emulate, not the CPU's flags
+  std::string flags;      // the bf16 flags found, space-separated ("" for none)
+  std::string reason;     // why not, when unavailable
 };
-const CpuBf16& cpuBf16();
+CpuBf16 cpuBf16();
 
 // Throws ERR_INVALID_ARG naming `field` when bf16 is asked for on a CPU that cannot run it.
 void checkBf16Device(const at::Device& device, const std::string& field);

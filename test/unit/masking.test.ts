@@ -88,3 +88,41 @@ t.test('masks are a function of (seed, epoch, batch): dynamic per epoch, identic
   const resumed = [...data.epoch(1, 3)];
   t.same(resumed.map((b) => Array.from(b.inputIds)), e1.slice(3).map((b) => Array.from(b.inputIds)), 'resuming mid-epoch draws the same masks');
 });
+
+t.test('sharded MaskedLmBatches: the ranks together read the batches of batchSize x W, masks included', async (t) => {
+  // 43 sequences: with 3 ranks of 4 the last global batch (7 rows) is padded to 9 from the epoch's start.
+  const items = Array.from({ length: 43 }, (_, i) => {
+    const ids = [2, ...Array.from({ length: 4 + (i % 9) }, (_, j) => 10 + ((i * 37 + j * 11) % 900)), 3];
+    return { ids, typeIds: ids.map(() => 0), length: ids.length };
+  });
+  const W = 3;
+  const whole = new MaskedLmBatches(items, { batchSize: 4 * W, padId: 0, seed: 9, masking: opts });
+  const ranks = Array.from({ length: W }, (_, rank) => new MaskedLmBatches(items, { batchSize: 4, padId: 0, seed: 9, masking: opts, shard: { rank, worldSize: W } }));
+  t.same(ranks[1]!.shard, { rank: 1, worldSize: W });
+  t.same(whole.withShard({ rank: 2, worldSize: W }).shard, { rank: 2, worldSize: W });
+  t.equal(ranks[0]!.length, whole.length, 'as many steps as the single-process run');
+  const rowsOf = (b: { inputIds: Int32Array; labels: Int32Array; batchSize: number; seqLen: number }) =>
+    Array.from({ length: b.batchSize }, (_, r) => {
+      const n = b.seqLen;
+      const ids = Array.from(b.inputIds.subarray(r * n, (r + 1) * n));
+      const labels = Array.from(b.labels.subarray(r * n, (r + 1) * n));
+      let end = n;
+      while (end > 0 && ids[end - 1] === 0 && labels[end - 1] === -100) end--;
+      return JSON.stringify([ids.slice(0, end), labels.slice(0, end)]);
+    });
+  for (const epoch of [0, 1]) {
+    const single = [...whole.epoch(epoch)];
+    const parts = ranks.map((d) => [...d.epoch(epoch)]);
+    for (const [b, batch] of single.entries()) {
+      const sizes = parts.map((p) => p[b]!.batchSize);
+      t.equal(new Set(sizes).size, 1, `epoch ${epoch} batch ${b}: every rank gets as many rows (${sizes})`);
+      const expected = rowsOf(batch);
+      // Rank r holds positions r, r + W, ... of the global batch (the padding rows repeat its first rows).
+      const got = parts.map((p) => rowsOf(p[b]!));
+      const interleaved = got[0]!.flatMap((_, k) => got.map((g) => g[k]!));
+      t.same(interleaved.slice(0, expected.length), expected, `epoch ${epoch} batch ${b}: the global batch with its masks`);
+      if (interleaved.length > expected.length) t.equal(interleaved.length, Math.ceil(expected.length / W) * W, 'the last batch padded to a multiple of W');
+    }
+  }
+  t.throws(() => new MaskedLmBatches(items, { batchSize: 4, padId: 0, seed: 9, masking: opts, shard: { rank: 3, worldSize: 3 } }), /options\.shard\.rank/);
+});
