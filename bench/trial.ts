@@ -18,6 +18,7 @@ import { createModel, sizedConfig } from '../lib/model/model.js';
 import type { MethodConfig, MethodName } from '../lib/train/methods.js';
 import { Trainer } from '../lib/train/trainer.js';
 import { distributed } from '../lib/distributed/group.js';
+import { paddedBatch } from './batch-shape.js';
 import { FAMILY_NAMES, FAMILY_SETTINGS, type FamilyName } from '../lib/model/families.js';
 
 const { values } = parseArgs({
@@ -53,15 +54,6 @@ const METHOD: Record<string, MethodConfig> = {
 // R3F: two forwards, gradients through both: 6. TextAT as FreeLB; FreeAT 2 replays; YOPO approximated as 2.
 const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, textat: 3, freeat: 2, yopo: 2 };
 
-/**
- * Real lengths of the bench batch's rows: spread evenly over [seq/2, seq] in a shuffled order, as a
- * length-sorted-free batch of a real task is; bench/peers/loops.py `pad_lengths` makes the same.
- */
-function padLengths(batch: number, seq: number): number[] {
-  const lo = Math.ceil(seq / 2);
-  return Array.from({ length: batch }, (_, i) => lo + ((i * 37 + 11) % (seq - lo + 1)));
-}
-
 const size = values.model as ModelSize;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
@@ -75,19 +67,7 @@ await distributed.init();
 const world = distributed.worldSize;
 const skipPadding = values['skip-padding'] !== 'false';
 const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding });
-let s = 12345 + distributed.rank;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const lengths = padLengths(batch, seq);
-const inputIds = new Int32Array(batch * seq);
-const attentionMask = new Int32Array(batch * seq);
-for (let r = 0; r < batch; r++) {
-  for (let t = 0; t < lengths[r]!; t++) {
-    inputIds[r * seq + t] = 1000 + Math.floor(rand() * 29000);
-    attentionMask[r * seq + t] = 1;
-  }
-}
-const labels = Int32Array.from({ length: batch }, () => Math.floor(rand() * 2));
-const data = { inputIds, attentionMask, batchSize: batch, seqLen: seq, labels };
+const { lengths, batch: data } = paddedBatch(batch, seq, 12345 + distributed.rank);
 for (let i = 0; i < Number(values.warmup); i++) await trainer.step(data);
 native().memory(device, true);
 const ms: number[] = [];

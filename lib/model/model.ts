@@ -59,6 +59,14 @@ export interface ForwardOptions {
   attention?: 'auto' | 'math';
   /** Added to the word embeddings: [rows, seqLen, embeddingSize] row-major (e.g. an attack's delta). */
   perturbation?: Float32Array;
+  /**
+   * Run the token-wise layers (projections, feed-forward, LayerNorm) on the real tokens of a padded batch
+   * only, as the Trainer does (its `skipPadding`): the outputs of real tokens are those of the padded
+   * computation up to rounding, and faster. The last hidden state is then zero at padding positions (and
+   * a token head's logits there are its bias), where the default (false) gives transformers' values.
+   * Not with outputHiddenStates / outputAttentions. Extractive QA and DeBERTa-v2 always keep the padding.
+   */
+  skipPadding?: boolean;
 }
 
 export interface AttackOptions {
@@ -89,6 +97,12 @@ export interface AttackOptions {
   stopAbove?: number;
   /** Seed of the uniform start (default: the global generator). */
   seed?: number;
+  /**
+   * Run every pass's token-wise layers on the real tokens only (as the Trainer's `skipPadding`; default
+   * true): the per-example losses are the padded computation's up to rounding. The returned logits at
+   * padding positions of a token head then come from a zero hidden state; their labels are ignored anyway.
+   */
+  skipPadding?: boolean;
   /** Return the final perturbation. */
   keepDelta?: boolean;
 }
@@ -220,13 +234,17 @@ export class Model {
    */
   async forward(batch: LabeledBatch, options: ForwardOptions = {}): Promise<ForwardOutput> {
     const o = object('options', options) as ForwardOptions;
-    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation']);
+    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation', 'skipPadding']);
+    if (o.skipPadding !== undefined) boolean('options.skipPadding', o.skipPadding);
+    if (o.skipPadding === true && (o.outputHiddenStates === true || o.outputAttentions === true)) {
+      throw invalidArg('options.skipPadding', 'false with outputHiddenStates or outputAttentions (hidden states keep every position)', true);
+    }
     if (o.precision !== undefined) oneOf('options.precision', o.precision, ['fp32', 'bf16'] as const);
     if (o.attention !== undefined) oneOf('options.attention', o.attention, ['auto', 'math'] as const);
     if (o.precision === 'bf16') checkBf16Device('options.precision', this.device);
     const nb = prepareBatch(batch, this.config);
     if (o.perturbation !== undefined) float32Array('options.perturbation', o.perturbation, nb.inputIds.length * this.config.embeddingSize);
-    const out: NativeForwardOutput = await this.handle.forward(nb, o);
+    const out: NativeForwardOutput = await this.handle.forward(nb, { ...o, skipPadding: o.skipPadding ?? false });
     return {
       logits: out.logits ?? new Float32Array(0),
       logitsShape: out.logitsShape ?? [0],
@@ -265,7 +283,7 @@ export class Model {
    */
   async attack(batch: LabeledBatch, options: AttackOptions): Promise<AttackResult> {
     const o = object('options', options) as unknown as AttackOptions;
-    knownKeys('options', o as unknown as Record<string, unknown>, ['epsilon', 'norm', 'step', 'start', 'stepSize', 'steps', 'patience', 'tol', 'stopAbove', 'seed', 'keepDelta']);
+    knownKeys('options', o as unknown as Record<string, unknown>, ['epsilon', 'norm', 'step', 'start', 'stepSize', 'steps', 'patience', 'tol', 'stopAbove', 'seed', 'keepDelta', 'skipPadding']);
     finiteNumber('options.epsilon', o.epsilon, { min: 0 });
     if (o.norm !== undefined) oneOf('options.norm', o.norm, ['l2', 'linf'] as const);
     if (o.step !== undefined) oneOf('options.step', o.step, ['normalized', 'sign'] as const);
@@ -277,8 +295,9 @@ export class Model {
     integer('options.steps', o.steps, { min: 1, max: 1_000_000 });
     if (o.patience !== undefined) integer('options.patience', o.patience, { min: 0 });
     if (o.keepDelta !== undefined) boolean('options.keepDelta', o.keepDelta);
+    if (o.skipPadding !== undefined) boolean('options.skipPadding', o.skipPadding);
     const nb = prepareBatch(batch, this.config, 'batch', true);
-    return this.handle.attack(nb, o);
+    return this.handle.attack(nb, { ...o, skipPadding: o.skipPadding ?? true });
   }
 
   /**

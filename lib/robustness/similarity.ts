@@ -33,7 +33,8 @@ export class SentenceEncoder {
     for (let i = 0; i < fresh.length; i += this.batchSize) {
       const chunk = fresh.slice(i, i + this.batchSize);
       const batch = this.tokenizer.encodeBatch(chunk, { maxLength: this.maxLength });
-      const out = await this.model.forward(batch);
+      // Mean over real tokens only: the padding need not be computed.
+      const out = await this.model.forward(batch, { skipPadding: true });
       const [, L, H] = out.hiddenShape;
       chunk.forEach((text, r) => {
         const v = new Float32Array(H);

@@ -83,7 +83,8 @@ export interface BatchTally {
  */
 export async function tallyBatch(model: Model, batch: LabeledBatch, index: number): Promise<BatchTally> {
   const task = model.task;
-  const out = await model.forward(batch);
+  // Only real tokens are scored, so the padding is skipped (as in training).
+  const out = await model.forward(batch, { skipPadding: true });
   if (out.loss === undefined) throw invalidArg('data', 'batches with labels', batch);
   const t: BatchTally = { batch: index, lossSum: 0, labelled: 0, preds: [], refs: [], tagPreds: [], tagRefs: [], tokTotal: 0, tokCorrect: 0, spanExact: 0 };
   // Examples labelled -100 are ignored: the loss is a mean over the others, and they are not scored.

@@ -25,6 +25,7 @@ AttackOptions attackOptionsFromJs(const Napi::Object& opts) {
   o.stopAbove = optNumber(opts, "stopAbove", o.stopAbove);
   o.seed = static_cast<int64_t>(optNumber(opts, "seed", -1));
   o.keepDelta = optBool(opts, "keepDelta", false);
+  o.skipPadding = optBool(opts, "skipPadding", false);
   return o;
 }
 

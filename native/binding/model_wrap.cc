@@ -297,6 +297,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     compute.dtype = optEnum(opts, "precision", "fp32", {"fp32", "bf16"}, "options.precision") == "bf16" ? at::kBFloat16 : h->model->dtype();
     if (compute.dtype == at::kBFloat16) checkBf16Device(h->model->device(), "options.precision");
     compute.allowSdpa = optEnum(opts, "attention", "auto", {"auto", "math"}, "options.attention") != "math";
+    compute.packTokens = optBool(opts, "skipPadding", false);
     at::Tensor wordDelta;
     if (opts.Get("perturbation").IsTypedArray()) {
       const int64_t E = h->model->config().embeddingSize;
@@ -312,7 +313,9 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
           EncoderTrace trace;
           trace.hidden = wantHidden;
           trace.attentions = wantAttn;
-          ForwardResult r = m.forward(b, Perturbation{wordDelta.defined() ? wordDelta.to(m.device()) : at::Tensor(), {}}, compute, &trace);
+          // No trace unless asked for: a traced pass keeps every position (Encoder::forward).
+          ForwardResult r = m.forward(b, Perturbation{wordDelta.defined() ? wordDelta.to(m.device()) : at::Tensor(), {}}, compute,
+                                      wantHidden || wantAttn ? &trace : nullptr);
           ForwardOut out;
           out.logits = r.logits.defined() ? hostFloat(r.logits) : at::Tensor();
           out.sequence = hostFloat(r.sequence);

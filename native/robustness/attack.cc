@@ -121,6 +121,9 @@ AttackResult attackLoop(const AttackObjective& f, const at::Tensor& mask, at::In
 AttackResult embeddingAttack(const TransformerModel& model, const Batch& b, const AttackOptions& o) {
   Compute c;  // eval mode: no dropout, so every iteration sees the same function
   c.dtype = model.dtype();
+  // Padding's outputs only feed logits whose labels are ignored (Batch::packable): skipping it changes the
+  // per-example losses by rounding only.
+  c.packTokens = o.skipPadding;
   const int64_t perExample = b.numChoices > 0 ? b.numChoices : 1;
   const AttackObjective f = [&](const at::Tensor& delta) {
     AttackPoint p;

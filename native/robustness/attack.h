@@ -35,6 +35,7 @@ struct AttackOptions {
   double stopAbove = std::numeric_limits<double>::infinity();  // stop an example once its max loss exceeds this
   int64_t seed = -1;       // the uniform start's draw: this seed, or (-1) the default generator
   bool keepDelta = false;  // return the final perturbation
+  bool skipPadding = false;  // Compute::packTokens for every pass (the JS option, default true there)
 };
 
 struct AttackResult {

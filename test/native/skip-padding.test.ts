@@ -106,3 +106,67 @@ t.test('a token label on padding keeps the padded computation', { skip }, async 
   };
   t.equal(await run(true), await run(false), 'the loss of a labeled padding position is the padded computation\'s');
 });
+
+// Evaluation (model.forward, evaluateModel) and attacks (model.attack) take the same option.
+function realRow(b: LabeledBatch, i: number): boolean {
+  return b.attentionMask![i] !== 0;
+}
+
+t.test('model.forward({ skipPadding }) gives the padded outputs at real tokens, zeros at padding', { skip }, async (t) => {
+  for (const c of cases.filter((c) => c.method.name === 'vanilla' || c.task !== 'sequence-classification')) {
+    const name = `${c.family}/${c.task}${c.lengths ? ' (no padding)' : ''}`;
+    const model = await createModel(tinyConfig(c.family, extra(c.family)), { task: c.task, numLabels: c.task === 'regression' ? 1 : 3, seed: 3 });
+    const b = batchOf(c);
+    const packed = await model.forward(b, { skipPadding: true });
+    const padded = await model.forward(b);
+    const H = packed.hiddenShape[2];
+    const positions = b.attentionMask!.length;
+    let worst = 0;
+    let atPadding = 0;
+    for (let p = 0; p < positions; p++) {
+      for (let k = 0; k < H; k++) {
+        const d = Math.abs(packed.lastHiddenState[p * H + k]! - padded.lastHiddenState[p * H + k]!);
+        if (realRow(b, p)) worst = Math.max(worst, d);
+        else atPadding = Math.max(atPadding, Math.abs(packed.lastHiddenState[p * H + k]!));
+      }
+    }
+    t.ok(worst <= 1e-5, `${name}: real tokens' last hidden state within ${worst.toExponential(2)}`);
+    t.ok(Math.abs(packed.loss! - padded.loss!) <= 1e-5 * Math.max(1, Math.abs(padded.loss!)), `${name}: loss ${packed.loss} vs ${padded.loss}`);
+    const skipped = c.packs && c.family !== 'deberta-v2' && c.task !== 'question-answering' && !c.lengths;
+    if (skipped) t.equal(atPadding, 0, `${name}: padding skipped (zero hidden state there)`);
+    else t.same(packed.lastHiddenState, padded.lastHiddenState, `${name}: nothing skipped (bit-equal)`);
+    model.dispose();
+  }
+});
+
+t.test('model.attack skips padding by default, with the padded losses up to rounding', { skip }, async (t) => {
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 3, seed: 3 });
+  const b = batchOf(cases[0]!);
+  const opts = { epsilon: 0.5, steps: 4, stepSize: 0.2, start: 'uniform' as const, seed: 11 };
+  const packed = await model.attack(b, opts);
+  const padded = await model.attack(b, { ...opts, skipPadding: false });
+  for (const key of ['cleanLoss', 'maxLoss', 'finalLoss'] as const) {
+    const worst = Math.max(...Array.from(packed[key], (x, i) => Math.abs(x - padded[key][i]!) / Math.max(1, Math.abs(padded[key][i]!))));
+    t.ok(worst <= 1e-5, `${key}: relative ${worst.toExponential(2)}`);
+  }
+  t.same(packed.succeeded, padded.succeeded);
+  await t.rejects(model.forward(b, { skipPadding: true, outputHiddenStates: true }), { code: 'ERR_INVALID_ARG', message: /options\.skipPadding/ });
+  await t.rejects(model.attack(b, { ...opts, skipPadding: 1 as unknown as boolean }), { code: 'ERR_INVALID_ARG', message: /options\.skipPadding/ });
+  model.dispose();
+});
+
+t.test('a token-classification attack skips padding: its logits at every padding position are the head of a zero state', { skip }, async (t) => {
+  const c = cases.find((c) => c.task === 'token-classification')!;
+  const model = await createModel(tinyConfig(c.family), { task: c.task, numLabels: 3, seed: 3 });
+  const b = batchOf(c);
+  const opts = { epsilon: 0.5, steps: 2, stepSize: 0.2 };
+  const spread = (r: { advLogits: Float32Array }) => {
+    const pads = Array.from(b.attentionMask!).flatMap((m, p) => (m === 0 ? [p] : []));
+    let worst = 0;
+    for (const p of pads) for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(r.advLogits[p * 3 + k]! - r.advLogits[pads[0]! * 3 + k]!));
+    return worst;
+  };
+  t.equal(spread(await model.attack(b, opts)), 0, 'skipped: one value at every padding position');
+  t.ok(spread(await model.attack(b, { ...opts, skipPadding: false })) > 1e-4, 'through the padding: the values differ');
+  model.dispose();
+});
