@@ -64,7 +64,7 @@ export interface ForwardOptions {
    * only, as the Trainer does (its `skipPadding`): the outputs of real tokens are those of the padded
    * computation up to rounding, and faster. The last hidden state is then zero at padding positions (and
    * a token head's logits there are its bias), where the default (false) gives transformers' values.
-   * Not with outputHiddenStates / outputAttentions. Extractive QA and DeBERTa-v2 always keep the padding.
+   * Not with outputHiddenStates / outputAttentions. Extractive QA always keeps the padding.
    */
   skipPadding?: boolean;
 }

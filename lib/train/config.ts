@@ -55,8 +55,8 @@ export interface TrainingConfig {
    * computation (outputs at padding positions, which no loss reads, become zeros), and the work shrinks
    * with the padding: a batch with a quarter padding skips about a quarter of the step. Taken where
    * nothing reads padding positions: not for extractive QA (its position softmax covers padding, as in
-   * transformers), DeBERTa-v2, batches with a token label on padding or a row without tokens, or
-   * passes that collect hidden states (InfoBERT). Dropout masks are drawn for the real tokens only, so
+   * transformers), batches with a token label on padding or a row without tokens, or passes that
+   * collect hidden states (InfoBERT). DeBERTa-v2's relative attention and ConvLayer run padded. Dropout masks are drawn for the real tokens only, so
    * the draws differ from `skipPadding: false`. Default true.
    */
   skipPadding?: boolean;

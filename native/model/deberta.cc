@@ -111,10 +111,19 @@ at::Tensor DebertaEncoder::relativeScores(const Layer& l, const at::Tensor& q, c
 }
 
 at::Tensor DebertaEncoder::layer(int64_t i, const at::Tensor& h, const at::Tensor& mask, const Compute& c, at::Tensor* probs) const {
+  return layerOf(i, h, mask, c, probs, nullptr);
+}
+
+at::Tensor DebertaEncoder::packedLayer(int64_t i, const at::Tensor& h, const at::Tensor& mask, const Compute& c, const TokenPacking& pack) const {
+  return layerOf(i, h, mask, c, nullptr, &pack);
+}
+
+at::Tensor DebertaEncoder::layerOf(int64_t i, const at::Tensor& h, const at::Tensor& mask, const Compute& c, at::Tensor* probs,
+                                   const TokenPacking* pack) const {
   const DebertaConfig& d = cfg_.deberta;
   const Layer& L = layers_[static_cast<size_t>(i)];
-  const int64_t N = h.size(0), T = h.size(1), heads = cfg_.numHeads, dh = cfg_.hiddenSize / heads;
-  auto split = [&](const at::Tensor& t) { return t.view({N, T, heads, dh}).transpose(1, 2); };
+  const int64_t N = pack ? pack->rows : h.size(0), T = pack ? pack->seqLen : h.size(1), heads = cfg_.numHeads, dh = cfg_.hiddenSize / heads;
+  auto split = [&](const at::Tensor& t) { return (pack ? pack->unpack(t) : t).view({N, T, heads, dh}).transpose(1, 2); };
   const at::Tensor q = split(linear(h, L.query, c));
   const at::Tensor k = split(linear(h, L.key, c));
   const at::Tensor v = split(linear(h, L.value, c));
@@ -131,19 +140,22 @@ at::Tensor DebertaEncoder::layer(int64_t i, const at::Tensor& h, const at::Tenso
   scores = scores.masked_fill(pair.logical_not(), lowestOf(scores.scalar_type()));
   at::Tensor p = at::softmax(scores, -1, at::kFloat);
   if (probs) *probs = p;
-  const at::Tensor ctx = at::matmul(dropout(p, cfg_.attentionDropout, c).to(v.scalar_type()), v).transpose(1, 2).flatten(2);
+  at::Tensor ctx = at::matmul(dropout(p, cfg_.attentionDropout, c).to(v.scalar_type()), v).transpose(1, 2).flatten(2);
+  if (pack) ctx = pack->pack(ctx);
   const at::Tensor a = layerNorm(dropout(linear(ctx, L.attnOut, c), cfg_.hiddenDropout, c) + h, L.attnNorm);
   const at::Tensor f = linear(activate(linear(a, L.intermediate, c), cfg_.hiddenAct), L.output, c);
   at::Tensor out = layerNorm(dropout(f, cfg_.hiddenDropout, c) + a, L.outNorm);
   if (i != 0 || d.convKernelSize <= 0) return out;
-  // ConvLayer on the embedding output h, with layer 0's output as the residual.
-  at::Tensor x = at::conv1d(h.to(c.dtype).transpose(1, 2), convWeight_.to(c.dtype), convBias_.to(c.dtype), 1,
+  // ConvLayer on the embedding output h, with layer 0's output as the residual. Packed, the convolution
+  // reads zeros at padding, as the padded path does (the embedding output is masked there).
+  at::Tensor x = at::conv1d((pack ? pack->unpack(h) : h).to(c.dtype).transpose(1, 2), convWeight_.to(c.dtype), convBias_.to(c.dtype), 1,
                             (d.convKernelSize - 1) / 2, 1, d.convGroups)
                      .transpose(1, 2);
-  x = x.masked_fill(mask.eq(0).unsqueeze(-1), 0.0);
+  // Packed rows are the real tokens: the padding mask has nothing left to zero.
+  x = pack ? pack->pack(x) : x.masked_fill(mask.eq(0).unsqueeze(-1), 0.0);
   x = activate(dropout(x, cfg_.hiddenDropout, c), d.convAct);
   at::Tensor y = layerNorm(out + x, convNorm_);
-  return y * mask.unsqueeze(2).to(y.scalar_type());
+  return pack ? y : y * mask.unsqueeze(2).to(y.scalar_type());
 }
 
 }  // namespace advtrain

@@ -32,10 +32,11 @@ class DebertaEncoder : public Encoder {
   // H everywhere: embed_proj sits inside the embedding module, before its LayerNorm.
   int64_t perturbationWidth(int64_t) const override { return cfg_.hiddenSize; }
 
- private:
-  // Its relative attention and ConvLayer work on [N, L, H]: left padded (Compute::packTokens is ignored).
-  bool packsTokens() const override { return false; }
+ protected:
+  // The same on packed rows: attention (relative terms included) and the ConvLayer run on [N, L, *].
+  at::Tensor packedLayer(int64_t i, const at::Tensor& h, const at::Tensor& mask, const Compute& c, const TokenPacking& pack) const override;
 
+ private:
   struct Layer {
     Linear query, key, value, posKey, posQuery;  // posKey/posQuery: without share_att_key, per pos_att_type
     Linear attnOut;
@@ -46,6 +47,8 @@ class DebertaEncoder : public Encoder {
 
   // Relative positions q - k [L, L] (log buckets when position_buckets > 0), on `device`.
   at::Tensor relativePositions(int64_t L, const at::Device& device) const;
+  // layer() on h [N, L, H], or on packed rows [T, H] with `pack`.
+  at::Tensor layerOf(int64_t i, const at::Tensor& h, const at::Tensor& mask, const Compute& c, at::Tensor* probs, const TokenPacking* pack) const;
   // c2p + p2c scores [N, heads, L, L] for layer `l`, already divided by the scale.
   at::Tensor relativeScores(const Layer& l, const at::Tensor& q, const at::Tensor& k, double scale, const Compute& c) const;
 

@@ -111,7 +111,7 @@ at::Tensor Encoder::layers(at::Tensor h, const at::Tensor& bias, int64_t from, i
                            const TokenPacking* pack) const {
   for (int64_t i = from; i < to; ++i) {
     at::Tensor probs;
-    h = pack ? layerOf(i, h, bias, c, nullptr, pack) : layer(i, h, bias, c, trace && trace->attentions ? &probs : nullptr);
+    h = pack ? packedLayer(i, h, bias, c, *pack) : layer(i, h, bias, c, trace && trace->attentions ? &probs : nullptr);
     if (trace && trace->hidden) trace->hiddenStates.push_back(h);
     if (trace && trace->attentions) trace->attentionProbs.push_back(probs);
   }
@@ -127,7 +127,7 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   const at::Tensor bias = layerMask(b, c.dtype);
   // The embedding module stays padded (position ids, RoBERTa's cumsum): packing starts at layer 0.
   std::optional<TokenPacking> pack;
-  if (c.packTokens && b.packable && !trace && packsTokens()) pack = TokenPacking{realPositions(b), b.rows(), b.seqLen()};
+  if (c.packTokens && b.packable && !trace) pack = TokenPacking{realPositions(b), b.rows(), b.seqLen()};
   const TokenPacking* pk = pack ? &*pack : nullptr;
   if (pk) h = pk->pack(h);
   if (deep) h = layers(h, bias, 0, p.deltaLayer, c, trace, pk) + (pk ? pk->pack(p.embeddingDelta) : p.embeddingDelta);

@@ -83,7 +83,7 @@ class Encoder {
                     const TokenPacking* pack) const;
 
   // Full pass: returns the last hidden state [N, L, H] (float32). With c.packTokens on a packable batch
-  // and no trace, the layers run on the real tokens only (TokenPacking) where the family supports it.
+  // and no trace, the layers run on the real tokens only (TokenPacking).
   at::Tensor forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const;
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
@@ -101,8 +101,10 @@ class Encoder {
   // For subclasses, which register their own parameters (wordEmb_ included).
   explicit Encoder(const ModelConfig& cfg) : cfg_(cfg) {}
 
-  // Whether layer() may run on packed tokens (layerOf with a TokenPacking): DeBERTa-v2's layers do not.
-  virtual bool packsTokens() const { return true; }
+  // One layer on packed rows [T, H] (attention runs padded); what layers() calls with a TokenPacking.
+  virtual at::Tensor packedLayer(int64_t i, const at::Tensor& h, const at::Tensor& bias, const Compute& c, const TokenPacking& pack) const {
+    return layerOf(i, h, bias, c, nullptr, &pack);
+  }
 
   ModelConfig cfg_;
   at::Tensor wordEmb_;

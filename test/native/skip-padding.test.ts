@@ -24,6 +24,7 @@ interface Case {
   method: MethodConfig;
   lengths?: number[];
   numChoices?: number;
+  conv?: boolean;
   // Whether the padding is skipped (checked through dropout below).
   packs: boolean;
 }
@@ -41,16 +42,22 @@ const cases: Case[] = [
   { family: 'roberta', task: 'multiple-choice', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, numChoices: 2, packs: true },
   { family: 'electra', task: 'token-classification', method: { name: 'smart', steps: 1, noiseStd: 0.1, stepSize: 0.1 }, packs: true },
   { family: 'albert', task: 'masked-lm', method: { name: 'pgd', steps: 1, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: true },
-  // Nothing skipped: QA reads padding positions, DeBERTa-v2 keeps its layers padded, a batch without
-  // padding has nothing to skip, and InfoBERT's passes collect hidden states.
+  // DeBERTa-v2: attention (c2p + p2c) runs padded; `conv` adds the ConvLayer after layer 0, unshared
+  // position projections and embed_proj (embedding_size 16).
+  { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'vanilla' }, packs: true },
+  { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, conv: true, packs: true },
+  { family: 'deberta-v2', task: 'token-classification', method: { name: 'smart', steps: 1, noiseStd: 0.1, stepSize: 0.1 }, conv: true, packs: true },
+  // Nothing skipped: QA reads padding positions, a batch without padding has nothing to skip, and
+  // InfoBERT's passes collect hidden states.
   { family: 'bert', task: 'question-answering', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: false },
-  { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'vanilla' }, packs: false },
   { family: 'bert', task: 'sequence-classification', method: { name: 'vanilla' }, lengths: [9, 9, 9, 9], packs: false },
   { family: 'bert', task: 'sequence-classification', method: { name: 'infobert', steps: 1, stepSize: 0.1, initMag: 0.1, beta: 0.05, alpha: 0.5, anchorBatch: 4 }, packs: false },
 ];
 
-function extra(family: ModelType): Record<string, unknown> {
-  return family === 'deberta-v2' ? { relative_attention: true, pos_att_type: ['p2c', 'c2p'], position_buckets: 6, share_att_key: true, type_vocab_size: 2 } : {};
+function extra(family: ModelType, conv = false): Record<string, unknown> {
+  if (family !== 'deberta-v2') return {};
+  const base = { relative_attention: true, pos_att_type: ['p2c', 'c2p'], position_buckets: 6, share_att_key: true, type_vocab_size: 2 };
+  return conv ? { ...base, share_att_key: false, embedding_size: 16, conv_kernel_size: 3, conv_groups: 2, conv_act: 'gelu', norm_rel_ebd: 'layer_norm' } : base;
 }
 
 function batchOf(c: Case): LabeledBatch {
@@ -60,7 +67,7 @@ function batchOf(c: Case): LabeledBatch {
 
 // One SGD step (scale-sensitive, unlike AdamW) from the same weights and seed; the weights after it.
 async function stepOnce(c: Case, skipPadding: boolean, dropout: number, tag: string) {
-  const config = tinyConfig(c.family, { ...extra(c.family), hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout });
+  const config = tinyConfig(c.family, { ...extra(c.family, c.conv), hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout });
   const model = await createModel(config, { task: c.task, numLabels: c.task === 'regression' ? 1 : 3, seed: 3 });
   const trainer = new Trainer({ model, method: c.method, optimizer: { name: 'sgd', lr: 0.5 }, maxGradNorm: 0, seed: 7, skipPadding });
   const r = await trainer.step(batchOf(c));
@@ -72,7 +79,7 @@ async function stepOnce(c: Case, skipPadding: boolean, dropout: number, tag: str
 
 t.test('skipping padding trains exactly as the padded computation (dropout 0)', { skip }, async (t) => {
   for (const [i, c] of cases.entries()) {
-    const name = `${c.family}/${c.task}/${c.method.name}${c.lengths ? ' (no padding)' : ''}`;
+    const name = `${c.family}${c.conv ? ' (conv)' : ''}/${c.task}/${c.method.name}${c.lengths ? ' (no padding)' : ''}`;
     const packed = await stepOnce(c, true, 0, `exact-${i}`);
     const padded = await stepOnce(c, false, 0, `exact-${i}`);
     t.ok(Math.abs(packed.loss - padded.loss) <= 1e-5 * Math.max(1, Math.abs(padded.loss)), `${name}: loss ${packed.loss} vs ${padded.loss}`);
@@ -83,7 +90,7 @@ t.test('skipping padding trains exactly as the padded computation (dropout 0)', 
 
 t.test('padding is skipped exactly where nothing reads it (told apart by dropout draws)', { skip }, async (t) => {
   for (const [i, c] of cases.entries()) {
-    const name = `${c.family}/${c.task}/${c.method.name}${c.lengths ? ' (no padding)' : ''}`;
+    const name = `${c.family}${c.conv ? ' (conv)' : ''}/${c.task}/${c.method.name}${c.lengths ? ' (no padding)' : ''}`;
     const packed = await stepOnce(c, true, 0.2, `drop-${i}`);
     const padded = await stepOnce(c, false, 0.2, `drop-${i}`);
     const { worst } = worstDiff(packed.weights, padded.weights);
@@ -114,8 +121,8 @@ function realRow(b: LabeledBatch, i: number): boolean {
 
 t.test('model.forward({ skipPadding }) gives the padded outputs at real tokens, zeros at padding', { skip }, async (t) => {
   for (const c of cases.filter((c) => c.method.name === 'vanilla' || c.task !== 'sequence-classification')) {
-    const name = `${c.family}/${c.task}${c.lengths ? ' (no padding)' : ''}`;
-    const model = await createModel(tinyConfig(c.family, extra(c.family)), { task: c.task, numLabels: c.task === 'regression' ? 1 : 3, seed: 3 });
+    const name = `${c.family}${c.conv ? ' (conv)' : ''}/${c.task}${c.lengths ? ' (no padding)' : ''}`;
+    const model = await createModel(tinyConfig(c.family, extra(c.family, c.conv)), { task: c.task, numLabels: c.task === 'regression' ? 1 : 3, seed: 3 });
     const b = batchOf(c);
     const packed = await model.forward(b, { skipPadding: true });
     const padded = await model.forward(b);
@@ -132,7 +139,7 @@ t.test('model.forward({ skipPadding }) gives the padded outputs at real tokens, 
     }
     t.ok(worst <= 1e-5, `${name}: real tokens' last hidden state within ${worst.toExponential(2)}`);
     t.ok(Math.abs(packed.loss! - padded.loss!) <= 1e-5 * Math.max(1, Math.abs(padded.loss!)), `${name}: loss ${packed.loss} vs ${padded.loss}`);
-    const skipped = c.packs && c.family !== 'deberta-v2' && c.task !== 'question-answering' && !c.lengths;
+    const skipped = c.packs && c.task !== 'question-answering' && !c.lengths;
     if (skipped) t.equal(atPadding, 0, `${name}: padding skipped (zero hidden state there)`);
     else t.same(packed.lastHiddenState, padded.lastHiddenState, `${name}: nothing skipped (bit-equal)`);
     model.dispose();
