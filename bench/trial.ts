@@ -58,7 +58,7 @@ const size = values.model as ModelSize;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
 // Under a launcher each rank takes the GPU of its LOCAL_RANK.
-const device = values.device === 'cuda' && distributed.worldSize > 1 ? `cuda:${distributed.localRank}` : values.device!;
+const device = distributed.deviceFor(values.device!);
 const family = values.family as FamilyName;
 if (!FAMILY_NAMES.includes(family)) throw new Error(`--family must be one of ${FAMILY_NAMES.join(', ')}, got ${family}`);
 const model = await createModel(sizedConfig(size, 30522, { max_position_embeddings: Math.max(512, seq), ...FAMILY_SETTINGS[family] }), { task: 'sequence-classification', numLabels: 2, device, seed: 0 });

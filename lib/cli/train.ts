@@ -28,9 +28,8 @@ function need(args: ParsedArgs, flag: string): string {
 
 /** The model to train: a folder (with its tokenizer) or a named size with --tokenizer. */
 export async function modelFromArgs(args: ParsedArgs, task: Task, labels: string[], seed: number): Promise<{ model: Model; tokenizer: Tokenizer }> {
-  let device = typeof args.device === 'string' ? args.device : 'cpu';
   // Under a launcher each rank trains on the GPU of its LOCAL_RANK.
-  if (device === 'cuda' && distributed.worldSize > 1) device = `cuda:${distributed.localRank}`;
+  const device = distributed.deviceFor(typeof args.device === 'string' ? args.device : 'cpu');
   if (typeof args.model === 'string' && typeof args.size === 'string') throw new UsageError('give --model DIR or --size NAME, not both');
   const family = (typeof args.family === 'string' ? args.family : 'bert') as FamilyName;
   if (!FAMILY_NAMES.includes(family)) throw new UsageError(`--family must be one of ${FAMILY_NAMES.join(', ')}, got '${family}'`);

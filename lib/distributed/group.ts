@@ -151,6 +151,18 @@ export const distributed = {
     const i = info();
     return i.cuda ? `cuda:${this.localRank}` : 'cpu';
   },
+  /**
+   * The device a user asked for, as this rank takes it: plain 'cuda' under a launcher (more than one rank)
+   * is the GPU of this rank's LOCAL_RANK; anything else as given.
+   *
+   * @example
+   * ```ts
+   * const model = await loadModel(dir, { device: distributed.deviceFor(args.device ?? 'cpu') });
+   * ```
+   */
+  deviceFor(requested: string): string {
+    return requested === 'cuda' && this.worldSize > 1 ? `cuda:${this.localRank}` : requested;
+  },
   /** Waits until every rank got here (ERR_DISTRIBUTED when one failed or the timeout passed). No-op in a single process. */
   async barrier(): Promise<void> {
     if (!group) return;

@@ -65,3 +65,18 @@ t.test("SLURM's compressed tasks-per-node form", async (t) => {
   t.equal(expandTasksPerNode('2(x3'), null);
   t.equal(expandTasksPerNode(''), null);
 });
+
+t.test("distributed.deviceFor: plain 'cuda' under a launcher is the GPU of LOCAL_RANK", async (t) => {
+  const { distributed } = await import('../../lib/distributed/group.js');
+  const saved = { ...process.env };
+  t.teardown(() => {
+    for (const k of Object.keys(four)) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+  for (const k of Object.keys(four)) delete process.env[k];
+  t.equal(distributed.deviceFor('cuda'), 'cuda', 'one process: as given');
+  Object.assign(process.env, { ...four, LOCAL_RANK: '1' });
+  t.equal(distributed.deviceFor('cuda'), 'cuda:1');
+  t.equal(distributed.deviceFor('cuda:0'), 'cuda:0', 'an explicit index stays');
+  t.equal(distributed.deviceFor('cpu'), 'cpu');
+});
