@@ -67,6 +67,13 @@ export interface ForwardOptions {
    * Not with outputHiddenStates / outputAttentions. Extractive QA always keeps the padding.
    */
   skipPadding?: boolean;
+  /**
+   * Masked LM with labels: compute the vocabulary projection at the labelled positions only (label !=
+   * -100); `logits` is then [M, vocabSize] for the M labelled positions in row-major order, and the loss
+   * is the same. The projection is most of a small model's forward, and [N, L, vocabSize] logits are
+   * large (32 x 128 x 30522 floats = 500 MB).
+   */
+  labeledOnly?: boolean;
 }
 
 export interface AttackOptions {
@@ -234,8 +241,12 @@ export class Model {
    */
   async forward(batch: LabeledBatch, options: ForwardOptions = {}): Promise<ForwardOutput> {
     const o = object('options', options) as ForwardOptions;
-    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation', 'skipPadding']);
+    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation', 'skipPadding', 'labeledOnly']);
     if (o.skipPadding !== undefined) boolean('options.skipPadding', o.skipPadding);
+    if (o.labeledOnly !== undefined) boolean('options.labeledOnly', o.labeledOnly);
+    if (o.labeledOnly === true && (this.task !== 'masked-lm' || batch.labels === undefined)) {
+      throw invalidArg('options.labeledOnly', `false unless the model is masked-lm and the batch has labels (task '${this.task}'${batch.labels === undefined ? ', no labels' : ''})`, true);
+    }
     if (o.skipPadding === true && (o.outputHiddenStates === true || o.outputAttentions === true)) {
       throw invalidArg('options.skipPadding', 'false with outputHiddenStates or outputAttentions (hidden states keep every position)', true);
     }
@@ -244,7 +255,7 @@ export class Model {
     if (o.precision === 'bf16') checkBf16Device('options.precision', this.device);
     const nb = prepareBatch(batch, this.config);
     if (o.perturbation !== undefined) float32Array('options.perturbation', o.perturbation, nb.inputIds.length * this.config.embeddingSize);
-    const out: NativeForwardOutput = await this.handle.forward(nb, { ...o, skipPadding: o.skipPadding ?? false });
+    const out: NativeForwardOutput = await this.handle.forward(nb, { ...o, skipPadding: o.skipPadding ?? false, labeledOnly: o.labeledOnly ?? false });
     return {
       logits: out.logits ?? new Float32Array(0),
       logitsShape: out.logitsShape ?? [0],

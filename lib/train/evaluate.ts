@@ -83,8 +83,9 @@ export interface BatchTally {
  */
 export async function tallyBatch(model: Model, batch: LabeledBatch, index: number): Promise<BatchTally> {
   const task = model.task;
-  // Only real tokens are scored, so the padding is skipped (as in training).
-  const out = await model.forward(batch, { skipPadding: true });
+  // Only real tokens are scored, so the padding is skipped (as in training); a masked LM's vocabulary
+  // projection runs at its labelled positions only (logits [M, V], in row-major order).
+  const out = await model.forward(batch, { skipPadding: true, labeledOnly: task === 'masked-lm' });
   if (out.loss === undefined) throw invalidArg('data', 'batches with labels', batch);
   const t: BatchTally = { batch: index, lossSum: 0, labelled: 0, preds: [], refs: [], tagPreds: [], tagRefs: [], tokTotal: 0, tokCorrect: 0, spanExact: 0 };
   // Examples labelled -100 are ignored: the loss is a mean over the others, and they are not scored.
@@ -107,6 +108,8 @@ export async function tallyBatch(model: Model, batch: LabeledBatch, index: numbe
   } else if (task === 'token-classification' || task === 'masked-lm') {
     const best = argmaxRows(out.logits, cols);
     const labels = batch.labels as Int32Array;
+    // Masked LM: one logits row per labelled position, in order (labeledOnly).
+    let m = 0;
     for (let row = 0; row * batch.seqLen < labels.length; row++) {
       const p: number[] = [];
       const r: number[] = [];
@@ -114,7 +117,7 @@ export async function tallyBatch(model: Model, batch: LabeledBatch, index: numbe
         const i = row * batch.seqLen + j;
         if (labels[i] === -100) continue;
         t.tokTotal++;
-        if (best[i] === labels[i]) t.tokCorrect++;
+        if (best[task === 'masked-lm' ? m++ : i] === labels[i]) t.tokCorrect++;
         if (task === 'token-classification') {
           p.push(best[i]!);
           r.push(labels[i]!);

@@ -283,7 +283,8 @@ Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
   });
 }
 
-// forward(batch, { outputHiddenStates, outputAttentions, precision, training, perExampleLoss }) -> Promise<result>
+// forward(batch, { outputHiddenStates, outputAttentions, precision, attention, perExampleLoss, perturbation, skipPadding,
+//                  labeledOnly }) -> Promise<result>
 Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -298,6 +299,11 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     if (compute.dtype == at::kBFloat16) checkBf16Device(h->model->device(), "options.precision");
     compute.allowSdpa = optEnum(opts, "attention", "auto", {"auto", "math"}, "options.attention") != "math";
     compute.packTokens = optBool(opts, "skipPadding", false);
+    // Masked LM: logits [M, V] at the M labelled positions only (the vocabulary projection is most of the work).
+    const bool labeledOnly = optBool(opts, "labeledOnly", false);
+    if (labeledOnly && (h->model->config().task != Task::MaskedLM || !batch.hasLabels())) {
+      fail(kErrInvalidArg, "options.labeledOnly needs a masked-LM model and a batch with labels");
+    }
     at::Tensor wordDelta;
     if (opts.Get("perturbation").IsTypedArray()) {
       const int64_t E = h->model->config().embeddingSize;
@@ -306,7 +312,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     auto lease = h->busy.acquire("forward");
     return PromiseWorker<ForwardOut>::start(
         env,
-        [h, batch, compute, wantHidden, wantAttn, wantPerExample, wordDelta]() {
+        [h, batch, compute, wantHidden, wantAttn, wantPerExample, wordDelta, labeledOnly]() {
           at::NoGradGuard noGrad;
           const TransformerModel& m = *h->model;
           Batch b = batch.to(m.device());
@@ -315,7 +321,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
           trace.attentions = wantAttn;
           // No trace unless asked for: a traced pass keeps every position (Encoder::forward).
           ForwardResult r = m.forward(b, Perturbation{wordDelta.defined() ? wordDelta.to(m.device()) : at::Tensor(), {}}, compute,
-                                      wantHidden || wantAttn ? &trace : nullptr);
+                                      wantHidden || wantAttn ? &trace : nullptr, labeledOnly);
           ForwardOut out;
           out.logits = r.logits.defined() ? hostFloat(r.logits) : at::Tensor();
           out.sequence = hostFloat(r.sequence);

@@ -288,3 +288,42 @@ t.test('RoBERTa positions skip padding: right-padding does not change real-token
   t.ok(maxAbsDiff(a.lastHiddenState, b.lastHiddenState.subarray(0, 5 * 32)) < 1e-5);
   model.dispose();
 });
+
+t.test('masked-LM forward with labeledOnly: the labelled positions of the full logits, the same loss and metrics', { skip }, async (t) => {
+  for (const family of ['bert', 'roberta', 'albert', 'deberta-v2'] as ModelType[]) {
+    const model = await createModel(tinyConfig(family), { task: 'masked-lm', seed: 4 });
+    const batch = randomBatch({ task: 'masked-lm', lengths: [9, 5, 7], seqLen: 9, seed: 8, pad: family === 'roberta' ? 1 : 0 });
+    const full = await model.forward(batch);
+    const compact = await model.forward(batch, { labeledOnly: true });
+    const V = full.logitsShape[2]!;
+    const labelled = Array.from(batch.labels as Int32Array).flatMap((y, i) => (y === -100 ? [] : [i]));
+    t.ok(labelled.length > 2, `${family}: ${labelled.length} labelled positions`);
+    t.same(compact.logitsShape, [labelled.length, V], `${family}: logits [M, V]`);
+    let worst = 0;
+    labelled.forEach((p, m) => {
+      for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(compact.logits[m * V + v]! - full.logits[p * V + v]!));
+    });
+    t.ok(worst <= 1e-5, `${family}: logits within ${worst.toExponential(2)}`);
+    t.ok(Math.abs(compact.loss! - full.loss!) <= 1e-5 * Math.abs(full.loss!), `${family}: loss ${compact.loss} vs ${full.loss}`);
+    // evaluateModel asks for labelled logits only: its masked accuracy is the full logits' one. Every
+    // other label is made the full logits' argmax there (the logits do not depend on the labels), so a
+    // position mix-up would show.
+    const labels = Int32Array.from(batch.labels as Int32Array);
+    const argmax = (p: number) => {
+      const row = Array.from(full.logits.subarray(p * V, (p + 1) * V));
+      return row.indexOf(Math.max(...row));
+    };
+    labelled.forEach((p, m) => {
+      if (m % 2 === 0) labels[p] = argmax(p);
+    });
+    const right = labelled.filter((p) => argmax(p) === labels[p]).length;
+    const metrics = await evaluateModel(model, [{ ...batch, labels }]);
+    t.ok(right >= labelled.length / 2, `${family}: ${right} right`);
+    t.equal(metrics.maskedAccuracy, right / labelled.length, `${family}: masked accuracy ${right}/${labelled.length}`);
+    await t.rejects(model.forward({ ...batch, labels: undefined }, { labeledOnly: true }), { code: 'ERR_INVALID_ARG', message: /options\.labeledOnly/ });
+    model.dispose();
+  }
+  const cls = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 2 });
+  await t.rejects(cls.forward(randomBatch({ task: 'sequence-classification', lengths: [4], seqLen: 4 }), { labeledOnly: true }), { code: 'ERR_INVALID_ARG', message: /masked-lm/ });
+  cls.dispose();
+});

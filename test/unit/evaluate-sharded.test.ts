@@ -40,7 +40,7 @@ function fakeModel(task: Task, nanLossOn?: number): FakeModel {
   const model = {
     task,
     config: { id2label: task === 'token-classification' ? TAGS : [] },
-    async forward(batch: LabeledBatch): Promise<ForwardOutput> {
+    async forward(batch: LabeledBatch, options: { labeledOnly?: boolean } = {}): Promise<ForwardOutput> {
       seen.push(batch);
       const perToken = task === 'token-classification' || task === 'masked-lm' || task === 'question-answering';
       const rows = perToken ? batch.batchSize * batch.seqLen : batch.batchSize;
@@ -63,6 +63,13 @@ function fakeModel(task: Task, nanLossOn?: number): FakeModel {
       const hasTargets = batch.labels !== undefined || batch.startPositions !== undefined;
       const sum = batch.inputIds.reduce((a, x) => a + x, 0);
       const loss = !hasTargets ? undefined : batch.inputIds[0] === nanLossOn ? Number.NaN : 0.3 + noise(sum, batch.batchSize) * 2;
+      if (options.labeledOnly) {
+        // The masked-LM forward evaluateModel asks for: rows at the labelled positions only.
+        const kept = [...Array(rows).keys()].filter((r) => batch.labels![r] !== -100);
+        const compact = new Float32Array(kept.length * cols);
+        kept.forEach((r, m) => compact.set(logits.subarray(r * cols, (r + 1) * cols), m * cols));
+        return { logits: compact, logitsShape: [kept.length, cols], loss } as ForwardOutput;
+      }
       return { logits, logitsShape: perToken ? [batch.batchSize, batch.seqLen, cols] : [batch.batchSize, cols], loss } as ForwardOutput;
     },
   } as unknown as Model;
@@ -148,6 +155,20 @@ t.test('sharded evaluateModel: the metrics that matter are the ones expected', a
   t.match(Object.keys(tok).sort(), ['examples', 'f1', 'loss', 'precision', 'recall', 'tokenAccuracy']);
   const mlm = await evaluateModel(fakeModel('masked-lm').model, batches('masked-lm'));
   t.match(Object.keys(mlm).sort(), ['examples', 'loss', 'maskedAccuracy', 'perplexity']);
+  // The masked LM is asked for labelled-position logits only; scored from its full logits, the same.
+  let right = 0;
+  let total = 0;
+  for (const b of batches('masked-lm')) {
+    const full = await fakeModel('masked-lm').model.forward(b);
+    b.labels!.forEach((y, i) => {
+      if (y === -100) return;
+      total++;
+      const row = Array.from(full.logits.subarray(i * 9, (i + 1) * 9));
+      if (row.indexOf(Math.max(...row)) === y) right++;
+    });
+  }
+  t.ok(total > 10, `${total} labelled positions`);
+  t.equal(mlm.maskedAccuracy, right / total, `masked accuracy ${right}/${total}`);
 });
 
 t.test('sharded evaluateModel: the scorer sees the predictions in single-process order', async (t) => {
