@@ -152,10 +152,13 @@ export class MaskedLmSubstitutes {
     });
     if (maskAt < 0) return [];
     const L = ids.length;
-    const out = await this.#mlm.forward({ inputIds: Int32Array.from(ids), attentionMask: new Int32Array(L).fill(1), tokenTypeIds: Int32Array.from(typeIds), batchSize: 1, seqLen: L });
+    // Only the masked position's logits are read: a label there (any id) makes the forward project it alone.
+    const labels = new Int32Array(L).fill(-100);
+    labels[maskAt] = 0;
+    const out = await this.#mlm.forward({ inputIds: Int32Array.from(ids), attentionMask: new Int32Array(L).fill(1), tokenTypeIds: Int32Array.from(typeIds), labels, batchSize: 1, seqLen: L }, { labeledOnly: true });
     const V = this.#mlm.config.vocabSize;
     this.#allowed ??= wholeWordIds(tok, Math.min(V, tok.vocabSize));
-    const logits = out.logits.subarray(maskAt * V, (maskAt + 1) * V);
+    const logits = out.logits.subarray(0, V);
     const ranked = Array.from(this.#allowed).sort((a, b) => logits[b]! - logits[a]! || a - b);
     const lower = word.toLowerCase();
     const result: string[] = [];
