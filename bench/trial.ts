@@ -44,6 +44,9 @@ const METHOD: Record<string, MethodConfig> = {
   pgd: { name: 'pgd', steps: 2, stepSize: 0.1, epsilon: 0.1, initMag: 0.1, cleanWeight: 0.5 },
   creat: { name: 'creat', steps: 1, stepSize: 0.1, epsilon: 0.1, initMag: 0.1 },
   smart: { name: 'smart', steps: 1 },
+  rpt: { name: 'rpt' },
+  alum: { name: 'alum', steps: 1 },
+  textat: { name: 'textat', steps: 3, stepSize: 0.1, epsilon: 0.6, initMag: 0.1 },
 };
 // Vanilla-step equivalents per update, for MFU and the "vs passes x vanilla" column. Counted in GEMM work
 // with a forward as 1, a backward that only needs the input's gradient (an attack's, wrt delta) as 1 and a

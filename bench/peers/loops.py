@@ -22,6 +22,12 @@ Loops (per optimizer step, AdamW, grad clipping 1.0):
   creat    clean forward (graph kept), one ascent on L_ptb - tau * cos(h, h_ptb), final 0.5 * (L + L_ptb)
   smart    clean forward, one attack step on symKL(adv, sg(clean)) of the post-LayerNorm embeddings, then
            L + symKL(sg-each) backward (mt-dnn's loop)
+  rpt      R3F (fairseq's sentence_prediction_r3f): clean forward, a forward on the detached word embeddings
+           plus U(-1e-5, 1e-5) noise, CE + symmetric KL backward through both
+  alum     mt-dnn's ALUM: clean forward, one attack step on KL(sg clean || adv) of N(0, 1e-5) noise on the
+           embedding output (inf-token normalised), then CE + symKL(sg-each) backward
+  textat   Token-Aware-VAT: FreeLB's K=3 passes on E + delta_s + delta_t, delta_t from a [vocab, dim] table
+           carried across steps and updated with the last delta_t of every step
 """
 import argparse
 import json
@@ -185,7 +191,62 @@ def step_fn(method, embed_words, run):
         loss.backward()
         return loss
 
-    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart)[method]
+    def rpt(ids, mask, y):
+        m = mask.unsqueeze(-1).float()
+        clean, _ = run(ids, mask)
+        words = embed_words(ids)
+        noise = torch.empty_like(words).uniform_(-1, 1) * 1e-5 * m
+        noised, _ = run(ids, mask, words=words.detach() + noise)
+        reg = F.kl_div(F.log_softmax(noised, -1), F.softmax(clean, -1), reduction="batchmean") + F.kl_div(F.log_softmax(clean, -1), F.softmax(noised, -1), reduction="batchmean")
+        loss = F.cross_entropy(clean, y) + reg
+        loss.backward()
+        return loss
+
+    def alum(ids, mask, y):
+        m = mask.unsqueeze(-1).float()
+        clean, _ = run(ids, mask)
+        xi = (torch.randn(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device) * 1e-5 * m).requires_grad_()
+        adv, _ = run(ids, mask, emb_delta=xi)
+        (g,) = torch.autograd.grad(F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean"), xi)
+        z = xi.detach() + 1e-3 * g * m
+        xi = (z / (z.abs().amax(-1, keepdim=True) + 1e-6) * m).detach()
+        adv, _ = run(ids, mask, emb_delta=xi)
+        reg = F.kl_div(F.log_softmax(clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean") + F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean")
+        loss = F.cross_entropy(clean, y) + reg
+        loss.backward()
+        return loss
+
+    table = {}
+
+    def textat(ids, mask, y, K=3, lr=0.1, eps=0.6):
+        m = mask.unsqueeze(-1).float()
+        dim = embed_words(ids[:1, :1]).shape[-1]
+        if "T" not in table:
+            table["T"] = torch.empty(30522, dim, device=ids.device).uniform_(-1, 1) * 0.1 / dim**0.5
+        ds = l2_init(ids, dim, m, 0.1)
+        dt = table["T"][ids] * m
+        dt = dt / dt.norm().clamp_min(1e-12)
+        total = 0.0
+        for t in range(K):
+            ds, dt = ds.detach().requires_grad_(), dt.detach().requires_grad_()
+            loss = F.cross_entropy(run(ids, mask, words=embed_words(ids) + ds + dt)[0], y) / K
+            loss.backward()
+            total = total + loss.detach()
+            if t == K - 1:
+                break
+            gs, gt = ds.grad * m, dt.grad * m
+            s = ds.detach() + lr * gs / gs.flatten(1).norm(dim=1).clamp_min(1e-8).view(-1, 1, 1)
+            tt = dt.detach() + lr * gt / gt.norm(dim=-1, keepdim=True).clamp_min(1e-8) * m
+            tn = tt.norm(dim=-1, keepdim=True)
+            tt = tt * tn / tn.amax(dim=1, keepdim=True).clamp_min(1e-12)
+            joint = (s + tt).flatten(1).norm(dim=1)
+            f = torch.where(joint > eps, eps / joint, torch.ones_like(joint)).view(-1, 1, 1)
+            ds, dt = s * f * m, tt * f * m
+        real = mask.flatten().bool()
+        table["T"].index_put_((ids.flatten()[real],), dt.detach().flatten(0, 1)[real], accumulate=True)
+        return total
+
+    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart, rpt=rpt, alum=alum, textat=textat)[method]
 
 
 def main():
