@@ -84,6 +84,12 @@ class InfoBert : public Method {
       for (int64_t p = 0; p < len[static_cast<size_t>(i)]; ++p) real.push_back(i * L + p);
     }
     const int64_t n = static_cast<int64_t>(real.size());
+    // Whether some row has anchors (ranks [ceil(n cl), ceil(n ch)) not empty): known from the lengths alone.
+    bool anyAnchor = false;
+    for (const int64_t li : len) {
+      const double ln = static_cast<double>(li);
+      anyAnchor = anyAnchor || std::ceil(ln * o_.anchorHigh) > std::ceil(ln * o_.anchorLow);
+    }
     const at::Tensor realIdx = at::tensor(real, at::kLong).to(device);
     at::Tensor indexDraws;
     if (ctx.draws.indices.defined()) indexDraws = checkedDraw(ctx.draws.indices, {K, N * L}, "CLUB index", at::kCPU).to(at::kDouble);
@@ -94,11 +100,13 @@ class InfoBert : public Method {
     int64_t anchorCount = 0;
     for (int64_t t = 0; t < K; ++t) {
       if (rng && t > 0) rng->replay();
+      // Only the encoder's input is traced, so the layers may skip padding (the last hidden state is the
+      // pass's own output; its first row is all LB reads).
       EncoderTrace trace;
-      trace.hidden = true;
+      trace.input = true;
       ForwardResult r = model.forward(b, Perturbation{delta, {}}, ctx.compute, &trace, true);
       const at::Tensor h0 = trace.hiddenStates.front().to(at::kFloat).reshape({N * L, -1});
-      const at::Tensor cls = trace.hiddenStates.back().to(at::kFloat).select(1, 0);
+      const at::Tensor cls = r.sequence.to(at::kFloat).select(1, 0);
       const at::Tensor task = model.loss(r.logits, b);
       at::Tensor objective = task * (ctx.lossScale * invK);
       taskSum = taskSum + task.detach() * invK;
@@ -111,15 +119,18 @@ class InfoBert : public Method {
         objective = objective + ub;
         upperSum = upperSum + ub.detach();
       }
-      objective.backward({}, /*retain_graph=*/!critic_.empty());
-      const at::Tensor g = delta.grad().detach().clone();
-      if (!critic_.empty()) {
-        const at::Tensor lb = lowerBound(h0, cls, g, len, L, device, &anchorCount);
-        if (lb.defined()) {
-          const at::Tensor scaled = lb * (o_.lrAlpha * invK);
-          scaled.backward();
-          lowerSum = lowerSum + scaled.detach();
-        }
+      at::Tensor g;
+      if (critic_.empty() || !anyAnchor) {
+        objective.backward();
+        g = delta.grad().detach().clone();
+      } else {
+        // The official code runs objective.backward() and then LB.backward(), two full backward passes. LB
+        // needs dObjective/ddelta first (its anchors), so here that comes from a delta-only pass and one
+        // backward of objective + LB gives the parameters (and the critic) the same sum of gradients.
+        g = gradWrt(objective, delta, /*retainGraph=*/true).detach();
+        const at::Tensor scaled = lowerBound(h0, cls, g, len, L, device, &anchorCount) * (o_.lrAlpha * invK);
+        (objective + scaled).backward();
+        lowerSum = lowerSum + scaled.detach();
       }
       if (t == K - 1) break;
       delta = ascendProject(delta, g, mask, o_.stepSize, o_.epsilon, norm_).requires_grad_(true);

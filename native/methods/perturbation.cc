@@ -64,8 +64,8 @@ NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at:
   return {at::where(next.isfinite(), next, at::zeros_like(next)), grad.isfinite().all().to(at::kFloat)};
 }
 
-at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf) {
-  return torch::autograd::grad({objective}, {leaf}, {}, /*retain_graph=*/false, /*create_graph=*/false)[0];
+at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf, bool retainGraph) {
+  return torch::autograd::grad({objective}, {leaf}, {}, retainGraph, /*create_graph=*/false)[0];
 }
 
 RngReplay::RngReplay(const at::Device& device) {

@@ -41,7 +41,7 @@ NormalizedStep noiseStep(const at::Tensor& xi, const at::Tensor& grad, const at:
                          double eps);
 
 // Gradient of `objective` wrt `leaf` only (no parameter gradients are computed or accumulated).
-at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf);
+at::Tensor gradWrt(const at::Tensor& objective, const at::Tensor& leaf, bool retainGraph = false);
 
 // Snapshot of the generators dropout draws from on `device` (the trainer's, and on CUDA also the default
 // one that SDPA's fused dropout uses): replay() restores them so the next passes draw the same dropout

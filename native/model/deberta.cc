@@ -65,7 +65,7 @@ at::Tensor DebertaEncoder::embed(const Batch& b, const at::Tensor& words, const 
   x = x * b.attentionMask.unsqueeze(2).to(x.scalar_type());
   x = dropout(x, cfg_.hiddenDropout, c);
   if (embeddingDelta.defined()) x = x + embeddingDelta;
-  if (trace && trace->hidden) trace->hiddenStates.push_back(x);
+  if (trace && (trace->hidden || trace->input)) trace->hiddenStates.push_back(x);
   return x;
 }
 

@@ -71,10 +71,11 @@ at::Tensor Encoder::embed(const Batch& b, const at::Tensor& words, const at::Ten
   if (sift && sift->siftNormEps > 0.0) x = siftNormalize(x, *sift);
   x = dropout(layerNorm(x, embNorm_), cfg_.hiddenDropout, c);
   if (embeddingDelta.defined()) x = x + embeddingDelta;
-  if (trace && trace->hidden && !project_) trace->hiddenStates.push_back(x);
+  const bool keep = trace && (trace->hidden || trace->input);
+  if (keep && !project_) trace->hiddenStates.push_back(x);
   if (project_) {
     x = linear(x, embProject_, c).to(at::kFloat);
-    if (trace && trace->hidden) trace->hiddenStates.push_back(x);
+    if (keep) trace->hiddenStates.push_back(x);
   }
   return x;
 }
@@ -127,7 +128,9 @@ at::Tensor Encoder::forward(const Batch& b, const Perturbation& p, const Compute
   const at::Tensor bias = layerMask(b, c.dtype);
   // The embedding module stays padded (position ids, RoBERTa's cumsum): packing starts at layer 0.
   std::optional<TokenPacking> pack;
-  if (c.packTokens && b.packable && !trace) pack = TokenPacking{realPositions(b), b.rows(), b.seqLen()};
+  // A trace of the encoder's input alone leaves the layers free to skip padding.
+  const bool layersTraced = trace && (trace->hidden || trace->attentions);
+  if (c.packTokens && b.packable && !layersTraced) pack = TokenPacking{realPositions(b), b.rows(), b.seqLen()};
   const TokenPacking* pk = pack ? &*pack : nullptr;
   if (pk) h = pk->pack(h);
   if (deep) h = layers(h, bias, 0, p.deltaLayer, c, trace, pk) + (pk ? pk->pack(p.embeddingDelta) : p.embeddingDelta);

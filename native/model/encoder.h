@@ -26,6 +26,7 @@ struct Perturbation {
 
 struct EncoderTrace {
   bool hidden = false;      // collect the embedding output and every layer's output
+  bool input = false;       // collect the encoder's input only (hiddenStates[0]); the layers may skip padding
   bool attentions = false;  // collect attention probabilities (forces the math attention path)
   std::vector<at::Tensor> hiddenStates;
   std::vector<at::Tensor> attentionProbs;
@@ -83,7 +84,7 @@ class Encoder {
                     const TokenPacking* pack) const;
 
   // Full pass: returns the last hidden state [N, L, H] (float32). With c.packTokens on a packable batch
-  // and no trace, the layers run on the real tokens only (TokenPacking).
+  // and no trace of the layers (EncoderTrace::input is fine), the layers run on the real tokens only (TokenPacking).
   at::Tensor forward(const Batch& b, const Perturbation& p, const Compute& c, EncoderTrace* trace) const;
 
   const at::Tensor& wordEmbeddingWeight() const { return wordEmb_; }
