@@ -39,6 +39,7 @@ const cases: Case[] = [
   { family: 'bert', task: 'sequence-classification', method: { name: 'alum', steps: 1, noiseStd: 0.1, stepSize: 0.1, perturbLayer: 1 }, packs: true },
   { family: 'bert', task: 'sequence-classification', method: { name: 'textat', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: true },
   { family: 'bert', task: 'regression', method: { name: 'rpt', noiseStd: 0.1 }, packs: true },
+  { family: 'bert', task: 'sequence-classification', method: { name: 'yopo', outer: 2, inner: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: true },
   { family: 'roberta', task: 'multiple-choice', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, numChoices: 2, packs: true },
   { family: 'electra', task: 'token-classification', method: { name: 'smart', steps: 1, noiseStd: 0.1, stepSize: 0.1 }, packs: true },
   { family: 'albert', task: 'masked-lm', method: { name: 'pgd', steps: 1, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: true },
@@ -47,10 +48,12 @@ const cases: Case[] = [
   { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'vanilla' }, packs: true },
   { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, conv: true, packs: true },
   { family: 'deberta-v2', task: 'token-classification', method: { name: 'smart', steps: 1, noiseStd: 0.1, stepSize: 0.1 }, conv: true, packs: true },
+  { family: 'deberta-v2', task: 'sequence-classification', method: { name: 'yopo', outer: 2, inner: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, conv: true, packs: true },
   // InfoBERT traces the encoder's input only (its IB and anchored-feature terms), so its layers skip too.
   { family: 'bert', task: 'sequence-classification', method: { name: 'infobert', steps: 1, stepSize: 0.1, initMag: 0.1, beta: 0.05, alpha: 0.5, anchorBatch: 4 }, packs: true },
   // Nothing skipped: QA reads padding positions, a batch without padding has nothing to skip.
   { family: 'bert', task: 'question-answering', method: { name: 'freelb', steps: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: false },
+  { family: 'bert', task: 'question-answering', method: { name: 'yopo', outer: 2, inner: 2, stepSize: 0.3, epsilon: 0.5, initMag: 0.3 }, packs: false },
   { family: 'bert', task: 'sequence-classification', method: { name: 'vanilla' }, lengths: [9, 9, 9, 9], packs: false },
 ];
 
