@@ -56,7 +56,8 @@ const METHOD: Record<string, MethodConfig> = {
 // (clean, attack, adversarial forward; the regulariser's gradient reaches both graphs): 1 + 2 + 1 + 4 = 8.
 // R3F: two forwards, gradients through both: 6. SiFT as SMART (clean, attack, perturbed forward; the final
 // backward through the clean and the perturbed graph): 8. TextAT as FreeLB; FreeAT 2 replays; YOPO approximated as 2.
-const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, sift: 8 / 3, textat: 3, freeat: 2, yopo: 2 };
+// InfoBERT-3: per pass a forward, a delta-only backward (the anchors) and one full backward of task + bounds: 12.
+const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, sift: 8 / 3, textat: 3, freeat: 2, yopo: 2, infobert: 4 };
 
 const size = values.model as ModelSize;
 const batch = Number(values.batch);

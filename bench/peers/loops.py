@@ -28,6 +28,14 @@ Loops (per optimizer step, AdamW, grad clipping 1.0):
            embedding output (inf-token normalised), then CE + symKL(sg-each) backward
   textat   Token-Aware-VAT: FreeLB's K=3 passes on E + delta_s + delta_t, delta_t from a [vocab, dim] table
            carried across steps and updated with the last delta_t of every step
+  freeat   the FreeLB repository's freeat_train_step: m=2 replays, each loss / (1 + m) backward, an l2 ascent on
+           delta from that backward, and an optimizer update (one bench step = m updates)
+  sift     DeBERTa's sift.py: an affine-free LayerNorm before embeddings.LayerNorm (a forward pre-hook), clean
+           pass, one attack pass on sg(v) + delta (delta-only gradient), perturbed pass, L + 5 * symmetric CE
+  infobert AI-secure/InfoBERT's _adv_training_step (estimator version 6): FreeLB K=3 with all hidden states;
+           per pass (L/K + UB/K).backward(retain_graph) (CLUB on the encoder input), anchors from ||dL/d delta||,
+           the InfoNCE critic (Linear(2H, 300), ReLU, Linear(300, 1), Softplus on every pair) and LB.backward()
+(freeat, sift and infobert need transformers.)
 """
 import argparse
 import json
@@ -75,18 +83,19 @@ def build(size, device, attn, family="bert"):
             model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(model_type, **cfg, attn_implementation="eager"))
         base = getattr(model, model.base_model_prefix)
         impl = "python-transformers"
+        model.bench_base = base
 
         def embed_words(ids):
             return base.embeddings.word_embeddings(ids)
 
-        def run(ids, mask, words=None, emb_delta=None):
+        def run(ids, mask, words=None, emb_delta=None, all_hidden=False):
             handle = None
             if emb_delta is not None:
                 handle = base.embeddings.register_forward_hook(lambda m, i, o: o + emb_delta)
             out = model(input_ids=None if words is not None else ids, inputs_embeds=words, attention_mask=mask, output_hidden_states=True)
             if handle:
                 handle.remove()
-            return out.logits, out.hidden_states[-1]
+            return out.logits, out.hidden_states if all_hidden else out.hidden_states[-1]
     except ImportError:
         if family != "bert":
             raise
@@ -129,7 +138,7 @@ def sym_kl(a, b):
     return F.kl_div(F.log_softmax(a, -1), F.softmax(b, -1), reduction="batchmean") + F.kl_div(F.log_softmax(b, -1), F.softmax(a, -1), reduction="batchmean")
 
 
-def step_fn(method, embed_words, run):
+def step_fn(method, embed_words, run, model, update):
     def vanilla(ids, mask, y):
         logits, _ = run(ids, mask)
         loss = F.cross_entropy(logits, y)
@@ -246,7 +255,100 @@ def step_fn(method, embed_words, run):
         table["T"].index_put_((ids.flatten()[real],), dt.detach().flatten(0, 1)[real], accumulate=True)
         return total
 
-    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart, rpt=rpt, alum=alum, textat=textat)[method]
+    def freeat(ids, mask, y, m_replays=2):
+        m = mask.unsqueeze(-1).float()
+        delta = torch.zeros(*ids.shape, embed_words(ids[:1, :1]).shape[-1], device=ids.device, requires_grad=True)
+        for r in range(m_replays):
+            logits, _ = run(ids, mask, words=embed_words(ids) + delta)
+            loss = F.cross_entropy(logits, y)
+            (loss / (1 + m_replays)).backward()
+            delta = l2_step(delta, delta.grad, m, 0.1, 0.6).requires_grad_()
+            if r < m_replays - 1:
+                update()  # the harness makes the last replay's update
+        return loss
+
+    sift_state = {}
+
+    def sift(ids, mask, y, lam=5.0, step=1e-4, init=1e-2):
+        ln = model.bench_base.embeddings.LayerNorm
+        if "hook" not in sift_state:
+            # hook_sift_layer: the perturbation layer's affine-free LayerNorm on the LayerNorm's input, plus delta.
+            def pre(mod, inputs):
+                v = F.layer_norm(inputs[0], inputs[0].shape[-1:], eps=1e-7)
+                d = sift_state.get("delta")
+                return (v if d is None else v.detach() + d,)
+            sift_state["hook"] = ln.register_forward_pre_hook(pre)
+        sift_state["delta"] = None
+        clean, _ = run(ids, mask)
+        dim = model.bench_base.embeddings.word_embeddings.weight.shape[-1]
+        delta = (torch.randn(*ids.shape, dim, device=ids.device) * init).clamp(-2 * init, 2 * init).requires_grad_()
+        sift_state["delta"] = delta
+        adv, _ = run(ids, mask)
+        p_c = F.softmax(clean.detach(), -1)
+        obj = (F.kl_div(F.log_softmax(adv, -1), p_c, reduction="sum") + F.kl_div(F.log_softmax(clean.detach(), -1), F.softmax(adv, -1), reduction="sum"))
+        (g,) = torch.autograd.grad(obj, delta)
+        delta = (delta + step * g / (1e-6 + g.abs().amax(-1, keepdim=True))).detach()
+        sift_state["delta"] = delta
+        final, _ = run(ids, mask)
+        sift_state["delta"] = None
+        R = (-(F.softmax(clean, -1).detach() * F.log_softmax(final, -1)).sum(-1) - (F.softmax(final, -1).detach() * F.log_softmax(clean, -1)).sum(-1)).mean()
+        loss = F.cross_entropy(clean, y) + lam * R
+        loss.backward()
+        return loss
+
+    critic = {}
+
+    def infobert(ids, mask, y, K=3, lr=4e-2, mag=8e-2, beta=5e-3, alpha=5e-3, chunk=32):
+        import math
+
+        import numpy as np
+
+        m = mask.unsqueeze(-1).float()
+        dim = embed_words(ids[:1, :1]).shape[-1]
+        if "F" not in critic:
+            H = model.config.hidden_size
+            critic["F"] = torch.nn.Sequential(torch.nn.Linear(2 * H, 300), torch.nn.ReLU(), torch.nn.Linear(300, 1), torch.nn.Softplus()).to(ids.device)
+            update.add_params(critic["F"].parameters())
+        Fc = critic["F"]
+        lengths = mask.sum(1).tolist()
+        delta = l2_init(ids, dim, m, mag).requires_grad_()
+        total = 0.0
+        for t in range(K):
+            logits, hs = run(ids, mask, words=embed_words(ids) + delta, all_hidden=True)
+            h0, hL = hs[0], hs[-1]
+            loss = F.cross_entropy(logits, y) / K
+            yv = h0[mask.bool()]
+            neg = torch.randint(yv.shape[0], (yv.shape[0],), device=ids.device)
+            ub = beta * ((yv - yv[neg]) ** 2).sum(-1).div(2).mean() / K
+            (loss + ub).backward(retain_graph=True)
+            g = delta.grad.detach().clone()
+            norms = g.norm(dim=-1)
+            rows, pos = [], []
+            for i, n in enumerate(lengths):
+                order = norms[i, :n].argsort().tolist()
+                for k in range(math.ceil(n * 0.5), math.ceil(n * 0.9)):
+                    rows.append(i)
+                    pos.append(order[k])
+            perm = torch.as_tensor(np.random.RandomState(42).permutation(len(rows)))
+            r_idx, p_idx = torch.tensor(rows)[perm], torch.tensor(pos)[perm]
+            x, yy = h0[r_idx, p_idx], hL[r_idx, 0]
+            bounds = []
+            for s0 in range(0, len(rows), chunk):
+                xc, yc = x[s0:s0 + chunk], yy[s0:s0 + chunk]
+                s = xc.shape[0]
+                # MI_estimators.InfoNCE: T0 on the pairs, T1 on every (x_j, y_i) through the tiled concatenation.
+                t0 = Fc(torch.cat([xc, yc], -1))
+                t1 = Fc(torch.cat([xc.unsqueeze(0).expand(s, s, -1), yc.unsqueeze(1).expand(s, s, -1)], -1)).squeeze(-1)
+                bounds.append(t0.mean() - (t1.logsumexp(1).mean() - math.log(s)))
+            lb = -alpha / K * torch.stack(bounds).mean()
+            lb.backward()
+            total = total + loss.detach()
+            if t == K - 1:
+                break
+            delta = l2_step(delta, g, m, lr, float("inf")).requires_grad_()
+        return total
+
+    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart, rpt=rpt, alum=alum, textat=textat, freeat=freeat, sift=sift, infobert=infobert)[method]
 
 
 def main():
@@ -272,7 +374,19 @@ def main():
     for method in a.methods.split(","):
         model, impl, embed_words, run = build(a.model, a.device, a.attn, a.family)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-        fn = step_fn(method, embed_words, run)
+
+        class Update:
+            """An optimizer update inside a step (FreeAT's replays); add_params: a method's own weights (InfoBERT's critic)."""
+
+            def __call__(self):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+
+            def add_params(self, params):
+                opt.add_param_group({"params": list(params)})
+
+        fn = step_fn(method, embed_words, run, model, Update())
         lengths = torch.tensor(pad_lengths(a.batch, a.seq), device=a.device)
         mask = (torch.arange(a.seq, device=a.device).unsqueeze(0) < lengths.unsqueeze(1)).long()
         ids = torch.randint(1000, 30000, (a.batch, a.seq), device=a.device) * mask
