@@ -138,6 +138,11 @@ def sym_kl(a, b):
     return F.kl_div(F.log_softmax(a, -1), F.softmax(b, -1), reduction="batchmean") + F.kl_div(F.log_softmax(b, -1), F.softmax(a, -1), reduction="batchmean")
 
 
+def sym_kl_each(a, b):
+    """mt-dnn's SymKlCriterion: each direction's target detached."""
+    return F.kl_div(F.log_softmax(a, -1), F.softmax(b.detach(), -1), reduction="batchmean") + F.kl_div(F.log_softmax(b, -1), F.softmax(a.detach(), -1), reduction="batchmean")
+
+
 def step_fn(method, embed_words, run, model, update):
     def vanilla(ids, mask, y):
         logits, _ = run(ids, mask)
@@ -195,7 +200,7 @@ def step_fn(method, embed_words, run, model, update):
         (g,) = torch.autograd.grad(sym_kl(adv, clean.detach()), xi)
         xi = (xi + 1e-3 * g) / ((xi + 1e-3 * g).abs().amax(-1, keepdim=True) + 1e-6)
         adv, _ = run(ids, mask, emb_delta=(xi * m).detach())
-        reg = F.kl_div(F.log_softmax(clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean") + F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean")
+        reg = sym_kl_each(clean, adv)
         loss = F.cross_entropy(clean, y) + reg
         loss.backward()
         return loss
@@ -206,7 +211,7 @@ def step_fn(method, embed_words, run, model, update):
         words = embed_words(ids)
         noise = torch.empty_like(words).uniform_(-1, 1) * 1e-5 * m
         noised, _ = run(ids, mask, words=words.detach() + noise)
-        reg = F.kl_div(F.log_softmax(noised, -1), F.softmax(clean, -1), reduction="batchmean") + F.kl_div(F.log_softmax(clean, -1), F.softmax(noised, -1), reduction="batchmean")
+        reg = sym_kl(noised, clean)  # gradients through both sides (fairseq)
         loss = F.cross_entropy(clean, y) + reg
         loss.backward()
         return loss
@@ -220,7 +225,7 @@ def step_fn(method, embed_words, run, model, update):
         z = xi.detach() + 1e-3 * g * m
         xi = (z / (z.abs().amax(-1, keepdim=True) + 1e-6) * m).detach()
         adv, _ = run(ids, mask, emb_delta=xi)
-        reg = F.kl_div(F.log_softmax(clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean") + F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean")
+        reg = sym_kl_each(clean, adv)
         loss = F.cross_entropy(clean, y) + reg
         loss.backward()
         return loss
