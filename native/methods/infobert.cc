@@ -33,6 +33,7 @@ namespace advtrain {
 namespace {
 
 constexpr int64_t kCriticHidden = 300;  // MI_estimators.InfoNCE.lower_size
+constexpr int64_t kGridElements = int64_t{1} << 24;  // floats in one group's pair grids (64 MB)
 
 // numpy's legacy RandomState(seed).shuffle(arange(n)) (what sklearn.utils.shuffle does): MT19937 seeded by
 // init_genrand (as std::mt19937), Fisher-Yates from the end with random_interval's masked rejection.
@@ -174,13 +175,14 @@ class InfoBert : public Method {
     }
   }
 
-  // F(x, y) for every pair: [s, s] with [i, j] = F(x_j, y_i) (InfoNCE's T1), from W1 split over [x, y].
-  at::Tensor critic(const at::Tensor& x, const at::Tensor& y) const {
-    const at::Tensor& w1 = critic_[0].tensor;
-    const at::Tensor a = at::matmul(x, w1.narrow(1, 0, H_).t());           // [s, 300]
-    const at::Tensor c = at::matmul(y, w1.narrow(1, H_, H_).t()) + critic_[1].tensor;  // [s, 300]
-    const at::Tensor pre = at::relu(c.unsqueeze(1) + a.unsqueeze(0));      // [s_y, s_x, 300]
-    return at::softplus(at::matmul(pre, critic_[2].tensor.t()).squeeze(-1) + critic_[3].tensor);
+  // InfoNCE's bound for each of G chunks of s pairs: a, c [G, s, 300] are x W1x^T and y W1y^T + b1 (the first
+  // layer split over [x, y]); T1[g, i, j] = F(x_j, y_i) = softplus(relu(c_i + a_j) w2 + b2) -> [G].
+  at::Tensor chunkBounds(const at::Tensor& a, const at::Tensor& c) const {
+    const int64_t s = a.size(1);
+    const at::Tensor pre = at::relu(c.unsqueeze(2) + a.unsqueeze(1));  // [G, s_y, s_x, 300]
+    const at::Tensor t1 = at::softplus(at::matmul(pre, critic_[2].tensor.t()).squeeze(-1) + critic_[3].tensor);
+    const at::Tensor t0 = t1.diagonal(0, 1, 2);
+    return t0.mean(-1) - (at::logsumexp(t1, {2}).mean(-1) - std::log(static_cast<double>(s)));
   }
 
   // -mean over chunks of the InfoNCE bound on the anchors picked from `grad`; undefined when there are none.
@@ -193,9 +195,10 @@ class InfoBert : public Method {
       if (n == 0) continue;
       const int64_t lo = static_cast<int64_t>(std::ceil(static_cast<double>(n) * o_.anchorLow));
       const int64_t hi = static_cast<int64_t>(std::ceil(static_cast<double>(n) * o_.anchorHigh));
-      const at::Tensor order = std::get<1>(at::sort(norms[static_cast<int64_t>(i)].narrow(0, 0, n)));
+      const at::Tensor order = std::get<1>(at::sort(norms[static_cast<int64_t>(i)].narrow(0, 0, n))).contiguous();
+      const int64_t* rank = order.data_ptr<int64_t>();
       for (int64_t k = lo; k < hi; ++k) {
-        local.push_back(static_cast<int64_t>(i) * L + order[k].item<int64_t>());
+        local.push_back(static_cast<int64_t>(i) * L + rank[k]);
         global.push_back(static_cast<int64_t>(i));
       }
     }
@@ -210,14 +213,20 @@ class InfoBert : public Method {
     }
     const at::Tensor x = h0.index_select(0, at::tensor(pl, at::kLong).to(device));
     const at::Tensor y = cls.index_select(0, at::tensor(pg, at::kLong).to(device));
+    // The first layer once for all anchors, then the chunks' [s, s, 300] pair grids in groups of at most
+    // kGridElements (the official code runs the chunks one by one; the bounds are the same).
+    const at::Tensor& w1 = critic_[0].tensor;
+    const at::Tensor a = at::matmul(x, w1.narrow(1, 0, H_).t());
+    const at::Tensor c = at::matmul(y, w1.narrow(1, H_, H_).t()) + critic_[1].tensor;
+    const int64_t S = o_.anchorBatch, full = total / S, rest = total % S;
+    const int64_t perGroup = std::max<int64_t>(1, kGridElements / (S * S * kCriticHidden));
     std::vector<at::Tensor> bounds;
-    for (int64_t s0 = 0; s0 < total; s0 += o_.anchorBatch) {
-      const int64_t s = std::min(o_.anchorBatch, total - s0);
-      const at::Tensor t1 = critic(x.narrow(0, s0, s), y.narrow(0, s0, s));  // [i, j] = F(x_j, y_i)
-      const at::Tensor t0 = t1.diagonal();
-      bounds.push_back(t0.mean() - (at::logsumexp(t1, {1}).mean() - std::log(static_cast<double>(s))));
+    for (int64_t g0 = 0; g0 < full; g0 += perGroup) {
+      const int64_t G = std::min(perGroup, full - g0);
+      bounds.push_back(chunkBounds(a.narrow(0, g0 * S, G * S).view({G, S, kCriticHidden}), c.narrow(0, g0 * S, G * S).view({G, S, kCriticHidden})));
     }
-    return -at::stack(bounds).mean();
+    if (rest > 0) bounds.push_back(chunkBounds(a.narrow(0, full * S, rest).unsqueeze(0), c.narrow(0, full * S, rest).unsqueeze(0)));
+    return -at::cat(bounds).mean();
   }
 
   MethodOptions o_;
