@@ -55,11 +55,14 @@ const METHOD: Record<string, MethodConfig> = {
 // through both graphs: 4 + 2 + 4 = 10. CreAT (one ascent, loss on clean and adversarial) and SMART-1 / ALUM
 // (clean, attack, adversarial forward; the regulariser's gradient reaches both graphs): 1 + 2 + 1 + 4 = 8.
 // R3F: two forwards, gradients through both: 6. SiFT as SMART (clean, attack, perturbed forward; the final
-// backward through the clean and the perturbed graph): 8. TextAT as FreeLB; FreeAT 2 replays; YOPO approximated as 2.
+// backward through the clean and the perturbed graph): 8. TextAT as FreeLB; FreeAT 2 replays.
 // InfoBERT-3: per pass a forward, a delta-only backward (the anchors) and one full backward of task + bounds: 12.
-const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, sift: 8 / 3, textat: 3, freeat: 2, yopo: 2, infobert: 4 };
+// YOPO-2-3: 2 full passes (6) and 3 inner steps, each the first layer's forward and delta-only backward
+// (2 / layers): 6 + 6 / layers (7.5 at mini's 4 layers, so 2.5 vanilla steps).
+const PASSES: Record<string, number> = { vanilla: 1, freelb: 3, pgd: 10 / 3, creat: 8 / 3, smart: 8 / 3, rpt: 2, alum: 8 / 3, sift: 8 / 3, textat: 3, freeat: 2, infobert: 4 };
 
 const size = values.model as ModelSize;
+PASSES.yopo = (6 + 6 / MODEL_SIZES[size].num_hidden_layers) / 3;
 const batch = Number(values.batch);
 const seq = Number(values.seq);
 // Under a launcher each rank takes the GPU of its LOCAL_RANK.

@@ -35,7 +35,9 @@ Loops (per optimizer step, AdamW, grad clipping 1.0):
   infobert AI-secure/InfoBERT's _adv_training_step (estimator version 6): FreeLB K=3 with all hidden states;
            per pass (L/K + UB/K).backward(retain_graph) (CLUB on the encoder input), anchors from ||dL/d delta||,
            the InfoNCE critic (Linear(2H, 300), ReLU, Linear(300, 1), Softplus on every pair) and LB.backward()
-(freeat, sift and infobert need transformers.)
+  yopo     the FreeLB repository's yopo_train_step: outer=2 full passes (each loss / 2 backward, p = dL/dh1 of the
+           first layer's output), between them inner=3 ascents recomputing only the embeddings and layer 0
+(freeat, sift, infobert and yopo need transformers.)
 """
 import argparse
 import json
@@ -272,6 +274,47 @@ def step_fn(method, embed_words, run, model, update):
                 update()  # the harness makes the last replay's update
         return loss
 
+    def yopo(ids, mask, y, outer=2, inner=3, lr=0.1, eps=0.6):
+        # The FreeLB repository's yopo_train_step (YOPO-m-n ported to NLP): `outer` full passes on E + delta,
+        # each (loss / outer).backward(), p = dL/dh1 (the first layer's output, kept by a forward hook); between
+        # two passes `inner` ascents on sum(layer0(embeddings(sg E + delta)) * p), recomputing only the
+        # embedding module and the first layer. Zero start (advtrain's default initMag 0).
+        from transformers.masking_utils import create_bidirectional_mask
+
+        base = model.bench_base
+        layer0 = base.encoder.layer[0]
+        m = mask.unsqueeze(-1).float()
+        delta = torch.zeros(*ids.shape, base.embeddings.word_embeddings.weight.shape[-1], device=ids.device)
+        total, p = 0.0, None
+        for j in range(outer):
+            if j > 0:
+                words = embed_words(ids).detach()
+                for _ in range(inner):
+                    delta = delta.detach().requires_grad_()
+                    emb = base.embeddings(inputs_embeds=words + delta)
+                    mask4d = create_bidirectional_mask(config=model.config, inputs_embeds=emb, attention_mask=mask)
+                    out = layer0(emb, mask4d)
+                    h = (out[0] if isinstance(out, tuple) else out)
+                    (g,) = torch.autograd.grad((h * p).sum(), delta)
+                    delta = l2_step(delta, g, m, lr, eps)
+            kept = {}
+
+            def keep(module, inputs, output):
+                h1 = output[0] if isinstance(output, tuple) else output
+                h1.retain_grad()
+                kept["h1"] = h1
+
+            handle = layer0.register_forward_hook(keep)
+            try:
+                logits, _ = run(ids, mask, words=embed_words(ids) + delta.detach())
+            finally:
+                handle.remove()
+            loss = F.cross_entropy(logits, y)
+            (loss / outer).backward()
+            total = total + loss.detach() / outer
+            p = kept["h1"].grad.detach()
+        return total
+
     sift_state = {}
 
     def sift(ids, mask, y, lam=5.0, step=1e-4, init=1e-2):
@@ -353,7 +396,7 @@ def step_fn(method, embed_words, run, model, update):
             delta = l2_step(delta, g, m, lr, float("inf")).requires_grad_()
         return total
 
-    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart, rpt=rpt, alum=alum, textat=textat, freeat=freeat, sift=sift, infobert=infobert)[method]
+    return dict(vanilla=vanilla, freelb=freelb, pgd=pgd, creat=creat, smart=smart, rpt=rpt, alum=alum, textat=textat, freeat=freeat, sift=sift, infobert=infobert, yopo=yopo)[method]
 
 
 def main():
