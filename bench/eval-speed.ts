@@ -3,7 +3,8 @@
  * attack with and without padding (`skipPadding` of model.forward / model.attack), on the bench's padded
  * batch (bench/batch-shape.ts: lengths spread over [seq/2, seq]); and a masked-LM forward (--mlm-seq
  * 128, 15% of real tokens labelled) as evaluateModel runs it (`labeledOnly` + `skipPadding`) against the
- * full [N, L, V] logits. Interleaved rounds, each timing both settings one after the other; prints one
+ * full [N, L, V] logits; and the forward with padding skipped as evaluateModel runs it (`outputLastHiddenState:
+ * false`) against the same with the last hidden state copied into JS ('copy'). Interleaved rounds, each timing both settings one after the other; prints one
  * JSON line per (what, fast, round) and a summary line of medians. Not a test.
  *
  *   ADVTRAIN_ADDON=build-torch213/Release/advtrain.node node dist/bench/eval-speed.js --threads 2 --rounds 5
@@ -45,9 +46,15 @@ async function timeForward(skipPadding: boolean): Promise<number> {
   return (performance.now() - t0) / Number(values.forwards);
 }
 
+async function timeCopy(fast: boolean): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < Number(values.forwards); i++) await model.forward(batch, { skipPadding: true, outputLastHiddenState: !fast });
+  return (performance.now() - t0) / Number(values.forwards);
+}
+
 async function timeMlm(fast: boolean): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < Number(values.forwards); i++) await mlm.forward({ ...mlmBatch, labels: mlmLabels }, { skipPadding: fast, labeledOnly: fast });
+  for (let i = 0; i < Number(values.forwards); i++) await mlm.forward({ ...mlmBatch, labels: mlmLabels }, { skipPadding: fast, labeledOnly: fast, outputLastHiddenState: !fast });
   return (performance.now() - t0) / Number(values.forwards);
 }
 
@@ -60,11 +67,12 @@ async function timeAttack(skipPadding: boolean): Promise<number> {
 const ms: Record<string, number[]> = {};
 await timeForward(true);
 await timeForward(false);
+await timeCopy(false);
 await timeAttack(true);
 await timeMlm(true);
 await timeMlm(false);
 for (let round = 0; round < Number(values.rounds); round++) {
-  for (const [what, run] of [['forward', timeForward], ['attack', timeAttack], ['mlm', timeMlm]] as const) {
+  for (const [what, run] of [['forward', timeForward], ['copy', timeCopy], ['attack', timeAttack], ['mlm', timeMlm]] as const) {
     for (const fast of [true, false]) {
       const t = await run(fast);
       (ms[`${what}:${fast}`] ??= []).push(t);
@@ -74,7 +82,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const summary: Record<string, number | string> = { model: values.model!, batch: Number(values.batch), seq, mlmSeq, threads: native().info().numThreads, torch: native().info().torchVersion };
-for (const what of ['forward', 'attack', 'mlm']) {
+for (const what of ['forward', 'copy', 'attack', 'mlm']) {
   summary[`${what}MsFast`] = +median(ms[`${what}:true`]!).toFixed(1);
   summary[`${what}MsFull`] = +median(ms[`${what}:false`]!).toFixed(1);
   summary[`${what}SpeedUp`] = +(median(ms[`${what}:false`]!) / median(ms[`${what}:true`]!)).toFixed(2);

@@ -45,7 +45,8 @@ export interface NativeParam {
 export interface NativeForwardOutput {
   logits?: Float32Array;
   logitsShape?: number[];
-  lastHiddenState: Float32Array;
+  /** Absent with outputLastHiddenState false. */
+  lastHiddenState?: Float32Array;
   hiddenShape: number[];
   hiddenStates?: Float32Array[];
   attentions?: Float32Array[];

@@ -75,7 +75,7 @@ export const predict: Command = {
       const items = encodeExamples(tok, examples.map((e) => ({ text: e.text, textPair: e.textPair })), maxLength);
       let i = 0;
       for (const batch of evalBatches(items, tok.special.pad.id, m.task, numberFlag(args, 'batch-size', 64, { int: true, min: 1 }))) {
-        const res = await m.forward(batch, { skipPadding: true });
+        const res = await m.forward(batch, { skipPadding: true, outputLastHiddenState: false });
         const k = res.logitsShape[1]!;
         for (let r = 0; r < batch.batchSize; r++, i++) {
           const row = res.logits.subarray(r * k, (r + 1) * k);

@@ -51,6 +51,12 @@ export interface LoadReport {
 export interface ForwardOptions {
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
+  /**
+   * Copy the last hidden state ([rows, seqLen, hidden] floats) into the result (default true). False leaves
+   * `lastHiddenState` empty and saves the copy off the device and into JS, for callers that read only the
+   * logits and the loss (evaluation, attacks, prediction).
+   */
+  outputLastHiddenState?: boolean;
   /** `'bf16'` computes matmuls in bfloat16 (CUDA, or a CPU with avx512_bf16 / amx_bf16 on libtorch >= 2: see info().cpuBf16); default fp32. */
   precision?: 'fp32' | 'bf16';
   /** Also return the loss of each example (needs labels). */
@@ -122,6 +128,7 @@ export interface ForwardOutput {
   /** Task logits, row-major with shape `logitsShape` (absent for a base model without pooler). */
   logits: Float32Array;
   logitsShape: number[];
+  /** [rows, seqLen, hidden] row-major; empty (length 0) with `outputLastHiddenState: false`. */
   lastHiddenState: Float32Array;
   /** [rows, seqLen, hidden] */
   hiddenShape: [number, number, number];
@@ -241,8 +248,9 @@ export class Model {
    */
   async forward(batch: LabeledBatch, options: ForwardOptions = {}): Promise<ForwardOutput> {
     const o = object('options', options) as ForwardOptions;
-    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'precision', 'perExampleLoss', 'attention', 'perturbation', 'skipPadding', 'labeledOnly']);
+    knownKeys('options', o as Record<string, unknown>, ['outputHiddenStates', 'outputAttentions', 'outputLastHiddenState', 'precision', 'perExampleLoss', 'attention', 'perturbation', 'skipPadding', 'labeledOnly']);
     if (o.skipPadding !== undefined) boolean('options.skipPadding', o.skipPadding);
+    if (o.outputLastHiddenState !== undefined) boolean('options.outputLastHiddenState', o.outputLastHiddenState);
     if (o.labeledOnly !== undefined) boolean('options.labeledOnly', o.labeledOnly);
     if (o.labeledOnly === true && (this.task !== 'masked-lm' || batch.labels === undefined)) {
       throw invalidArg('options.labeledOnly', `false unless the model is masked-lm and the batch has labels (task '${this.task}'${batch.labels === undefined ? ', no labels' : ''})`, true);
@@ -255,11 +263,16 @@ export class Model {
     if (o.precision === 'bf16') checkBf16Device('options.precision', this.device);
     const nb = prepareBatch(batch, this.config);
     if (o.perturbation !== undefined) float32Array('options.perturbation', o.perturbation, nb.inputIds.length * this.config.embeddingSize);
-    const out: NativeForwardOutput = await this.handle.forward(nb, { ...o, skipPadding: o.skipPadding ?? false, labeledOnly: o.labeledOnly ?? false });
+    const out: NativeForwardOutput = await this.handle.forward(nb, {
+      ...o,
+      skipPadding: o.skipPadding ?? false,
+      labeledOnly: o.labeledOnly ?? false,
+      outputLastHiddenState: o.outputLastHiddenState ?? true,
+    });
     return {
       logits: out.logits ?? new Float32Array(0),
       logitsShape: out.logitsShape ?? [0],
-      lastHiddenState: out.lastHiddenState,
+      lastHiddenState: out.lastHiddenState ?? new Float32Array(0),
       hiddenShape: out.hiddenShape as [number, number, number],
       hiddenStates: out.hiddenStates,
       attentions: out.attentions,

@@ -75,7 +75,7 @@ export async function evalSet(model: Model, tokenizer: Tokenizer, examples: read
   const set: EvalSet = { examples, encoded, predictions: new Array<number>(examples.length).fill(-1), correct: [], padId: tokenizer.special.pad.id };
   const k = model.config.numLabels;
   for (const { batch, indices } of indexedBatches(set, examples.map((_, i) => i), o.batchSize)) {
-    const out = await model.forward({ ...batch, labels: undefined }, { skipPadding: true });
+    const out = await model.forward({ ...batch, labels: undefined }, { skipPadding: true, outputLastHiddenState: false });
     indices.forEach((ex, r) => (set.predictions[ex] = argmax(out.logits, r * k, k)));
   }
   set.correct = set.predictions.map((p, i) => p === examples[i]!.label);

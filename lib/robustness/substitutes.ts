@@ -155,7 +155,7 @@ export class MaskedLmSubstitutes {
     // Only the masked position's logits are read: a label there (any id) makes the forward project it alone.
     const labels = new Int32Array(L).fill(-100);
     labels[maskAt] = 0;
-    const out = await this.#mlm.forward({ inputIds: Int32Array.from(ids), attentionMask: new Int32Array(L).fill(1), tokenTypeIds: Int32Array.from(typeIds), labels, batchSize: 1, seqLen: L }, { labeledOnly: true });
+    const out = await this.#mlm.forward({ inputIds: Int32Array.from(ids), attentionMask: new Int32Array(L).fill(1), tokenTypeIds: Int32Array.from(typeIds), labels, batchSize: 1, seqLen: L }, { labeledOnly: true, outputLastHiddenState: false });
     const V = this.#mlm.config.vocabSize;
     this.#allowed ??= wholeWordIds(tok, Math.min(V, tok.vocabSize));
     const logits = out.logits.subarray(0, V);

@@ -297,7 +297,7 @@ class Victim {
     for (let i = 0; i < fresh.length; i += this.cfg.batchSize) {
       const chunk = fresh.slice(i, i + this.cfg.batchSize);
       const items = chunk.map((key) => JSON.parse(key) as string[]).map((t) => (t.length === 2 ? ([t[0]!, t[1]!] as const) : t[0]!));
-      const out = await this.model.forward(this.tokenizer.encodeBatch(items, { maxLength: this.cfg.maxLength }), { skipPadding: true });
+      const out = await this.model.forward(this.tokenizer.encodeBatch(items, { maxLength: this.cfg.maxLength }), { skipPadding: true, outputLastHiddenState: false });
       chunk.forEach((key, r) => this.#cache.set(key, softmax(out.logits, r * k, k)));
     }
     return inputs.map((_, i) => (i < keys.length ? this.#cache.get(keys[i]!) : undefined));

@@ -320,7 +320,7 @@ async function runFeatures(model: Model, features: readonly QaFeature[], batchSi
     for (let b = rank; b < batches; b += worldSize) {
       const part = features.slice(b * batchSize, (b + 1) * batchSize);
       const batch = collateQa(part, { padId });
-      const out = await model.forward(batch);
+      const out = await model.forward(batch, { outputLastHiddenState: false });
       lossSums[b] = (out.loss ?? Number.NaN) * part.length;
       const L = batch.seqLen;
       part.forEach((f, r) => {

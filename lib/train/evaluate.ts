@@ -85,7 +85,7 @@ export async function tallyBatch(model: Model, batch: LabeledBatch, index: numbe
   const task = model.task;
   // Only real tokens are scored, so the padding is skipped (as in training); a masked LM's vocabulary
   // projection runs at its labelled positions only (logits [M, V], in row-major order).
-  const out = await model.forward(batch, { skipPadding: true, labeledOnly: task === 'masked-lm' });
+  const out = await model.forward(batch, { skipPadding: true, labeledOnly: task === 'masked-lm', outputLastHiddenState: false });
   if (out.loss === undefined) throw invalidArg('data', 'batches with labels', batch);
   const t: BatchTally = { batch: index, lossSum: 0, labelled: 0, preds: [], refs: [], tagPreds: [], tagRefs: [], tokTotal: 0, tokCorrect: 0, spanExact: 0 };
   // Examples labelled -100 are ignored: the loss is a mean over the others, and they are not scored.

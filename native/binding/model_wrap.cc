@@ -37,6 +37,7 @@ Task taskOf(const std::string& s) {
 
 struct ForwardOut {
   at::Tensor logits, sequence, loss, perExampleLoss;
+  std::vector<int64_t> sequenceShape;
   std::vector<at::Tensor> hidden, attentions;
 };
 
@@ -283,8 +284,8 @@ Napi::Value ModelWrap::LoadTensors(const Napi::CallbackInfo& info) {
   });
 }
 
-// forward(batch, { outputHiddenStates, outputAttentions, precision, attention, perExampleLoss, perturbation, skipPadding,
-//                  labeledOnly }) -> Promise<result>
+// forward(batch, { outputHiddenStates, outputAttentions, outputLastHiddenState, precision, attention, perExampleLoss,
+//                  perturbation, skipPadding, labeledOnly }) -> Promise<result>
 Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -294,6 +295,8 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     const bool wantHidden = optBool(opts, "outputHiddenStates", false);
     const bool wantAttn = optBool(opts, "outputAttentions", false);
     const bool wantPerExample = optBool(opts, "perExampleLoss", false);
+    // Callers that read only logits and loss skip copying [N, L, H] to the host and into JS.
+    const bool wantSequence = optBool(opts, "outputLastHiddenState", true);
     Compute compute;
     compute.dtype = optEnum(opts, "precision", "fp32", {"fp32", "bf16"}, "options.precision") == "bf16" ? at::kBFloat16 : h->model->dtype();
     if (compute.dtype == at::kBFloat16) checkBf16Device(h->model->device(), "options.precision");
@@ -312,7 +315,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     auto lease = h->busy.acquire("forward");
     return PromiseWorker<ForwardOut>::start(
         env,
-        [h, batch, compute, wantHidden, wantAttn, wantPerExample, wordDelta, labeledOnly]() {
+        [h, batch, compute, wantHidden, wantAttn, wantPerExample, wantSequence, wordDelta, labeledOnly]() {
           at::NoGradGuard noGrad;
           const TransformerModel& m = *h->model;
           Batch b = batch.to(m.device());
@@ -324,7 +327,8 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
                                       wantHidden || wantAttn ? &trace : nullptr, labeledOnly);
           ForwardOut out;
           out.logits = r.logits.defined() ? hostFloat(r.logits) : at::Tensor();
-          out.sequence = hostFloat(r.sequence);
+          out.sequenceShape = r.sequence.sizes().vec();
+          if (wantSequence) out.sequence = hostFloat(r.sequence);
           for (auto& t : trace.hiddenStates) out.hidden.push_back(hostFloat(t));
           for (auto& t : trace.attentionProbs) out.attentions.push_back(hostFloat(t));
           if (b.hasLabels() && m.config().task != Task::Base) {
@@ -339,8 +343,8 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
             o.Set("logits", toFloat32Array(env, r.logits));
             o.Set("logitsShape", shapeToJs(env, r.logits.sizes()));
           }
-          o.Set("lastHiddenState", toFloat32Array(env, r.sequence));
-          o.Set("hiddenShape", shapeToJs(env, r.sequence.sizes()));
+          if (r.sequence.defined()) o.Set("lastHiddenState", toFloat32Array(env, r.sequence));
+          o.Set("hiddenShape", shapeToJs(env, r.sequenceShape));
           auto list = [&](const std::vector<at::Tensor>& ts) {
             Napi::Array a = Napi::Array::New(env, ts.size());
             for (size_t i = 0; i < ts.size(); ++i) a.Set(static_cast<uint32_t>(i), toFloat32Array(env, ts[i]));

@@ -327,3 +327,26 @@ t.test('masked-LM forward with labeledOnly: the labelled positions of the full l
   await t.rejects(cls.forward(randomBatch({ task: 'sequence-classification', lengths: [4], seqLen: 4 }), { labeledOnly: true }), { code: 'ERR_INVALID_ARG', message: /masked-lm/ });
   cls.dispose();
 });
+
+t.test('forward with outputLastHiddenState false: no hidden state copied, the same logits, loss and shape', { skip }, async (t) => {
+  for (const task of ['sequence-classification', 'token-classification', 'question-answering', 'masked-lm'] as Task[]) {
+    const model = await createModel(tinyConfig('bert'), { task, numLabels: 3, seed: 5 });
+    const batch = batchFor('bert', task);
+    const full = await model.forward(batch, { perExampleLoss: true, skipPadding: true });
+    const lean = await model.forward(batch, { perExampleLoss: true, skipPadding: true, outputLastHiddenState: false });
+    t.equal(full.lastHiddenState.length, batch.inputIds.length * 32, `${task}: the default copies [N, L, H]`);
+    t.equal(lean.lastHiddenState.length, 0, `${task}: nothing copied`);
+    t.same(lean.hiddenShape, full.hiddenShape, `${task}: hiddenShape still given`);
+    t.same(lean.logits, full.logits, `${task}: the same logits`);
+    t.ok(full.loss !== undefined && Number.isFinite(full.loss), `${task}: a loss`);
+    t.equal(lean.loss, full.loss, `${task}: the same loss`);
+    t.same(lean.perExampleLoss, full.perExampleLoss, `${task}: the same per-example losses`);
+    model.dispose();
+  }
+  const model = await createModel(tinyConfig('bert'), { task: 'sequence-classification', numLabels: 2 });
+  await t.rejects(model.forward(batchFor('bert', 'sequence-classification'), { outputLastHiddenState: 'no' as unknown as boolean }), {
+    code: 'ERR_INVALID_ARG',
+    message: /options\.outputLastHiddenState/,
+  });
+  model.dispose();
+});
