@@ -77,6 +77,17 @@ const cases: { name: string; method: MethodConfig; skipPadding: boolean }[] = [
   { name: 'vanilla through the padding', method: { name: 'vanilla' }, skipPadding: false },
   { name: 'freelb', method: { name: 'freelb', steps: 2, stepSize: 0.03, epsilon: 0.1, initMag: 0.03 }, skipPadding: true },
   { name: 'smart', method: { name: 'smart', steps: 1, noiseStd: 0.01, stepSize: 0.01 }, skipPadding: true },
+  // Every other method, with attacks large enough to show in bf16 (each has its own casts: CreAT's
+  // representation cosine, TextAT's table, InfoBERT's critic and anchors, YOPO's layer-0 Hamiltonian).
+  { name: 'pgd', method: { name: 'pgd', steps: 2, stepSize: 0.03, epsilon: 0.1, initMag: 0.03, cleanWeight: 0.5 }, skipPadding: true },
+  { name: 'creat', method: { name: 'creat', steps: 1, stepSize: 0.03, epsilon: 0.1, initMag: 0.03 }, skipPadding: true },
+  { name: 'rpt', method: { name: 'rpt', noiseStd: 0.01 }, skipPadding: true },
+  { name: 'alum', method: { name: 'alum', steps: 1, noiseStd: 0.01, stepSize: 0.01 }, skipPadding: true },
+  { name: 'textat', method: { name: 'textat', steps: 2, stepSize: 0.03, epsilon: 0.1, initMag: 0.03 }, skipPadding: true },
+  { name: 'freeat', method: { name: 'freeat', replays: 2, stepSize: 0.03, epsilon: 0.1 }, skipPadding: true },
+  { name: 'yopo', method: { name: 'yopo', outer: 2, inner: 2, stepSize: 0.03, epsilon: 0.1 }, skipPadding: true },
+  { name: 'sift', method: { name: 'sift', stepSize: 1e-2, initPerturbation: 1e-2 }, skipPadding: true },
+  { name: 'infobert', method: { name: 'infobert', steps: 2, stepSize: 0.03, initMag: 0.03, beta: 0.05, alpha: 0.5, anchorBatch: 4 }, skipPadding: true },
 ];
 
 t.test('a bf16 CPU step is within 1e-2 of the fp32 one and keeps fp32 master weights', { skip: skip || (torchMajor < 2 && !hardware && `no bf16 on the CPU here: ${info().cpuBf16Reason}`) }, async (t) => {
