@@ -34,6 +34,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     // 'false' runs every token through every layer, as the Python loops do (Trainer's skipPadding).
     'skip-padding': { type: 'string', default: 'true' },
+    // 'false': FreeAT keeps no copy of the weights and optimizer state per step (Trainer's atomicSteps).
+    'atomic-steps': { type: 'string', default: 'true' },
   },
 });
 
@@ -74,7 +76,8 @@ const method = METHOD[values.method!] ?? ({ name: values.method as MethodName } 
 await distributed.init();
 const world = distributed.worldSize;
 const skipPadding = values['skip-padding'] !== 'false';
-const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding });
+const atomicSteps = values['atomic-steps'] !== 'false';
+const trainer = new Trainer({ model, method, optimizer: { name: 'adamw', lr: 1e-5 }, precision: values.precision as 'fp32' | 'bf16', seed: 0, distributed: 'auto', skipPadding, atomicSteps });
 const { lengths, batch: data } = paddedBatch(batch, seq, 12345 + distributed.rank);
 for (let i = 0; i < Number(values.warmup); i++) await trainer.step(data);
 native().memory(device, true);
@@ -113,6 +116,7 @@ if (distributed.isMain) console.log(
     mfu: +(flops / (msPerStep / 1000) / peak).toFixed(4),
     passes: +(PASSES[method.name] ?? 1).toFixed(3),
     skipPadding,
+    ...(atomicSteps ? {} : { atomicSteps }),
     ...(world > 1 ? { processes: world } : {}),
     // What the figure ran on: libtorch, the BLAS it was built for, intra-op threads (per process).
     torch: native().info().torchVersion,

@@ -16,7 +16,7 @@ import { type Command, INTERRUPT_NOTES, noTokenizerError, type ParsedArgs, Usage
 import { methodFromArgs, methodOptions, numberFlag } from './method-flags.js';
 import { distributed } from '../distributed/group.js';
 import { progressCallback, table } from './progress.js';
-import { interruptOnSignals, keepPaddingOption, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
+import { interruptOnSignals, keepPaddingOption, noStepCopyOption, prepareOut, reportInterrupted, resumeArgs, runDirOptions, runSettingsOf, trainingConfigFromArgs } from './training-run.js';
 import { Trainer } from '../train/trainer.js';
 import { CLI_TASKS, maxLengthFlag, taskSpec } from './task-data.js';
 
@@ -90,6 +90,7 @@ export const trainOptions = {
   device: { type: 'string', help: "'cpu', 'cuda' or 'cuda:N'", default: 'cpu' },
   precision: { type: 'string', help: "'fp32' or 'bf16' (CUDA, or a CPU with avx512_bf16/amx_bf16: see advtrain doctor)", default: 'fp32' },
   'keep-padding': keepPaddingOption,
+  'no-step-copy': noStepCopyOption,
   'eval-every': { type: 'string', help: 'evaluate on --dev every N steps' },
   'save-every': { type: 'string', help: 'checkpoint every N steps' },
   resume: { type: 'string', help: "continue from a checkpoint folder; the run's other flags are stored there (flags given again must agree)" },

@@ -9,7 +9,7 @@ import { checkpointRunSettings } from '../train/trainer.js';
 import { type OptionSpec, type ParsedArgs, UsageError } from './command.js';
 import { numberFlag } from './method-flags.js';
 
-/** The trainer settings of --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision, --keep-padding (checked before any work). */
+/** The trainer settings of --lr, --weight-decay, --warmup-ratio, --max-grad-norm, --seed, --precision, --keep-padding, --no-step-copy (checked before any work). */
 export function trainingConfigFromArgs(args: ParsedArgs, method: MethodConfig, defaultLr: number): TrainingConfig {
   return {
     method,
@@ -19,11 +19,18 @@ export function trainingConfigFromArgs(args: ParsedArgs, method: MethodConfig, d
     seed: numberFlag(args, 'seed', 42, { int: true, min: 0 }),
     precision: precisionFlag(args),
     skipPadding: args['keep-padding'] !== true,
+    atomicSteps: args['no-step-copy'] !== true,
   };
 }
 
 /** --keep-padding: the Trainer's skipPadding false (every token through every layer, as transformers). */
 export const keepPaddingOption: OptionSpec = { type: 'boolean', help: 'run padding positions through every layer, as transformers does (default: the layers skip them; same losses, fewer FLOPs)' };
+
+/** --no-step-copy: the Trainer's atomicSteps false (FreeAT's steps of several updates keep no copy to roll back to). */
+export const noStepCopyOption: OptionSpec = {
+  type: 'boolean',
+  help: "freeat: keep no copy of the weights and optimizer state per step (3x the parameters' memory); a replay that fails or turns non-finite then keeps the earlier replays' updates",
+};
 
 /** --precision: exactly 'fp32' or 'bf16' (fp16 is not implemented; a typo must not train in fp32). */
 export function precisionFlag(args: ParsedArgs): 'fp32' | 'bf16' {

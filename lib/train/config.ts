@@ -60,6 +60,16 @@ export interface TrainingConfig {
    * the draws differ from `skipPadding: false`. Default true.
    */
   skipPadding?: boolean;
+  /**
+   * For methods that make several optimizer updates in one step (FreeAT: `replays` of them): true keeps a
+   * copy of the weights and the optimizer state taken at the start of each step, so a step that fails or
+   * turns non-finite is undone as a whole, as every other step is. That copy is three times the parameters
+   * under AdamW (1.3 GB for BERT-base). False drops it: each update is then atomic on its own (checked
+   * before it touches a weight), a non-finite replay skips its update and ends the step with the earlier
+   * replays' updates kept (as the official FreeAT loop, where every replay is an optimizer step), and an
+   * error after k updates leaves those k applied, with the count in its message. Default true.
+   */
+  atomicSteps?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -73,9 +83,10 @@ export interface ResolvedConfig {
   maxNonFiniteSteps: number;
   slimmingL1: { heads: number; ffn: number };
   skipPadding: boolean;
+  atomicSteps: boolean;
 }
 
-export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps', 'slimmingL1', 'skipPadding'] as const;
+export const CONFIG_KEYS = ['method', 'optimizer', 'scheduler', 'maxGradNorm', 'gradientAccumulation', 'seed', 'precision', 'maxNonFiniteSteps', 'slimmingL1', 'skipPadding', 'atomicSteps'] as const;
 
 export function resolveConfig(c: TrainingConfig, model: { task?: string; numLayers?: number } = {}): Readonly<ResolvedConfig> {
   const opt = object('optimizer', c.optimizer);
@@ -117,5 +128,6 @@ export function resolveConfig(c: TrainingConfig, model: { task?: string; numLaye
     maxNonFiniteSteps: integer('maxNonFiniteSteps', c.maxNonFiniteSteps ?? 5, { min: 1 }),
     slimmingL1: Object.freeze({ heads: finiteNumber('slimmingL1.heads', l1.heads, { min: 0 }), ffn: finiteNumber('slimmingL1.ffn', l1.ffn, { min: 0 }) }),
     skipPadding: boolean('skipPadding', c.skipPadding ?? true),
+    atomicSteps: boolean('atomicSteps', c.atomicSteps ?? true),
   });
 }

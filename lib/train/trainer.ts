@@ -285,6 +285,11 @@ export class Trainer {
     return this.distributedOptions !== undefined && currentGroup() !== undefined;
   }
 
+  /** A step of several updates (FreeAT) that may keep some of them when it fails or turns non-finite. */
+  private get partialSteps(): boolean {
+    return !this.config.atomicSteps && this.config.method.name === 'freeat';
+  }
+
   /** This trainer writes files and logs: a single process, or rank 0. */
   private get writes(): boolean {
     return !this.isDistributed || currentGroup()!.env.rank === 0;
@@ -315,6 +320,7 @@ export class Trainer {
       precision: c.precision,
       slimmingL1: c.slimmingL1,
       skipPadding: c.skipPadding,
+      atomicSteps: c.atomicSteps,
       distributed: group !== undefined,
       ...(group ? { bucketBytes: group.bucketBytes } : {}),
     });
@@ -336,7 +342,19 @@ export class Trainer {
     await this.joinGroup();
     const nt = this.ensureNative();
     const t0 = performance.now();
-    const out = await nt.step(prepared);
+    const before = nt.stepCount;
+    let out: Awaited<ReturnType<NativeTrainer['step']>>;
+    try {
+      out = await nt.step(prepared);
+    } catch (e) {
+      // Only without atomicSteps can a failed step have applied updates (FreeAT's earlier replays).
+      const applied = nt.stepCount - before;
+      if (applied > 0) {
+        this.state.globalStep = nt.stepCount;
+        if (e instanceof Error) e.message += ` (${applied} of this step's updates were applied before the failure and stay: atomicSteps is false)`;
+      }
+      throw e;
+    }
     const ms = performance.now() - t0;
     const result: StepResult = { ...out.metrics, step: out.step, loss: out.metrics.loss ?? Number.NaN, lr: out.metrics.lr ?? 0, gradNorm: out.metrics.gradNorm ?? 0, skipped: out.skipped, ms };
     this.state.globalStep = out.step;
@@ -346,7 +364,9 @@ export class Trainer {
       if (this.state.consecutiveNonFinite >= this.config.maxNonFiniteSteps) {
         throw new AdvtrainError(
           `${this.state.consecutiveNonFinite} steps in a row had a non-finite loss or gradient (last loss ${result.loss}); ` +
-            `no update was applied since step ${out.step - this.state.consecutiveNonFinite}, so the weights are intact. ` +
+            (this.partialSteps
+              ? 'the replays before the non-finite one in each of those steps kept their updates (atomicSteps is false). '
+              : `no update was applied since step ${out.step - this.state.consecutiveNonFinite}, so the weights are intact. `) +
             'Lower the learning rate or the attack step size, keep maxGradNorm on, or start the attack later (advBeginStep).',
           'ERR_NON_FINITE',
         );

@@ -119,6 +119,9 @@ TrainerConfig trainerConfigFromJs(const Napi::Object& o) {
   Napi::Value skip = o.Get("skipPadding");
   if (!skip.IsBoolean()) badArg("config.skipPadding", "a boolean", skip);
   c.packTokens = skip.As<Napi::Boolean>().Value();
+  Napi::Value atomic = o.Get("atomicSteps");
+  if (!atomic.IsBoolean()) badArg("config.atomicSteps", "a boolean", atomic);
+  c.atomicSteps = atomic.As<Napi::Boolean>().Value();
   Napi::Value dist = o.Get("distributed");
   if (!dist.IsBoolean()) badArg("config.distributed", "a boolean", dist);
   c.distributed = dist.As<Napi::Boolean>().Value();

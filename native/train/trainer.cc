@@ -34,13 +34,6 @@ std::unique_ptr<Method> makeMethodWith(const TrainerGenerators& rng, const Metho
   return makeMethod(o, model);
 }
 
-// Copies of the weights, optimizer state and schedule position, for steps that update more than once
-// (FreeAT): a step that turns out non-finite after some of its updates is rolled back to this.
-struct StepSnapshot {
-  std::vector<at::Tensor> params;
-  std::vector<std::pair<std::string, at::Tensor>> optimizer;
-};
-
 std::shared_ptr<ProcessGroup> groupFor(const TrainerConfig& cfg) {
   if (!cfg.distributed) return nullptr;
   auto g = currentProcessGroup();
@@ -142,15 +135,10 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   std::map<std::string, at::Tensor> sums;
   model_.zeroGrad();
   zeroMethodGrads();
-  // A step of several updates is rolled back as a whole when one of them is skipped or fails.
+  // A step of several updates is rolled back as a whole when one of them is skipped or fails (atomicSteps,
+  // the default; 3x the parameters under AdamW). Without it each update stands on its own.
   const int64_t startStep = scheduleStep_;
-  std::unique_ptr<StepSnapshot> snapshot;
-  if (method_->updatesItself()) {
-    at::NoGradGuard noGrad;
-    snapshot = std::make_unique<StepSnapshot>();
-    for (const auto& p : model_.params()) snapshot->params.push_back(p.tensor.detach().clone());
-    for (const auto& [k, v] : optimizer_.state()) snapshot->optimizer.emplace_back(k, v.clone());
-  }
+  StepSnapshot* snapshot = method_->updatesItself() && cfg_.atomicSteps ? takeSnapshot() : nullptr;
   auto rollBack = [&]() {
     method_->discardStep();
     if (!snapshot) return;
@@ -158,8 +146,6 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     auto& params = model_.params();
     for (size_t i = 0; i < params.size(); ++i) params[i].tensor.detach().copy_(snapshot->params[i]);
     optimizer_.loadState(std::map<std::string, at::Tensor>(snapshot->optimizer.begin(), snapshot->optimizer.end()));
-    // Skipped updates advance the schedule, as a skipped single-update step does.
-    scheduleStep_ = startStep + method_->updatesPerStep();
   };
   try {
     if (method_->updatesItself()) {
@@ -177,7 +163,9 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     model_.zeroGrad();  // a failed step leaves the weights and the next step's gradients untouched
     zeroMethodGrads();
     rollBack();
-    scheduleStep_ = startStep;
+    // Without a snapshot the updates made before the failure stay, and so does their schedule (the JS
+    // Trainer reads the count from stepCount for its message).
+    if (snapshot || !method_->updatesItself()) scheduleStep_ = startStep;
     throw;
   }
   if (!method_->updatesItself()) {
@@ -185,7 +173,11 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
     auto loss = sums.find("loss");
     ctx.applyUpdate(loss != sums.end() ? loss->second : at::Tensor());
   }
-  if (anySkipped) rollBack();
+  if (anySkipped) {
+    rollBack();
+    // Skipped updates advance the schedule, as a skipped single-update step does.
+    scheduleStep_ = startStep + method_->updatesPerStep();
+  }
   for (const auto& [k, v] : sums) out.metrics[k] = (v / static_cast<double>(microBatches.size())).item<double>();
   if (group_) averageMetrics(out.metrics);
   out.metrics["gradNorm"] = lastNorm;
@@ -193,6 +185,33 @@ StepOutcome Trainer::step(const std::vector<Batch>& microBatches, const RandomDr
   out.skipped = anySkipped;
   out.step = scheduleStep_;
   return out;
+}
+
+StepSnapshot* Trainer::takeSnapshot() {
+  at::NoGradGuard noGrad;
+  const auto& params = model_.params();
+  const auto state = optimizer_.state();
+  // The copy of the last step is reused when every tensor still matches (the optimizer's moments appear at
+  // its first update, pruning reshapes the weights): copying into mapped pages is cheaper than new ones.
+  bool fits = snapshot_ && snapshot_->params.size() == params.size() && snapshot_->optimizer.size() == state.size();
+  for (size_t i = 0; fits && i < params.size(); ++i) {
+    const at::Tensor& p = params[i].tensor;
+    fits = snapshot_->params[i].sizes() == p.sizes() && snapshot_->params[i].dtype() == p.dtype() && snapshot_->params[i].device() == p.device();
+  }
+  for (size_t i = 0; fits && i < state.size(); ++i) {
+    const auto& [k, v] = state[i];
+    fits = snapshot_->optimizer[i].first == k && snapshot_->optimizer[i].second.sizes() == v.sizes() && snapshot_->optimizer[i].second.dtype() == v.dtype();
+  }
+  if (!fits) {
+    snapshot_.reset();  // the old copy goes before the new one is made
+    snapshot_ = std::make_unique<StepSnapshot>();
+    for (const auto& p : params) snapshot_->params.push_back(p.tensor.detach().clone());
+    for (const auto& [k, v] : state) snapshot_->optimizer.emplace_back(k, v.clone());
+    return snapshot_.get();
+  }
+  for (size_t i = 0; i < params.size(); ++i) snapshot_->params[i].copy_(params[i].tensor.detach());
+  for (size_t i = 0; i < state.size(); ++i) snapshot_->optimizer[i].second.copy_(state[i].second);
+  return snapshot_.get();
 }
 
 void Trainer::broadcastInitialState() {

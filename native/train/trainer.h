@@ -27,6 +27,9 @@ struct TrainerConfig {
   uint64_t seed = 0;
   bool bf16 = false;
   bool packTokens = false;  // Compute::packTokens for every pass of a step (the JS option skipPadding)
+  // A method of several updates per step (FreeAT) snapshots weights and optimizer state at the step's
+  // start and undoes the step as a whole on failure; false: each update is atomic on its own.
+  bool atomicSteps = true;
   // EarlyRobust's L1 penalty on the slimming coefficients, added to the gradient once per update.
   double slimmingL1Heads = 0.0, slimmingL1Ffn = 0.0;
   // Data parallel over the process's c10d group (distributed/process_group.h): gradients averaged
@@ -40,6 +43,13 @@ struct StepOutcome {
   std::map<std::string, double> metrics;  // method figures averaged over micro-batches, plus lr, gradNorm
   bool skipped = false;                   // non-finite loss or gradient: no update was applied
   int64_t step = 0;                       // optimizer steps attempted so far
+};
+
+// Copies of the weights and optimizer state, for steps that update more than once (FreeAT): a step that
+// fails or turns non-finite after some of its updates is rolled back to this.
+struct StepSnapshot {
+  std::vector<at::Tensor> params;
+  std::vector<std::pair<std::string, at::Tensor>> optimizer;
 };
 
 class Trainer {
@@ -61,6 +71,10 @@ class Trainer {
   // untouched, when the gradient or `loss` (the update's summed loss, may be undefined) is not finite.
   bool update(double* gradNormOut, const at::Tensor& loss);
 
+  // The weights and optimizer state at the start of a step of several updates (atomicSteps), in
+  // snapshot_, which is kept for the next step.
+  StepSnapshot* takeSnapshot();
+
   // Rank 0's weights and method state on every rank, before the first step.
   void broadcastInitialState();
   // The step's figures averaged over the ranks.
@@ -75,6 +89,7 @@ class Trainer {
   Optimizer optimizer_;
   std::unique_ptr<Method> method_;
   std::unique_ptr<Optimizer> methodOptimizer_;  // over method_->trainableParams(), when it has any
+  std::unique_ptr<StepSnapshot> snapshot_;
   int64_t scheduleStep_ = 0;
   int64_t structure_ = 0;  // the model's structureVersion() this trainer's optimizer was built for
   void zeroMethodGrads();

@@ -114,7 +114,7 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('createModel dtype', () => native().createModel(cfg, { device: 'cpu', dtype: 'float16', seed: 0 }), /options\.dtype but received 'float16'/);
   await refuses('createModel family', () => native().createModel({ ...cfg, modelType: 'gpt2' }, { device: 'cpu', dtype: 'float32', seed: 0 }), /config\.modelType but received 'gpt2'/);
 
-  const trainer = (config: object) => new (native().NativeTrainer)(handle, { optimizer: {}, scheduler: {}, method: { name: 'pgd' }, skipPadding: false, distributed: false, ...config });
+  const trainer = (config: object) => new (native().NativeTrainer)(handle, { optimizer: {}, scheduler: {}, method: { name: 'pgd' }, skipPadding: false, atomicSteps: true, distributed: false, ...config });
   await refuses('method name', () => trainer({ method: { name: 'fgsm' } }), /method\.name but received 'fgsm'/);
   await refuses('method norm', () => trainer({ method: { name: 'pgd', norm: 'L2' } }), /method\.norm but received 'L2'/);
   await refuses('method noiseType', () => trainer({ method: { name: 'rpt', noiseType: 'gauss' } }), /method\.noiseType/);
@@ -122,6 +122,7 @@ t.test('native calls refuse short typed arrays and unknown enums with ERR_INVALI
   await refuses('method spectralNorm missing', () => trainer({ method: { name: 'rpt' } }), /a boolean for method\.spectralNorm but received undefined/);
   await refuses('distributed missing', () => trainer({ distributed: undefined }), /a boolean for config\.distributed but received undefined/);
   await refuses('skipPadding missing', () => trainer({ skipPadding: undefined }), /a boolean for config\.skipPadding but received undefined/);
+  await refuses('atomicSteps missing', () => trainer({ atomicSteps: undefined }), /a boolean for config\.atomicSteps but received undefined/);
   // Without distributed.init(): the process has no group to train or gather with.
   t.throws(() => trainer({ distributed: true, bucketBytes: 1 << 20 }), { code: 'ERR_DISTRIBUTED', message: /has no process group/ });
   await t.rejects(async () => native().distributedAllGather(new Uint8Array(2)), { code: 'ERR_DISTRIBUTED', message: /needs a process group/ });

@@ -282,7 +282,7 @@ t.test('SiFT and InfoBERT on RoBERTa and ELECTRA (E < H): finite steps that move
 t.test('SiFT and InfoBERT options reach C++ complete: a missing or unsafe field is refused natively', { skip }, async (t) => {
   const m = await model(1);
   t.teardown(() => m.dispose());
-  const make = (method: Record<string, unknown>) => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method, skipPadding: false, distributed: false });
+  const make = (method: Record<string, unknown>) => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method, skipPadding: false, atomicSteps: true, distributed: false });
   t.throws(() => make({ name: 'sift', lambda: 1, stepSize: 1e-4, initPerturbation: 1e-2 }), { code: 'ERR_INVALID_ARG', message: /method\.attackLoss/ });
   t.throws(() => make({ name: 'sift', stepSize: 1e-4, initPerturbation: 1e-2, attackLoss: 'kl' }), { code: 'ERR_INVALID_ARG', message: /method\.lambda/ });
   const ib = { name: 'infobert', steps: 2, stepSize: 0.1, epsilon: 0, initMag: 0, norm: 'l2', beta: 0, alpha: 1, anchorLow: 0.5, anchorHigh: 0.9, anchorBatch: 4, anchorSeed: 1 };
@@ -297,7 +297,7 @@ t.test('R4F is refused for heads other than sequence classification and regressi
   t.teardown(() => m.dispose());
   t.throws(() => new Trainer({ model: m, method: { name: 'rpt', spectralNorm: true }, optimizer: { name: 'sgd', lr: 0.1 } }), { code: 'ERR_INVALID_ARG', message: /method\.spectralNorm/ });
   const method = { name: 'rpt', noiseStd: 1e-5, noiseType: 'uniform', tau: 1, spectralNorm: true };
-  t.throws(() => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method, skipPadding: false, distributed: false }), { code: 'ERR_INVALID_ARG', message: /spectralNorm.*sequence-classification or regression/ });
+  t.throws(() => new (native().NativeTrainer)(m._native, { optimizer: {}, scheduler: {}, method, skipPadding: false, atomicSteps: true, distributed: false }), { code: 'ERR_INVALID_ARG', message: /spectralNorm.*sequence-classification or regression/ });
 });
 
 t.test("yopo's passes, full and inner, share the first pass's dropout masks", { skip }, async (t) => {

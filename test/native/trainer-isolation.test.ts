@@ -67,6 +67,36 @@ t.test('FreeAT: a replay that turns non-finite rolls back the replays already ap
   m.dispose();
 });
 
+t.test('FreeAT with atomicSteps false: no copy, the same steps, and a non-finite replay keeps the earlier updates', { skip }, async (t) => {
+  const b = randomBatch({ task: 'regression', lengths: [7, 5, 6, 3], seqLen: 7, seed: 43 });
+  // Finite steps: bit-equal to the default (the copy only matters when a step fails).
+  const run = async (atomicSteps: boolean) => {
+    const m = await createModel(tinyConfig('bert'), { task: 'regression', seed: 8 });
+    const tr = new Trainer({ model: m, method: { name: 'freeat', replays: 3 }, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 5, atomicSteps });
+    const losses = [(await tr.step(b)).loss, (await tr.step(b)).loss];
+    const tensors = await trainerTensors(tr, join(t.testdir(), `finite-${atomicSteps}`));
+    tr.dispose();
+    m.dispose();
+    return { losses, tensors };
+  };
+  const [atomic, loose] = [await run(true), await run(false)];
+  t.same(loose.losses, atomic.losses, 'the same losses');
+  t.equal(worstDiff(atomic.tensors, loose.tensors).worst, 0, 'the same weights and optimizer state');
+  // The rollback case above, without the copy: the first replay's update stays.
+  const m = await createModel(tinyConfig('bert'), { task: 'regression', seed: 8 });
+  const tr = new Trainer({ model: m, method: { name: 'freeat', replays: 3 }, optimizer: { name: 'sgd', lr: 1e30 }, maxGradNorm: 0, seed: 5, atomicSteps: false });
+  const before = await trainerTensors(tr, join(t.testdir(), 'before'));
+  const r = await tr.step(b);
+  t.equal(r.skipped, true, 'the step is reported skipped');
+  t.equal(r.step, 3, 'the schedule advances by the replays');
+  const after = await trainerTensors(tr, join(t.testdir(), 'after'));
+  const { worst } = worstDiff(before, after);
+  t.ok(worst > 1e20, `the first replay's update stays (largest change ${worst.toExponential(2)})`);
+  t.throws(() => new Trainer({ model: m, method: { name: 'freeat' }, optimizer: { name: 'sgd', lr: 1 }, atomicSteps: 'no' as unknown as boolean }), { code: 'ERR_INVALID_ARG', message: /atomicSteps/ });
+  tr.dispose();
+  m.dispose();
+});
+
 t.test('four trainers stepping concurrently in one process: each gives what it gives alone', { skip }, async (t) => {
   const batches = [1, 2, 3].map((s) => randomBatch({ task: 'sequence-classification', lengths: [9, 7, 5, 3], seqLen: 9, seed: s }));
   // Dropout, random starts, noise and TextAT's table all draw from the trainers' generators.
