@@ -40,23 +40,16 @@ const mlmBatch = paddedBatch(Number(values.batch), mlmSeq, 777).batch;
 // Every 7th real token labelled (~15%, as BERT's masking), with its own id.
 const mlmLabels = Int32Array.from(mlmBatch.inputIds, (id, i) => (mlmBatch.attentionMask[i] === 1 && i % 7 === 3 ? id : -100));
 
-async function timeForward(skipPadding: boolean): Promise<number> {
+/** Mean ms of --forwards calls of one forward. */
+async function perForward(forward: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < Number(values.forwards); i++) await model.forward(batch, { skipPadding });
+  for (let i = 0; i < Number(values.forwards); i++) await forward();
   return (performance.now() - t0) / Number(values.forwards);
 }
 
-async function timeCopy(fast: boolean): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < Number(values.forwards); i++) await model.forward(batch, { skipPadding: true, outputLastHiddenState: !fast });
-  return (performance.now() - t0) / Number(values.forwards);
-}
-
-async function timeMlm(fast: boolean): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < Number(values.forwards); i++) await mlm.forward({ ...mlmBatch, labels: mlmLabels }, { skipPadding: fast, labeledOnly: fast, outputLastHiddenState: !fast });
-  return (performance.now() - t0) / Number(values.forwards);
-}
+const timeForward = (skipPadding: boolean) => perForward(() => model.forward(batch, { skipPadding }));
+const timeCopy = (fast: boolean) => perForward(() => model.forward(batch, { skipPadding: true, outputLastHiddenState: !fast }));
+const timeMlm = (fast: boolean) => perForward(() => mlm.forward({ ...mlmBatch, labels: mlmLabels }, { skipPadding: fast, labeledOnly: fast, outputLastHiddenState: !fast }));
 
 async function timeAttack(skipPadding: boolean): Promise<number> {
   const t0 = performance.now();
